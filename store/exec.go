@@ -1,0 +1,240 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Command is a change to the database. A command names its shard and the
+// time it was issued, and its apply method is deterministic: it reads time
+// only from the command, takes IDs only from Tx.NewID, and uses no
+// randomness, files or network. Slow or impure work (password hashing,
+// image processing) happens before the command is built.
+//
+// Adding a command is: a struct embedding Meta, a Shard method, and an
+// apply method returning the result type R.
+type Command[R any] interface {
+	// Shard returns the logical shard the command writes.
+	Shard() uint16
+	// Time returns when the command was issued.
+	Time() time.Time
+	apply(tx *Tx) (R, error)
+}
+
+// Meta is embedded in every command: the moment the request arrived.
+type Meta struct {
+	At time.Time `json:"at"`
+}
+
+// Time returns m.At.
+func (m Meta) Time() time.Time { return m.At }
+
+// At returns a Meta stamped with t, truncated to milliseconds (the
+// resolution IDs and stored times carry).
+func At(t time.Time) Meta { return Meta{At: t.UTC().Truncate(time.Millisecond)} }
+
+// Exec runs cmd in a write transaction and returns its result. Commands
+// submitted concurrently share one transaction and one fsync (group
+// commit) but each sees exactly the state left by the commands before it,
+// and a command that fails leaves no trace. It returns the command's own
+// error, or ErrUnavailable if the store is closed.
+func Exec[R any](ctx context.Context, s *Store, cmd Command[R]) (R, error) {
+	var res R
+	p := &pending{done: make(chan struct{}), run: func(tx *Tx) error {
+		tx.now = cmd.Time()
+		r, err := cmd.apply(tx)
+		res = r
+		return err
+	}}
+	if err := s.c.submit(ctx, p); err != nil {
+		return res, err
+	}
+	<-p.done
+	return res, p.err
+}
+
+// Tx is the transaction handed to apply and to read helpers.
+type Tx struct {
+	tx  *bolt.Tx
+	now time.Time // the command's time; zero in read transactions
+}
+
+// NewID returns a fresh ID on shard, strictly greater than every ID the
+// shard has given before, from the command's time and the shard's counter.
+func (t *Tx) NewID(shard uint16) (ID, error) {
+	var k [2]byte
+	binary.BigEndian.PutUint16(k[:], shard)
+	b := t.tx.Bucket(bSeq)
+	var last ID
+	if v := b.Get(k[:]); len(v) == 8 {
+		last = idFromKey(v)
+	}
+	id, err := nextID(last, t.now, shard)
+	if err != nil {
+		return 0, err
+	}
+	return id, b.Put(k[:], id.key())
+}
+
+// get decodes the value at bucket/key into v; ErrNotFound if absent.
+func (t *Tx) get(bucket, key []byte, v any, what string) error {
+	b := t.tx.Bucket(bucket).Get(key)
+	if b == nil {
+		return Errorf(ErrNotFound, "%s was not found.", what)
+	}
+	return decode(b, v)
+}
+
+// put encodes v at bucket/key.
+func (t *Tx) put(bucket, key []byte, v any) error {
+	b, err := encode(v)
+	if err != nil {
+		return err
+	}
+	return t.tx.Bucket(bucket).Put(key, b)
+}
+
+// pending is one submitted command waiting for its transaction.
+type pending struct {
+	run  func(tx *Tx) error
+	err  error
+	done chan struct{}
+}
+
+// committer is aperture's group commit. One goroutine takes every command
+// waiting at the moment it is free and commits them in one transaction.
+// Unlike bbolt's Batch it never waits on a timer: a lone write commits at
+// once, and under load batches grow by themselves to the number of writers
+// in flight. If a command fails, the transaction is rolled back, the
+// commands before it are committed again (apply is deterministic, so they
+// reach the same state), the failed one gets its error, and the rest go on.
+type committer struct {
+	db       *bolt.DB
+	max      int
+	in       chan *pending
+	mu       sync.RWMutex
+	closed   bool
+	finished chan struct{}
+}
+
+var errClosed = Errorf(ErrUnavailable, "aperture is shutting down; try again in a moment.")
+
+func startCommitter(db *bolt.DB, max int) *committer {
+	c := &committer{db: db, max: max, in: make(chan *pending, max), finished: make(chan struct{})}
+	go c.loop()
+	return c
+}
+
+func (c *committer) submit(ctx context.Context, p *pending) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return errClosed
+	}
+	select {
+	case c.in <- p:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stop lets the commands already submitted finish, then ends the loop.
+func (c *committer) stop() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.in)
+	}
+	c.mu.Unlock()
+	<-c.finished
+}
+
+func (c *committer) loop() {
+	defer close(c.finished)
+	batch := make([]*pending, 0, c.max)
+	for p := range c.in {
+		batch = append(batch[:0], p)
+	fill:
+		for len(batch) < c.max {
+			select {
+			case q, ok := <-c.in:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, q)
+			default:
+				break fill
+			}
+		}
+		c.commit(batch)
+	}
+}
+
+// errCommandFailed marks a rollback caused by one command's own error.
+var errCommandFailed = errors.New("store: command failed")
+
+func (c *committer) commit(batch []*pending) {
+	for len(batch) > 0 {
+		failed := -1
+		err := c.db.Update(func(btx *bolt.Tx) error {
+			tx := &Tx{tx: btx}
+			for i, p := range batch {
+				if p.err = safeRun(p.run, tx); p.err != nil {
+					failed = i
+					return errCommandFailed
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			finish(batch, err)
+			return
+		}
+		// Commit the commands before the failed one again, then report
+		// the failure, then carry on with the rest.
+		ok := batch[:failed]
+		if len(ok) > 0 {
+			err = c.db.Update(func(btx *bolt.Tx) error {
+				tx := &Tx{tx: btx}
+				for _, p := range ok {
+					if p.err = safeRun(p.run, tx); p.err != nil {
+						return fmt.Errorf("store: command not deterministic: %w", p.err)
+					}
+				}
+				return nil
+			})
+			finish(ok, err)
+		}
+		close(batch[failed].done)
+		batch = batch[failed+1:]
+	}
+}
+
+// finish reports the transaction's outcome to every command in it.
+func finish(batch []*pending, err error) {
+	for _, p := range batch {
+		if err != nil {
+			p.err = fmt.Errorf("store: commit: %w", err)
+		}
+		close(p.done)
+	}
+}
+
+// safeRun turns a panic in apply into an error, so one bad command cannot
+// take the committer down.
+func safeRun(run func(tx *Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: command panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return run(tx)
+}

@@ -1,0 +1,88 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket names. Keys are fixed-width big-endian IDs; lists are composite
+// keys owner(8)|item(8) in one flat bucket.
+var (
+	bMeta      = []byte("meta")      // "schema" → uint32 schema version
+	bSeq       = []byte("seq")       // shard(2) → last ID assigned on that shard
+	bUsers     = []byte("users")     // user ID → User
+	bUsernames = []byte("usernames") // lower-case username → user ID
+	bSessions  = []byte("sessions")  // session ID → Session
+	bSpent     = []byte("spent")     // session ID | sha256(refresh token) → spent marker
+)
+
+var keySchema = []byte("schema")
+
+// migration moves the schema from version to-1 to version to.
+type migration struct {
+	to   uint32
+	name string
+	up   func(tx *bolt.Tx) error
+}
+
+// migrations is the ordered list of schema steps. To change the layout,
+// append a step; never edit a released one.
+var migrations = []migration{
+	{to: 1, name: "create the v1 buckets", up: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bSeq, bUsers, bUsernames, bSessions, bSpent} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
+}
+
+// SchemaVersion returns the schema version this build writes.
+func SchemaVersion() uint32 { return migrations[len(migrations)-1].to }
+
+// migrate runs, all in one transaction, every step newer than the version
+// stored in the meta bucket. A database without a meta bucket is version 0.
+// A database newer than this build is refused.
+func migrate(db *bolt.DB, steps []migration) error {
+	return db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bMeta)
+		if err != nil {
+			return err
+		}
+		var cur uint32
+		if v := meta.Get(keySchema); len(v) == 4 {
+			cur = binary.BigEndian.Uint32(v)
+		}
+		latest := steps[len(steps)-1].to
+		if cur > latest {
+			return Errorf(ErrUnavailable, "The database has schema version %d but this aperture build knows only up to %d; run a newer aperture.", cur, latest)
+		}
+		for _, m := range steps {
+			if m.to <= cur {
+				continue
+			}
+			if err := m.up(tx); err != nil {
+				return fmt.Errorf("store: migration to v%d (%s): %w", m.to, m.name, err)
+			}
+			cur = m.to
+		}
+		var v [4]byte
+		binary.BigEndian.PutUint32(v[:], cur)
+		return meta.Put(keySchema, v[:])
+	})
+}
+
+// Schema returns the schema version stored in the database.
+func (s *Store) Schema() (uint32, error) {
+	var v uint32
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bMeta).Get(keySchema); len(b) == 4 {
+			v = binary.BigEndian.Uint32(b)
+		}
+		return nil
+	})
+	return v, err
+}

@@ -1,0 +1,271 @@
+package store
+
+import (
+	"hash/fnv"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// User is an account. PasswordHash is an argon2id PHC string and never
+// leaves the server.
+type User struct {
+	ID            ID        `json:"id"`
+	Username      string    `json:"username"`
+	DisplayName   string    `json:"display_name"`
+	Bio           string    `json:"bio"`
+	Website       string    `json:"website"`
+	Email         string    `json:"email"`
+	Private       bool      `json:"private"`
+	Admin         bool      `json:"admin"`
+	AvatarMediaID ID        `json:"avatar_media_id,omitempty"`
+	PasswordHash  string    `json:"password_hash"`
+	Counts        Counts    `json:"counts"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// Counts are kept in the user record and changed in the same transaction
+// as the facts they count.
+type Counts struct {
+	Posts     int64 `json:"posts"`
+	Followers int64 `json:"followers"`
+	Following int64 `json:"following"`
+}
+
+// Limits on profile fields.
+const (
+	MaxUsername    = 30
+	MaxDisplayName = 64
+	MaxBio         = 150
+	MaxWebsite     = 200
+	MaxEmail       = 254
+	MinPassword    = 8
+	MaxPassword    = 128
+)
+
+// reserved are names that would collide with routes or mislead people.
+var reserved = map[string]bool{
+	"admin": true, "administrator": true, "api": true, "media": true, "static": true,
+	"assets": true, "about": true, "accounts": true, "activity": true, "explore": true,
+	"feed": true, "login": true, "logout": true, "signup": true, "settings": true,
+	"search": true, "tags": true, "places": true, "map": true, "p": true, "u": true,
+	"new": true, "me": true, "root": true, "support": true, "help": true, "aperture": true,
+	"healthz": true, "readyz": true, "metrics": true, "www": true, "null": true, "undefined": true,
+}
+
+// NormalizeUsername returns the canonical (lower-case, trimmed) form of a
+// username, or an ErrInvalid error that says what rule it breaks:
+// 1–30 of a–z, 0–9, '.', '_', not starting or ending with '.', no "..",
+// and not a reserved name.
+func NormalizeUsername(name string) (string, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	switch {
+	case n == "":
+		return "", Invalid("username", "Choose a username.")
+	case len(n) > MaxUsername:
+		return "", Invalid("username", "Usernames can have at most %d characters.", MaxUsername)
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_') {
+			return "", Invalid("username", "Usernames can only use letters, numbers, underscores and periods.")
+		}
+	}
+	if n[0] == '.' || n[len(n)-1] == '.' || strings.Contains(n, "..") {
+		return "", Invalid("username", "Usernames can't start or end with a period or have two periods in a row.")
+	}
+	if reserved[n] {
+		return "", Invalid("username", "The username %q is reserved; choose another.", n)
+	}
+	return n, nil
+}
+
+// CheckPassword returns an ErrInvalid error unless the password has 8–128
+// characters.
+func CheckPassword(pw string) error {
+	n := utf8.RuneCountInString(pw)
+	if n < MinPassword || n > MaxPassword {
+		return Invalid("password", "Passwords need %d to %d characters.", MinPassword, MaxPassword)
+	}
+	return nil
+}
+
+// ShardForUsername returns the shard a new account with this (normalized)
+// username lives on: a hash, so accounts spread evenly and the choice is
+// made before the command, never inside apply.
+func ShardForUsername(name string) uint16 {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return uint16(h.Sum32() % Shards)
+}
+
+// CreateUser signs up an account. Its result is the new *User. It fails
+// with ErrConflict if the username is taken in any case, and ErrInvalid if
+// a field breaks its rules.
+type CreateUser struct {
+	Meta
+	Username     string `json:"username"`
+	PasswordHash string `json:"password_hash"`
+	Email        string `json:"email"`
+	DisplayName  string `json:"display_name"`
+	Admin        bool   `json:"admin"`
+}
+
+// Shard returns the account's shard, fixed here for its lifetime.
+func (c CreateUser) Shard() uint16 { return ShardForUsername(strings.ToLower(c.Username)) }
+
+func (c CreateUser) apply(tx *Tx) (*User, error) {
+	name, err := NormalizeUsername(c.Username)
+	if err != nil {
+		return nil, err
+	}
+	if c.PasswordHash == "" {
+		return nil, Invalid("password", "Choose a password.")
+	}
+	u := &User{Username: name, PasswordHash: c.PasswordHash, Admin: c.Admin, CreatedAt: tx.now, UpdatedAt: tx.now}
+	if err := u.setEmail(c.Email); err != nil {
+		return nil, err
+	}
+	if err := u.setDisplayName(c.DisplayName); err != nil {
+		return nil, err
+	}
+	names := tx.tx.Bucket(bUsernames)
+	if names.Get([]byte(name)) != nil {
+		return nil, Errorf(ErrConflict, "The username %q is taken; choose another.", name)
+	}
+	if u.ID, err = tx.NewID(c.Shard()); err != nil {
+		return nil, err
+	}
+	if err := names.Put([]byte(name), u.ID.key()); err != nil {
+		return nil, err
+	}
+	return u, tx.put(bUsers, u.ID.key(), u)
+}
+
+// UpdateProfile changes the fields that are not nil. Its result is the
+// updated *User. It fails with ErrNotFound for an unknown user and
+// ErrInvalid for a field that breaks its rules.
+type UpdateProfile struct {
+	Meta
+	UserID        ID      `json:"user_id"`
+	DisplayName   *string `json:"display_name,omitempty"`
+	Bio           *string `json:"bio,omitempty"`
+	Website       *string `json:"website,omitempty"`
+	Email         *string `json:"email,omitempty"`
+	Private       *bool   `json:"private,omitempty"`
+	AvatarMediaID *ID     `json:"avatar_media_id,omitempty"`
+}
+
+// Shard returns the user's shard.
+func (c UpdateProfile) Shard() uint16 { return c.UserID.Shard() }
+
+func (c UpdateProfile) apply(tx *Tx) (*User, error) {
+	u, err := tx.user(c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if c.DisplayName != nil {
+		if err := u.setDisplayName(*c.DisplayName); err != nil {
+			return nil, err
+		}
+	}
+	if c.Bio != nil {
+		bio := strings.TrimSpace(*c.Bio)
+		if utf8.RuneCountInString(bio) > MaxBio {
+			return nil, Invalid("bio", "Bios can have at most %d characters.", MaxBio)
+		}
+		u.Bio = bio
+	}
+	if c.Website != nil {
+		w, err := normalizeWebsite(*c.Website)
+		if err != nil {
+			return nil, err
+		}
+		u.Website = w
+	}
+	if c.Email != nil {
+		if err := u.setEmail(*c.Email); err != nil {
+			return nil, err
+		}
+	}
+	if c.Private != nil {
+		u.Private = *c.Private
+	}
+	if c.AvatarMediaID != nil {
+		u.AvatarMediaID = *c.AvatarMediaID
+	}
+	u.UpdatedAt = tx.now
+	return u, tx.put(bUsers, u.ID.key(), u)
+}
+
+func (u *User) setDisplayName(s string) error {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > MaxDisplayName || strings.ContainsAny(s, "\n\r\t") {
+		return Invalid("display_name", "Names can have at most %d characters on one line.", MaxDisplayName)
+	}
+	u.DisplayName = s
+	return nil
+}
+
+func (u *User) setEmail(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		u.Email = ""
+		return nil
+	}
+	at := strings.LastIndexByte(s, '@')
+	if len(s) > MaxEmail || at < 1 || at == len(s)-1 || strings.ContainsAny(s, " \t\r\n<>") {
+		return Invalid("email", "Enter an email address like name@example.org.")
+	}
+	u.Email = s
+	return nil
+}
+
+func normalizeWebsite(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", nil
+	}
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(s) > MaxWebsite {
+		return "", Invalid("website", "Enter a web address like https://example.org (at most %d characters).", MaxWebsite)
+	}
+	return u.String(), nil
+}
+
+// user reads one user inside a transaction.
+func (t *Tx) user(id ID) (*User, error) {
+	u := new(User)
+	if err := t.get(bUsers, id.key(), u, "That account"); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// User returns the account with this ID, or ErrNotFound.
+func (s *Store) User(id ID) (*User, error) {
+	var u *User
+	err := s.view(func(tx *Tx) (err error) { u, err = tx.user(id); return })
+	return u, err
+}
+
+// UserByUsername returns the account with this username in any case, or
+// ErrNotFound.
+func (s *Store) UserByUsername(name string) (*User, error) {
+	var u *User
+	err := s.view(func(tx *Tx) error {
+		id := tx.tx.Bucket(bUsernames).Get([]byte(strings.ToLower(strings.TrimSpace(name))))
+		if id == nil {
+			return Errorf(ErrNotFound, "There is no account called %q.", truncate(name, 40))
+		}
+		var err error
+		u, err = tx.user(idFromKey(id))
+		return err
+	})
+	return u, err
+}
