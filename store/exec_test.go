@@ -73,40 +73,36 @@ func TestPanickingCommandIsAnError(t *testing.T) {
 	}
 }
 
-// BenchmarkExecParallel measures sign-up commands committed with fsync
-// through group commit from many goroutines.
-func BenchmarkExecParallel(b *testing.B) {
-	s, err := Open(b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
+// BenchmarkWrites measures sign-up commands committed with fsync from 2
+// and 64 concurrent writers, through aperture's group commit and, to
+// compare, through bbolt's own Batch (MaxBatchSize 64, MaxBatchDelay 2 ms).
+func BenchmarkWrites(b *testing.B) {
+	for _, par := range []int{1, 32} {
+		b.Run(fmt.Sprintf("writers=%d/group-commit", par*2), func(b *testing.B) {
+			benchWrites(b, par, func(s *Store, cmd CreateUser) error {
+				_, err := Exec(context.Background(), s, cmd)
+				return err
+			})
+		})
+		b.Run(fmt.Sprintf("writers=%d/bolt-batch", par*2), func(b *testing.B) {
+			benchWrites(b, par, func(s *Store, cmd CreateUser) error {
+				s.db.MaxBatchSize, s.db.MaxBatchDelay = 64, 2*time.Millisecond
+				return s.db.Batch(func(btx *bolt.Tx) error {
+					_, err := cmd.apply(&Tx{tx: btx, now: cmd.At})
+					return err
+				})
+			})
+		})
 	}
-	defer s.Close()
-	b.SetParallelism(32) // 64 writers on 2 cores
-	var n int64
-	var mu sync.Mutex
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			mu.Lock()
-			n++
-			name := fmt.Sprintf("bench%d", n)
-			mu.Unlock()
-			if _, err := Exec(context.Background(), s, CreateUser{Meta: At(time.Now()), Username: name, PasswordHash: "h"}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
 }
 
-// BenchmarkBoltBatchParallel is the same write through bbolt's own Batch
-// (MaxBatchSize 64, MaxBatchDelay 2 ms), to compare with group commit.
-func BenchmarkBoltBatchParallel(b *testing.B) {
+func benchWrites(b *testing.B, par int, write func(*Store, CreateUser) error) {
 	s, err := Open(b.TempDir(), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	s.db.MaxBatchSize, s.db.MaxBatchDelay = 64, 2*time.Millisecond
-	b.SetParallelism(32)
+	b.SetParallelism(par)
 	var n int64
 	var mu sync.Mutex
 	b.RunParallel(func(pb *testing.PB) {
@@ -115,11 +111,7 @@ func BenchmarkBoltBatchParallel(b *testing.B) {
 			n++
 			cmd := CreateUser{Meta: At(time.Now()), Username: fmt.Sprintf("bench%d", n), PasswordHash: "h"}
 			mu.Unlock()
-			err := s.db.Batch(func(btx *bolt.Tx) error {
-				_, err := cmd.apply(&Tx{tx: btx, now: cmd.At})
-				return err
-			})
-			if err != nil {
+			if err := write(s, cmd); err != nil {
 				b.Fatal(err)
 			}
 		}
