@@ -1,0 +1,100 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the server is started with. Each field has a flag
+// and an APERTURE_* environment variable; the flag wins.
+type Config struct {
+	Addr            string
+	Data            string
+	LogLevel        string
+	LogFormat       string
+	ShutdownTimeout time.Duration
+	AuthPerIP       int
+	AuthPerUser     int
+	MaxBodyMB       int
+}
+
+// flagSet binds cfg's fields to flags whose defaults come from the
+// environment where set. It returns the set and a check to call after
+// Parse that reports malformed environment values.
+func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Writer) (*flag.FlagSet, func() error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	var bad []string
+	str := func(p *string, flagName, env, def, usage string) {
+		if v := getenv(env); v != "" {
+			def = v
+		}
+		fs.StringVar(p, flagName, def, usage+" ($"+env+")")
+	}
+	num := func(p *int, flagName, env string, def int, usage string) {
+		if v := getenv(env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				bad = append(bad, fmt.Sprintf("$%s=%q is not a whole number", env, v))
+			} else {
+				def = n
+			}
+		}
+		fs.IntVar(p, flagName, def, usage+" ($"+env+")")
+	}
+	dur := func(p *time.Duration, flagName, env string, def time.Duration, usage string) {
+		if v := getenv(env); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				bad = append(bad, fmt.Sprintf("$%s=%q is not a duration like 15s", env, v))
+			} else {
+				def = d
+			}
+		}
+		fs.DurationVar(p, flagName, def, usage+" ($"+env+")")
+	}
+	str(&cfg.Addr, "addr", "APERTURE_ADDR", "127.0.0.1:8080", "address to listen on")
+	str(&cfg.Data, "data", "APERTURE_DATA", "./data", "data directory (database, keys, media)")
+	str(&cfg.LogLevel, "log-level", "APERTURE_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	str(&cfg.LogFormat, "log-format", "APERTURE_LOG_FORMAT", "text", "log format: text or json")
+	dur(&cfg.ShutdownTimeout, "shutdown-timeout", "APERTURE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long to drain requests on SIGINT/SIGTERM")
+	num(&cfg.AuthPerIP, "auth-rate-ip", "APERTURE_AUTH_RATE_IP", 20, "sign-up/log-in/refresh attempts per IP per minute")
+	num(&cfg.AuthPerUser, "auth-rate-user", "APERTURE_AUTH_RATE_USER", 10, "log-in/sign-up attempts per username per minute")
+	num(&cfg.MaxBodyMB, "max-body-mb", "APERTURE_MAX_BODY_MB", 32, "largest request body in MiB")
+	check := func() error {
+		if len(bad) > 0 {
+			return fmt.Errorf("%s", strings.Join(bad, "; "))
+		}
+		if _, err := cfg.level(); err != nil {
+			return err
+		}
+		if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+			return fmt.Errorf("--log-format must be text or json, not %q", cfg.LogFormat)
+		}
+		return nil
+	}
+	return fs, check
+}
+
+func (cfg *Config) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", cfg.LogLevel)
+	}
+	return l, nil
+}
+
+// logger returns the slog logger the config asks for, writing to w.
+func (cfg *Config) logger(w io.Writer) *slog.Logger {
+	l, _ := cfg.level()
+	opts := &slog.HandlerOptions{Level: l}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

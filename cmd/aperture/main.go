@@ -1,0 +1,78 @@
+// Command aperture is the self-hosted photo-sharing server in one binary.
+//
+//	aperture [serve]                 serve the web UI and API (default)
+//	aperture user create [--admin]   create an account
+//	aperture version                 print build information
+//
+// Every flag has an APERTURE_* environment equivalent; see --help.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run dispatches to a subcommand and returns the process exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		m := NewMain(stdout, stderr)
+		if err = m.ParseFlags(args, getenv); err == nil {
+			err = m.Serve(ctx)
+		}
+	case "user":
+		err = userCommand(ctx, args, getenv, stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+	case "help", "-h", "--help":
+		usage(stdout)
+	default:
+		fmt.Fprintf(stderr, "aperture: unknown command %q\n\n", cmd)
+		usage(stderr)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintf(stderr, "aperture: %v\n", err)
+		return 1
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `aperture — a self-hosted photo-sharing service
+
+Usage:
+  aperture [serve] [flags]                serve the web UI and API (default)
+  aperture user create --username NAME [--admin] [--email E]
+                                          create an account (asks for the password,
+                                          or reads it from APERTURE_PASSWORD or stdin)
+  aperture version                        print build information
+
+Run "aperture serve --help" for the server's flags.
+`)
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"aperture/store"
+	"aperture/web"
+	"aperture/web/auth"
+)
+
+// Main is the running server: configuration, storage, the HTTP server and
+// the background workers. Run starts it and returns once it is serving;
+// Close stops it.
+type Main struct {
+	Config Config
+	stdout io.Writer
+	stderr io.Writer
+
+	log     *slog.Logger
+	ln      net.Listener
+	st      *store.Store
+	auth    *auth.Service
+	srv     *web.Server
+	served  chan error
+	stopBG  context.CancelFunc
+	bg      sync.WaitGroup
+	closing sync.Once
+}
+
+// NewMain returns a Main that logs to stderr.
+func NewMain(stdout, stderr io.Writer) *Main {
+	return &Main{stdout: stdout, stderr: stderr}
+}
+
+// ParseFlags reads the serve flags and their environment equivalents.
+func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
+	fs, check := m.Config.flagSet("aperture serve", getenv, m.stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return check()
+}
+
+// keyFile is where the JWT signing keys live inside the data directory.
+func keyFile(data string) auth.FileKeys { return auth.FileKeys(filepath.Join(data, "keys", "jwt.json")) }
+
+// Run listens first, so that a taken address fails at once, then opens
+// storage (failing fast if another process holds it), starts workers and
+// serves in the background. It returns once the server accepts requests.
+func (m *Main) Run(ctx context.Context) (err error) {
+	m.log = m.Config.logger(m.stderr)
+	m.ln, err = net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", m.Config.Addr, err)
+	}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	if m.st, err = store.Open(m.Config.Data, store.Options{}); err != nil {
+		return err
+	}
+	if m.auth, err = auth.NewService(m.st, keyFile(m.Config.Data), auth.Config{}, time.Now()); err != nil {
+		return err
+	}
+	m.srv = web.New(web.Config{
+		Version:      version,
+		MaxBodyBytes: m.Config.MaxBodyMB << 20,
+		AuthPerIP:    m.Config.AuthPerIP,
+		AuthPerUser:  m.Config.AuthPerUser,
+		Logger:       m.log,
+	}, web.Deps{Store: m.st, Auth: m.auth})
+
+	bgCtx, cancel := context.WithCancel(context.Background())
+	m.stopBG = cancel
+	m.bg.Add(1)
+	go m.rotateKeys(bgCtx)
+
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.srv.Serve(m.ln) }()
+	m.log.Info("listening", "addr", m.ln.Addr().String(), "data", m.Config.Data, "version", version)
+	return nil
+}
+
+// Addr returns the address the server listens on (useful with port 0).
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// rotateKeys replaces the JWT signing key when it is due, checking hourly.
+func (m *Main) rotateKeys(ctx context.Context) {
+	defer m.bg.Done()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if err := m.auth.RotateKeysIfDue(now); err != nil {
+				m.log.Error("rotate signing key", "error", err)
+			}
+		}
+	}
+}
+
+// Close drains in-flight requests (up to the shutdown timeout), stops the
+// workers and closes storage. It is safe to call more than once.
+func (m *Main) Close() error {
+	var errs []error
+	m.closing.Do(func() {
+		if m.srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+			if err := m.srv.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("drain requests: %w", err))
+			}
+			cancel()
+		} else if m.ln != nil {
+			m.ln.Close()
+		}
+		if m.stopBG != nil {
+			m.stopBG()
+			m.bg.Wait()
+		}
+		if m.st != nil {
+			if err := m.st.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close storage: %w", err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Serve runs until ctx is cancelled (SIGINT/SIGTERM) or the server fails,
+// then shuts down gracefully.
+func (m *Main) Serve(ctx context.Context) error {
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		m.log.Info("shutting down", "timeout", m.Config.ShutdownTimeout.String())
+	case serveErr = <-m.served:
+	}
+	err := errors.Join(serveErr, m.Close())
+	if err == nil {
+		m.log.Info("stopped")
+	}
+	return err
+}

@@ -1,0 +1,104 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/expfmt"
+
+	"aperture/store"
+)
+
+// Metrics is aperture's Prometheus registry and the collectors the web
+// layer updates. Other packages register theirs on Registry.
+type Metrics struct {
+	Registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	signups  prometheus.Counter
+	logins   *prometheus.CounterVec
+}
+
+// NewMetrics returns a registry with the Go runtime and process
+// collectors, HTTP metrics, account counters, and bbolt gauges for st.
+func NewMetrics(st *store.Store) *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aperture_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "aperture_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method"}),
+		signups: prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_signups_total", Help: "Accounts created."}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aperture_logins_total", Help: "Log-in attempts by result.",
+		}, []string{"result"}),
+	}
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.latency, m.signups, m.logins)
+	if st != nil {
+		r.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_db_size_bytes", Help: "Size of aperture.db."},
+				func() float64 { _, size := st.Stats(); return float64(size) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aperture_db_write_tx_total", Help: "bbolt write transactions committed."},
+				func() float64 { s, _ := st.Stats(); return float64(s.TxN) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_db_open_read_tx", Help: "bbolt read transactions open."},
+				func() float64 { s, _ := st.Stats(); return float64(s.OpenTxN) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_db_free_pages", Help: "bbolt pages on the freelist."},
+				func() float64 { s, _ := st.Stats(); return float64(s.FreePageN) }),
+		)
+	}
+	return m
+}
+
+// observe is the fiber middleware that counts and times requests. Routes
+// are labelled by their pattern, never the raw path, so the label set
+// stays small.
+func (m *Metrics) observe(c *fiber.Ctx) error {
+	err := c.Next()
+	ri := requestInfo(c)
+	route := c.Route().Path
+	status := c.Response().StatusCode()
+	if status == http.StatusNotFound && (route == "/" || route == "") {
+		route = "unmatched"
+	}
+	m.requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route, c.Method()).Observe(time.Since(ri.start).Seconds())
+	return err
+}
+
+type metricsOutput struct {
+	ContentType string `header:"Content-Type"`
+	Body        []byte
+}
+
+func (s *Server) registerMetrics(api huma.API) {
+	huma.Register(api, huma.Operation{
+		OperationID: "metrics", Method: http.MethodGet, Path: "/metrics", Tags: []string{"operations"},
+		Summary: "Prometheus metrics in the text exposition format",
+	}, func(ctx context.Context, _ *struct{}) (*metricsOutput, error) {
+		families, err := s.metrics.Registry.Gather()
+		if err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		format := expfmt.NewFormat(expfmt.TypeTextPlain)
+		enc := expfmt.NewEncoder(&buf, format)
+		for _, f := range families {
+			if err := enc.Encode(f); err != nil {
+				return nil, err
+			}
+		}
+		return &metricsOutput{ContentType: string(format), Body: buf.Bytes()}, nil
+	})
+}

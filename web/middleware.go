@@ -1,0 +1,154 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"aperture/web/auth"
+)
+
+// reqInfo travels with each request (as a fiber local, which huma exposes
+// through the handler's context): its ID, arrival time, the signed-in
+// user, and an internal error to log.
+type reqInfo struct {
+	id     string
+	start  time.Time
+	claims auth.Claims
+	authed bool
+	err    error
+}
+
+type reqKey struct{}
+
+func requestInfo(c *fiber.Ctx) *reqInfo {
+	ri, _ := c.Locals(reqKey{}).(*reqInfo)
+	return ri
+}
+
+func infoFrom(ctx context.Context) *reqInfo {
+	ri, _ := ctx.Value(reqKey{}).(*reqInfo)
+	return ri
+}
+
+// now returns the request's arrival time: the one time its commands carry.
+func now(ctx context.Context) time.Time {
+	if ri := infoFrom(ctx); ri != nil {
+		return ri.start
+	}
+	return time.Now()
+}
+
+// viewer returns the signed-in user's claims, if any.
+func viewer(ctx context.Context) (auth.Claims, bool) {
+	if ri := infoFrom(ctx); ri != nil && ri.authed {
+		return ri.claims, true
+	}
+	return auth.Claims{}, false
+}
+
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// requestContext stamps the request with an ID (reusing a sane incoming
+// X-Request-ID) and its arrival time, and echoes the ID.
+func requestContext(c *fiber.Ctx) error {
+	id := c.Get("X-Request-ID")
+	if len(id) == 0 || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return r < '!' || r > '~' }) {
+		id = newRequestID()
+	}
+	c.Locals(reqKey{}, &reqInfo{id: id, start: time.Now().UTC()})
+	c.Set("X-Request-ID", id)
+	return c.Next()
+}
+
+// accessLog writes one structured line per request, after it finishes,
+// at error level with the cause for 5xx.
+func accessLog(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		err := c.Next()
+		if err != nil {
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				c.Status(http.StatusInternalServerError)
+			}
+		}
+		ri := requestInfo(c)
+		status := c.Response().StatusCode()
+		attrs := []any{
+			slog.String("request_id", ri.id),
+			slog.String("method", c.Method()),
+			slog.String("path", truncate(c.Path(), 200)),
+			slog.Int("status", status),
+			slog.Duration("duration", time.Since(ri.start)),
+			slog.String("ip", c.IP()),
+			slog.Int("bytes", len(c.Response().Body())),
+		}
+		if ri.authed {
+			attrs = append(attrs, slog.String("user_id", ri.claims.UserID.String()))
+		}
+		switch {
+		case status >= 500:
+			if ri.err != nil {
+				attrs = append(attrs, slog.String("error", ri.err.Error()))
+			}
+			log.Error("request", attrs...)
+		default:
+			log.Info("request", attrs...)
+		}
+		return nil
+	}
+}
+
+// recoverPanics turns a panic into a 500 problem carrying the request ID,
+// with the stack in the log.
+func recoverPanics(log *slog.Logger) fiber.Handler {
+	return func(c *fiber.Ctx) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				ri := requestInfo(c)
+				attrs := []any{slog.String("request_id", ri.id), slog.String("panic", fmt.Sprint(r)), slog.String("stack", string(debug.Stack()))}
+				if ri.authed {
+					attrs = append(attrs, slog.String("user_id", ri.claims.UserID.String()))
+				}
+				log.Error("panic", attrs...)
+				ri.err = fmt.Errorf("panic: %v", r)
+				p, _ := newProblem(http.StatusInternalServerError, "")
+				err = writeProblem(c, p)
+			}
+		}()
+		return c.Next()
+	}
+}
+
+// csp is the Content-Security-Policy of every response: no inline
+// scripts, nothing from other origins, no framing.
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders sets the headers every response carries.
+func securityHeaders(tls bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		h := &c.Response().Header
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
+		if tls {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		return c.Next()
+	}
+}

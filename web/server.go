@@ -1,0 +1,146 @@
+// Package web is aperture's HTTP layer: the fiber app, the JSON API under
+// /api/v1 (described by huma, which also validates input and writes
+// problem+json), authentication, middleware, health and metrics.
+//
+// Handlers are thin: parse, authorize, one call into the package that owns
+// the data, render.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
+	"github.com/gofiber/fiber/v2"
+
+	"aperture/store"
+	"aperture/web/auth"
+)
+
+// Config is the web layer's configuration. Zero fields take the defaults
+// in parentheses.
+type Config struct {
+	Version      string        // reported by /healthz and the OpenAPI document
+	MaxJSONBytes int64         // largest JSON request body (64 KiB)
+	MaxBodyBytes int           // largest request body of any kind (32 MiB)
+	AuthPerIP    int           // sign-up/log-in/refresh attempts per IP per window (20)
+	AuthPerUser  int           // attempts per username per window (10)
+	AuthWindow   time.Duration // the rate-limit window (1 minute)
+	TLS          bool          // served over TLS: HSTS and Secure cookies
+	Logger       *slog.Logger  // slog.Default()
+}
+
+// Deps are the packages the web layer calls.
+type Deps struct {
+	Store   *store.Store
+	Auth    *auth.Service
+	Metrics *Metrics // NewMetrics(Store) if nil
+	// Ready reports whether storage and workers are ready; nil means ready.
+	Ready func() error
+}
+
+// Server is the fiber app with aperture's routes.
+type Server struct {
+	cfg     Config
+	st      *store.Store
+	auth    *auth.Service
+	metrics *Metrics
+	ready   func() error
+	log     *slog.Logger
+	app     *fiber.App
+	api     huma.API
+}
+
+// New builds the app and registers every route.
+func New(cfg Config, d Deps) *Server {
+	if cfg.MaxJSONBytes <= 0 {
+		cfg.MaxJSONBytes = 64 << 10
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 32 << 20
+	}
+	if cfg.AuthPerIP <= 0 {
+		cfg.AuthPerIP = 20
+	}
+	if cfg.AuthPerUser <= 0 {
+		cfg.AuthPerUser = 10
+	}
+	if cfg.AuthWindow <= 0 {
+		cfg.AuthWindow = time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics(d.Store)
+	}
+	if d.Ready == nil {
+		d.Ready = func() error { return nil }
+	}
+	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, metrics: d.Metrics, ready: d.Ready, log: cfg.Logger}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "aperture",
+		BodyLimit:             cfg.MaxBodyBytes,
+		ErrorHandler:          fiberError,
+		DisableStartupMessage: true,
+		ReadTimeout:           60 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ReadBufferSize:        16 << 10,
+	})
+	s.app.Use(requestContext, recoverPanics(s.log), accessLog(s.log), s.metrics.observe, securityHeaders(cfg.TLS))
+	for _, h := range authLimits(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow) {
+		s.app.Use("/api/v1/auth", h)
+	}
+
+	hc := huma.DefaultConfig("aperture", cfg.Version)
+	hc.OpenAPIPath = "/api/openapi"
+	hc.DocsPath = ""
+	hc.SchemasPath = ""
+	hc.CreateHooks = nil // no $schema links in bodies
+	hc.Info.Description = "The JSON API of aperture, a self-hosted photo-sharing service."
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
+	}
+	s.api = humafiber.New(s.app, hc)
+	s.api.UseMiddleware(s.authenticate)
+
+	s.registerHealth(s.api)
+	s.registerMetrics(s.api)
+	s.registerAccounts(s.api)
+	s.registerUsers(s.api)
+	return s
+}
+
+// App returns the fiber app (tests call App().Test).
+func (s *Server) App() *fiber.App { return s.app }
+
+// API returns the huma API, whose OpenAPI document describes every route.
+func (s *Server) API() huma.API { return s.api }
+
+// Serve serves on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown stops accepting connections and waits for in-flight requests
+// until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.app.ShutdownWithContext(ctx)
+}
+
+// bearer marks an operation as requiring a signed-in user.
+var bearer = []map[string][]string{{"bearer": {}}}
+
+// op sets an operation's JSON body limit and its default error statuses.
+func (s *Server) op(o huma.Operation) huma.Operation {
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = s.cfg.MaxJSONBytes
+	}
+	if o.Errors == nil {
+		o.Errors = []int{http.StatusBadRequest, http.StatusUnprocessableEntity}
+	}
+	return o
+}
