@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -72,8 +73,10 @@ func (m *Metrics) observe(c *fiber.Ctx) error {
 	if status == http.StatusNotFound && (route == "/" || route == "") {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route, c.Method()).Observe(time.Since(ri.start).Seconds())
+	// fiber's strings point into reused buffers: copy what the registry keeps.
+	method := strings.Clone(c.Method())
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route, method).Observe(time.Since(ri.start).Seconds())
 	return err
 }
 

@@ -3,38 +3,97 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
+	"golang.org/x/time/rate"
 )
 
-// authLimits guards sign-up, log-in and refresh: a sliding window per
-// client IP, and one per username named in the body, so that neither one
+// keyedLimiter is a token bucket per key (x/time/rate): Max events per
+// Window, refilled smoothly. Idle keys are swept so memory stays bounded
+// by the keys active in the last window.
+type keyedLimiter struct {
+	max    int
+	window time.Duration
+	mu     sync.Mutex
+	m      map[string]*bucket
+	swept  time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newKeyedLimiter(max int, window time.Duration) *keyedLimiter {
+	return &keyedLimiter{max: max, window: window, m: make(map[string]*bucket)}
+}
+
+// take spends one token for key at now. It returns whether the event is
+// allowed, the tokens left, and how long until one is available.
+func (l *keyedLimiter) take(key string, now time.Time) (ok bool, left int, wait time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.swept) > l.window {
+		for k, b := range l.m {
+			if now.Sub(b.seen) > l.window {
+				delete(l.m, k)
+			}
+		}
+		l.swept = now
+	}
+	b, found := l.m[key]
+	if !found {
+		b = &bucket{lim: rate.NewLimiter(rate.Limit(float64(l.max)/l.window.Seconds()), l.max)}
+		l.m[key] = b
+	}
+	b.seen = now
+	if b.lim.AllowN(now, 1) {
+		return true, int(b.lim.TokensAt(now)), 0
+	}
+	r := b.lim.ReserveN(now, 1)
+	wait = r.DelayFrom(now)
+	r.CancelAt(now)
+	return false, 0, wait
+}
+
+// authLimits guards sign-up, log-in and refresh with a token bucket per
+// client IP and one per username named in the body, so that neither one
 // address nor a botnet aimed at one account can guess passwords quickly.
-// Over the limit the answer is 429 with Retry-After and X-RateLimit-*.
-func authLimits(perIP, perUser int, window time.Duration) []fiber.Handler {
-	reached := func(c *fiber.Ctx) error {
-		secs := c.GetRespHeader(fiber.HeaderRetryAfter)
-		p, _ := newProblem(http.StatusTooManyRequests,
-			fmt.Sprintf("Too many attempts; wait %s seconds and try again.", secs))
+// Over either limit the answer is 429 with Retry-After; every answer
+// carries X-RateLimit-Limit/Remaining/Reset for the tighter bucket.
+func authLimits(perIP, perUser int, window time.Duration) fiber.Handler {
+	byIP, byUser := newKeyedLimiter(perIP, window), newKeyedLimiter(perUser, window)
+	return func(c *fiber.Ctx) error {
+		if c.Method() != http.MethodPost {
+			return c.Next()
+		}
+		now := time.Now()
+		limit := perIP
+		ok, left, wait := byIP.take(c.IP(), now)
+		if name := usernameIn(c.Body()); ok && name != "" {
+			var uleft int
+			ok, uleft, wait = byUser.take(name, now)
+			if !ok || uleft < left {
+				limit, left = perUser, uleft
+			}
+		}
+		c.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+		c.Set("X-RateLimit-Remaining", strconv.Itoa(left))
+		if ok {
+			return c.Next()
+		}
+		secs := int(math.Ceil(wait.Seconds()))
+		c.Set("X-RateLimit-Reset", strconv.Itoa(secs))
+		p, _ := newProblem(http.StatusTooManyRequests, fmt.Sprintf("Too many attempts; wait %d seconds and try again.", secs))
+		p.retryAfter = secs
 		return writeProblem(c, p)
 	}
-	byIP := limiter.New(limiter.Config{
-		Max: perIP, Expiration: window, LimiterMiddleware: limiter.SlidingWindow{},
-		KeyGenerator: func(c *fiber.Ctx) string { return "ip:" + c.IP() },
-		LimitReached: reached,
-		Next:         func(c *fiber.Ctx) bool { return c.Method() != http.MethodPost },
-	})
-	byUser := limiter.New(limiter.Config{
-		Max: perUser, Expiration: window, LimiterMiddleware: limiter.SlidingWindow{},
-		KeyGenerator: func(c *fiber.Ctx) string { return "user:" + usernameIn(c.Body()) },
-		LimitReached: reached,
-		Next:         func(c *fiber.Ctx) bool { return c.Method() != http.MethodPost || usernameIn(c.Body()) == "" },
-	})
-	return []fiber.Handler{byIP, byUser}
 }
 
 // usernameIn returns the lower-cased username of a JSON body, or "".

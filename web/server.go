@@ -93,9 +93,7 @@ func New(cfg Config, d Deps) *Server {
 		ReadBufferSize:        16 << 10,
 	})
 	s.app.Use(requestContext, recoverPanics(s.log), accessLog(s.log), s.metrics.observe, securityHeaders(cfg.TLS))
-	for _, h := range authLimits(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow) {
-		s.app.Use("/api/v1/auth", h)
-	}
+	s.app.Use("/api/v1/auth", authLimits(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow))
 
 	hc := huma.DefaultConfig("aperture", cfg.Version)
 	hc.OpenAPIPath = "/api/openapi"

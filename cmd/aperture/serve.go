@@ -53,7 +53,9 @@ func (m *Main) ParseFlags(args []string, getenv func(string) string) error {
 }
 
 // keyFile is where the JWT signing keys live inside the data directory.
-func keyFile(data string) auth.FileKeys { return auth.FileKeys(filepath.Join(data, "keys", "jwt.json")) }
+func keyFile(data string) auth.FileKeys {
+	return auth.FileKeys(filepath.Join(data, "keys", "jwt.json"))
+}
 
 // Run listens first, so that a taken address fails at once, then opens
 // storage (failing fast if another process holds it), starts workers and

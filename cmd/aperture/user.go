@@ -96,4 +96,3 @@ func readPassword(getenv func(string) string, stdin io.Reader, stderr io.Writer)
 	}
 	return line, nil
 }
-
