@@ -76,11 +76,11 @@ func (id *ID) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// ParseID parses a decimal ID. It returns an ErrInvalid error if s is not
-// a positive decimal number of at most 20 digits.
+// ParseID parses a decimal ID in its canonical form (no sign, no leading
+// zeros). It returns an ErrInvalid error for anything else.
 func ParseID(s string) (ID, error) {
 	v, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || v == 0 || len(s) > 20 || s[0] == '+' {
+	if err != nil || v == 0 || s[0] == '0' {
 		return 0, Errorf(ErrInvalid, "%q is not an aperture ID (a positive decimal number).", truncate(s, 32))
 	}
 	return ID(v), nil

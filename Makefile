@@ -1,0 +1,57 @@
+# aperture — one binary. `make run` serves with data in ./data; `make test`
+# runs everything CI runs.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+BIN      := bin/aperture
+
+.PHONY: all build run test vet fmt fmt-check unit race fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/aperture
+
+run: build
+	./$(BIN) serve --data ./data
+
+# test is the whole suite: formatting, vet, unit, integration and
+# end-to-end tests (with the race detector), and a short fuzz of every
+# parser of untrusted bytes.
+test: fmt-check vet race fuzz
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w .
+
+fmt-check:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -count=1 ./...
+
+race:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Each fuzz target runs for FUZZTIME; list them as package:Target.
+FUZZTIME    ?= 10s
+FUZZTARGETS := ./web/auth:FuzzParse ./store:FuzzParseID
+fuzz:
+	@set -e; for t in $(FUZZTARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+# bench runs the unit benchmarks and the whole-flow ones (the real binary
+# over loopback). Numbers go into docs/BENCHMARKS.md.
+BENCHTIME ?= 2s
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 3 ./...
+
+clean:
+	rm -rf bin
