@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -160,22 +161,55 @@ func (c *committer) stop() {
 func (c *committer) loop() {
 	defer close(c.finished)
 	batch := make([]*pending, 0, c.max)
+	prev := 0 // size of the last batch: how many writers are in flight
 	for p := range c.in {
 		batch = append(batch[:0], p)
-	fill:
-		for len(batch) < c.max {
+		// Let the writers just released by the last commit submit again,
+		// so that under load the next batch is full rather than a sliver.
+		runtime.Gosched()
+		batch = c.fill(batch, c.max, nil)
+		if len(batch) < prev {
+			// Under load, wait a moment (far less than an fsync) for the
+			// rest of the last batch's writers. A lone writer never waits.
+			t := time.NewTimer(gatherWait)
+			batch = c.fill(batch, prev, t.C)
+			t.Stop()
+		}
+		prev = len(batch)
+		c.commit(batch)
+	}
+}
+
+// gatherWait bounds how long a commit waits for writers under load.
+const gatherWait = 100 * time.Microsecond
+
+// fill appends waiting commands to batch until it holds n: without
+// blocking if until is nil, else until that fires.
+func (c *committer) fill(batch []*pending, n int, until <-chan time.Time) []*pending {
+	for len(batch) < n {
+		if until == nil {
 			select {
 			case q, ok := <-c.in:
 				if !ok {
-					break fill
+					return batch
 				}
 				batch = append(batch, q)
 			default:
-				break fill
+				return batch
 			}
+			continue
 		}
-		c.commit(batch)
+		select {
+		case q, ok := <-c.in:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, q)
+		case <-until:
+			return batch
+		}
 	}
+	return batch
 }
 
 // errCommandFailed marks a rollback caused by one command's own error.
