@@ -7,7 +7,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN      := bin/aperture
 
-.PHONY: all build run test vet fmt fmt-check unit race fuzz bench clean
+.PHONY: all build run test vet fmt fmt-check unit race fuzz bench bench-media clean
 
 all: build
 
@@ -39,7 +39,7 @@ race:
 
 # Each fuzz target runs for FUZZTIME; list them as package:Target.
 FUZZTIME    ?= 10s
-FUZZTARGETS := ./web/auth:FuzzParse ./store:FuzzParseID
+FUZZTARGETS := ./web/auth:FuzzParse ./store:FuzzParseID ./media:FuzzDecode ./media:FuzzEXIF
 fuzz:
 	@set -e; for t in $(FUZZTARGETS); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; \
@@ -52,6 +52,13 @@ fuzz:
 BENCHTIME ?= 2s
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 3 ./...
+
+# bench-media: one 12 MP camera-like JPEG through the whole pipeline on one
+# core and on both, with libvips (vipsthumbnail, Debian libvips-tools) timed
+# in the same run when installed, and the peak RSS of one worker.
+bench-media:
+	$(GO) test -count=1 -run '^TestRSS' -v ./media/ | grep -E 'RSS|upload'
+	$(GO) test -run '^$$' -bench '12MP' -benchtime 8x -count 3 -cpu 1,2 ./media/
 
 clean:
 	rm -rf bin

@@ -1,0 +1,407 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/buckket/go-blurhash"
+	"github.com/disintegration/imaging"
+
+	"aperture/store"
+)
+
+// Config bounds the work done for one upload. Zero fields take the
+// defaults in parentheses.
+type Config struct {
+	MaxBytes  int64         // largest upload (25 MiB)
+	MaxPixels int64         // largest declared image, all GIF frames counted (50 MP)
+	Decoders  int           // concurrent decodes (GOMAXPROCS)
+	Wait      time.Duration // how long an upload waits for a decode slot (5 s)
+	Quality   int           // JPEG quality (82)
+	FullEdge  int           // long edge of the owner's full copy (4096)
+}
+
+// Variant names and widths. thumb is a 150×150 square.
+var variantWidths = []struct {
+	Name  string
+	Width int
+}{{"large", 1080}, {"medium", 640}, {"small", 320}}
+
+// ThumbSize is the side of the square thumbnail.
+const ThumbSize = 150
+
+// pipelineVersion is part of every blob hash: change it when the output
+// of the pipeline changes, so old blobs are not reused for new edits.
+const pipelineVersion = "v1"
+
+// Processor turns uploads into stored variants.
+type Processor struct {
+	cfg   Config
+	blobs Blobs
+	slots chan struct{} // decode slots
+	heavy chan struct{} // HEIC/AVIF: one at a time
+}
+
+// New returns a Processor writing to blobs.
+func New(cfg Config, blobs Blobs) *Processor {
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 25 << 20
+	}
+	if cfg.MaxPixels <= 0 {
+		cfg.MaxPixels = 50_000_000
+	}
+	if cfg.Decoders <= 0 {
+		cfg.Decoders = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Wait <= 0 {
+		cfg.Wait = 5 * time.Second
+	}
+	if cfg.Quality <= 0 {
+		cfg.Quality = 82
+	}
+	if cfg.FullEdge <= 0 {
+		cfg.FullEdge = 4096
+	}
+	return &Processor{cfg: cfg, blobs: blobs, slots: make(chan struct{}, cfg.Decoders), heavy: make(chan struct{}, 1)}
+}
+
+// Config returns the processor's limits.
+func (p *Processor) Config() Config { return p.cfg }
+
+// Blobs returns where the processor stores files.
+func (p *Processor) Blobs() Blobs { return p.blobs }
+
+// Edit is what the person asked for: a filter and an optional crop.
+type Edit struct {
+	Filter string
+	Crop   *Crop
+}
+
+// Variant is one stored rendition.
+type Variant struct {
+	Width  int `json:"width"`
+	Height int `json:"height"`
+	Bytes  int `json:"bytes"`
+}
+
+// Result describes a processed photo.
+type Result struct {
+	Hash     string             `json:"hash"` // content address of the variants
+	Width    int                `json:"width"`
+	Height   int                `json:"height"`
+	Blurhash string             `json:"blurhash"`
+	Filter   string             `json:"filter"`
+	Format   Format             `json:"format"`
+	Variants map[string]Variant `json:"variants"` // thumb, small, medium, large, full
+	// Location is the GPS position from the photo's EXIF, offered as a
+	// suggestion and never stored in any file.
+	Location *LatLon `json:"-"`
+
+	// What rendering the full copy later needs.
+	Orientation int   `json:"orientation"`
+	Crop        *Crop `json:"crop,omitempty"`
+}
+
+// Process checks, decodes, turns upright, crops, filters and resizes data,
+// and stores the variants. The same bytes with the same edit are processed
+// once. It returns ErrTooLarge for too many bytes, ErrUnsupported for a
+// format aperture does not read, ErrInvalid for too many pixels, a damaged
+// file or a bad edit, and ErrUnavailable when no decode slot frees up in
+// time.
+//
+// For a JPEG the owner's full copy is rendered on first request (see
+// Full) from a copy of the upload with every metadata segment removed;
+// for other formats it is rendered now.
+func (p *Processor) Process(ctx context.Context, data []byte, e Edit) (*Result, error) {
+	if int64(len(data)) > p.cfg.MaxBytes {
+		return nil, store.Errorf(store.ErrTooLarge, "The file is %.1f MiB; aperture accepts photos up to %.0f MiB.",
+			float64(len(data))/(1<<20), float64(p.cfg.MaxBytes)/(1<<20))
+	}
+	filter, err := FilterByName(e.Filter)
+	if err != nil {
+		return nil, err
+	}
+	f, err := Sniff(data)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config(f, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPixels(f, data, cfg, p.cfg.MaxPixels); err != nil {
+		return nil, err
+	}
+	ex := readEXIF(f, data)
+	hash := blobHash(data, filter.Name, e.Crop)
+	if res, err := p.stored(hash); err == nil {
+		res.Location, res.Format = ex.GPS, f
+		return res, nil
+	}
+
+	var source []byte
+	if f == JPEG {
+		source = stripJPEG(data)
+	}
+	release, err := p.acquire(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	img, err := decode(f, data)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	res, files, err := p.render(img, ex.Orientation, filter, e.Crop, source == nil)
+	release()
+	if err != nil {
+		return nil, err
+	}
+	res.Hash, res.Format, res.Location, res.Orientation, res.Crop = hash, f, ex.GPS, ex.Orientation, e.Crop
+	if source != nil {
+		files["source"] = source
+	}
+	for name, b := range files {
+		if err := p.blobs.Put(hash, name+".jpg", b); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.putInfo(res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (p *Processor) putInfo(res *Result) error {
+	info, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	return p.blobs.Put(res.Hash, "info.json", info)
+}
+
+// Full makes sure the owner's full copy of hash exists, rendering it from
+// the stored source if it was deferred. It returns ErrNotFound for an
+// unknown hash and ErrUnavailable when no decode slot frees up in time.
+func (p *Processor) Full(ctx context.Context, hash string) error {
+	res, err := p.stored(hash)
+	if err != nil {
+		return store.Errorf(store.ErrNotFound, "There is no such photo.")
+	}
+	if res.Variants["full"].Bytes > 0 {
+		return nil
+	}
+	source, err := p.blobs.Get(hash, "source.jpg")
+	if err != nil {
+		return err
+	}
+	filter, err := FilterByName(res.Filter)
+	if err != nil {
+		return err
+	}
+	release, err := p.acquire(ctx, JPEG)
+	if err != nil {
+		return err
+	}
+	img, err := decode(JPEG, source)
+	var full *image.NRGBA
+	if err == nil {
+		full = p.renderFull(flatten(img), res.Orientation, filter, res.Crop)
+	}
+	release()
+	if err != nil {
+		return err
+	}
+	b, err := p.encode(full)
+	if err != nil {
+		return err
+	}
+	if err := p.blobs.Put(hash, "full.jpg", b); err != nil {
+		return err
+	}
+	res.Variants["full"] = Variant{Width: full.Rect.Dx(), Height: full.Rect.Dy(), Bytes: len(b)}
+	return p.putInfo(res)
+}
+
+// blobHash is the content address of an edit of some bytes.
+func blobHash(data []byte, filter string, c *Crop) string {
+	h := sha256.New()
+	h.Write(data)
+	fmt.Fprintf(h, "\x00%s\x00%s", pipelineVersion, filter)
+	if c != nil {
+		fmt.Fprintf(h, "\x00%g,%g,%g,%g", c.X, c.Y, c.W, c.H)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// stored returns the result of an edit processed before.
+func (p *Processor) stored(hash string) (*Result, error) {
+	b, err := p.blobs.Get(hash, "info.json")
+	if err != nil {
+		return nil, err
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil || len(r.Variants) < 5 {
+		return nil, errors.New("media: incomplete blob")
+	}
+	return &r, nil
+}
+
+// acquire takes a decode slot (and, for HEIC and AVIF, the single heavy
+// slot), waiting at most cfg.Wait.
+func (p *Processor) acquire(ctx context.Context, f Format) (func(), error) {
+	t := time.NewTimer(p.cfg.Wait)
+	defer t.Stop()
+	busy := store.Errorf(store.ErrUnavailable, "aperture is busy processing other photos; try again in a few seconds.")
+	take := func(ch chan struct{}) error {
+		select {
+		case ch <- struct{}{}:
+			return nil
+		case <-t.C:
+			return busy
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if f == HEIF || f == AVIF {
+		if err := take(p.heavy); err != nil {
+			return nil, err
+		}
+	}
+	if err := take(p.slots); err != nil {
+		if f == HEIF || f == AVIF {
+			<-p.heavy
+		}
+		return nil, err
+	}
+	return func() {
+		<-p.slots
+		if f == HEIF || f == AVIF {
+			<-p.heavy
+		}
+	}, nil
+}
+
+// geometry returns the upright size of the kept rectangle and the
+// sub-image of src that holds it.
+func geometry(src image.Image, o int, c *Crop) (keep image.Rectangle, sub image.Image) {
+	sb := src.Bounds()
+	uw, uh := uprightSize(sb.Dx(), sb.Dy(), o)
+	keep = cropRect(uw, uh, c)
+	return keep, subImage(src, toSource(keep, sb.Dx(), sb.Dy(), o).Add(sb.Min))
+}
+
+// resizeTo scales sub (in stored orientation) so that, once upright, it is
+// w×h. Large reductions start with an area-averaging box pass straight
+// from the decoded pixels (no full-size copy), then finish with exact 2×2
+// halving and Catmull-Rom.
+func resizeTo(sub image.Image, o, w, h int) *image.NRGBA {
+	if o >= 5 {
+		w, h = h, w
+	}
+	b := sub.Bounds()
+	if b.Dx() == w && b.Dy() == h {
+		return imaging.Clone(sub)
+	}
+	if b.Dx() >= 4*w && b.Dy() >= 4*h {
+		return downscale(imaging.Resize(sub, 2*w, 2*h, imaging.Box), w, h)
+	}
+	return downscale(imaging.Clone(sub), w, h)
+}
+
+// renderFull returns the upright, cropped, filtered full copy.
+func (p *Processor) renderFull(src image.Image, o int, filter *Filter, c *Crop) *image.NRGBA {
+	keep, sub := geometry(src, o, c)
+	fw, fh := fitLong(keep.Dx(), keep.Dy(), p.cfg.FullEdge)
+	full := orient(resizeTo(sub, o, fw, fh), o)
+	filter.apply(full)
+	return full
+}
+
+// render produces the encoded display variants — large from the decoded
+// image, then medium and small each from the one before, and the thumb
+// from medium — and, if withFull, the full copy.
+func (p *Processor) render(src image.Image, o int, filter *Filter, c *Crop, withFull bool) (*Result, map[string][]byte, error) {
+	src = flatten(src)
+	keep, sub := geometry(src, o, c)
+	lw, lh := fitWidth(keep.Dx(), keep.Dy(), variantWidths[0].Width)
+	large := orient(resizeTo(sub, o, lw, lh), o)
+	filter.apply(large)
+
+	imgs := map[string]*image.NRGBA{"large": large}
+	prev := large
+	for _, v := range variantWidths[1:] {
+		w, h := fitWidth(prev.Rect.Dx(), prev.Rect.Dy(), v.Width)
+		prev = downscale(prev, w, h)
+		imgs[v.Name] = prev
+	}
+	imgs["thumb"] = imaging.Fill(imgs["medium"], ThumbSize, ThumbSize, imaging.Center, imaging.CatmullRom)
+	fw, fh := fitLong(keep.Dx(), keep.Dy(), p.cfg.FullEdge)
+	if withFull {
+		imgs["full"] = p.renderFull(src, o, filter, c)
+	}
+
+	hash, err := blurhash.Encode(4, 3, imgs["thumb"])
+	if err != nil {
+		return nil, nil, fmt.Errorf("media: blurhash: %w", err)
+	}
+	res := &Result{Width: fw, Height: fh, Blurhash: hash, Filter: filter.Name,
+		Variants: map[string]Variant{"full": {Width: fw, Height: fh}}}
+	files := make(map[string][]byte, len(imgs))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var encErr error
+	for name, img := range imgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := p.encode(img)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				encErr = err
+				return
+			}
+			files[name] = b
+			res.Variants[name] = Variant{Width: img.Rect.Dx(), Height: img.Rect.Dy(), Bytes: len(b)}
+		}()
+	}
+	wg.Wait()
+	if encErr != nil {
+		return nil, nil, encErr
+	}
+	return res, files, nil
+}
+
+// encode writes an opaque NRGBA as a baseline JPEG with no metadata at
+// all: Go's encoder writes no APPn segments.
+func (p *Processor) encode(img *image.NRGBA) ([]byte, error) {
+	// Opaque NRGBA and RGBA share a memory layout; the encoder has a fast
+	// path for RGBA.
+	rgba := &image.RGBA{Pix: img.Pix, Stride: img.Stride, Rect: img.Rect}
+	var buf bytes.Buffer
+	buf.Grow(img.Rect.Dx() * img.Rect.Dy() / 4)
+	if err := jpeg.Encode(&buf, rgba, &jpeg.Options{Quality: p.cfg.Quality}); err != nil {
+		return nil, fmt.Errorf("media: encode: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func subImage(img image.Image, r image.Rectangle) image.Image {
+	if s, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}); ok {
+		return s.SubImage(r)
+	}
+	return imaging.Crop(img, r)
+}
