@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"aperture/media"
-	"aperture/store"
 )
 
 // discardBlobs measures the pipeline without disk writes and without the
@@ -21,7 +20,7 @@ type discardBlobs struct{ media.FileBlobs }
 
 func (discardBlobs) Put(string, string, []byte) error { return nil }
 func (discardBlobs) Get(string, string) ([]byte, error) {
-	return nil, store.Errorf(store.ErrNotFound, "none")
+	return nil, media.ErrNotFound
 }
 
 // BenchmarkProcess12MP is one 4032×3024 camera-like JPEG through the whole
@@ -36,7 +35,7 @@ func BenchmarkProcess12MP(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := p.Process(context.Background(), data, media.Edit{Filter: "clarendon"}); err != nil {
+		if _, err := p.Process(context.Background(), data, media.Edit{Filter: "clarendon"}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -58,7 +57,7 @@ func BenchmarkThroughput12MP(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := p.Process(context.Background(), data, media.Edit{Filter: "clarendon"}); err != nil {
+			if _, err := p.Process(context.Background(), data, media.Edit{Filter: "clarendon"}, nil); err != nil {
 				b.Error(err)
 				return
 			}

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"time"
-
-	"aperture/store"
 )
 
 // Blobs stores the files of processed photos, content-addressed by hash.
@@ -45,7 +43,7 @@ var validVariant = regexp.MustCompile(`^[a-z]{1,16}\.(jpg|json)$`)
 
 func (b FileBlobs) path(hash, variant string) (string, error) {
 	if !validHash.MatchString(hash) || (variant != "" && !validVariant.MatchString(variant)) {
-		return "", store.Errorf(store.ErrNotFound, "There is no such photo file.")
+		return "", newError(ErrNotFound, "", "There is no such photo file.")
 	}
 	return filepath.Join(b.Dir, hash[0:2], hash[2:4], hash, variant), nil
 }
@@ -98,7 +96,7 @@ func (b FileBlobs) Get(hash, variant string) ([]byte, error) {
 	}
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, store.Errorf(store.ErrNotFound, "There is no such photo file.")
+		return nil, newError(ErrNotFound, "", "There is no such photo file.")
 	}
 	return data, err
 }
@@ -111,7 +109,7 @@ func (b FileBlobs) Open(hash, variant string) (Blob, error) {
 	}
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, store.Errorf(store.ErrNotFound, "There is no such photo file.")
+		return nil, newError(ErrNotFound, "", "There is no such photo file.")
 	}
 	if err != nil {
 		return nil, err

@@ -1,27 +1,45 @@
 package media
 
 import (
-	"aperture/store"
+	"errors"
+	"fmt"
 )
 
-// media returns errors of the store's kinds, so the web layer maps them
-// like every other error. Unsupported formats are their own kind: the web
-// layer answers 415.
+// The kinds of error Process returns; test with errors.Is. Package media
+// imports nothing of aperture's, so it has its own kinds, which the web
+// layer maps to HTTP statuses beside the store's.
+var (
+	ErrUnsupported = errors.New("unsupported media type") // 415
+	ErrInvalid     = errors.New("invalid image")          // 422
+	ErrTooLarge    = errors.New("image too large")        // 413
+	ErrBusy        = errors.New("busy")                   // 503
+	ErrNotFound    = errors.New("no such image")          // 404
+)
 
-// ErrUnsupported is the kind of error for a file whose format aperture
-// does not accept.
-var ErrUnsupported = &unsupportedKind{}
+// Error is an error of one of the kinds above with a sentence a person
+// can act on. Field names the upload's form field at fault.
+type Error struct {
+	Kind  error
+	Field string
+	Msg   string
+}
 
-type unsupportedKind struct{}
+// Error returns the sentence.
+func (e *Error) Error() string { return e.Msg }
 
-func (*unsupportedKind) Error() string { return "unsupported media type" }
+// Unwrap returns the kind.
+func (e *Error) Unwrap() error { return e.Kind }
+
+func newError(kind error, field, format string, args ...any) error {
+	return &Error{Kind: kind, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
 
 func unsupported(format string, args ...any) error {
-	return store.Errorf(ErrUnsupported, format, args...)
+	return newError(ErrUnsupported, "file", format, args...)
 }
 
 func invalid(format string, args ...any) error {
-	return store.Invalid("file", format, args...)
+	return newError(ErrInvalid, "file", format, args...)
 }
 
 // accepted names the formats aperture reads, for error sentences.

@@ -6,8 +6,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-
-	"aperture/store"
 )
 
 // Filter is a named look in the spirit of the classic photo filters. Each
@@ -44,7 +42,7 @@ func FilterByName(name string) (*Filter, error) {
 	for i, f := range filters {
 		names[i] = f.Name
 	}
-	return nil, store.Invalid("filter", "There is no filter called %q; choose one of %s.", name, strings.Join(names, ", "))
+	return nil, newError(ErrInvalid, "filter", "There is no filter called %q; choose one of %s.", name, strings.Join(names, ", "))
 }
 
 func equalFold(a, b string) bool {

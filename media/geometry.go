@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/disintegration/imaging"
-
-	"aperture/store"
 )
 
 // Crop is a rectangle of the upright photo, in fractions of its width and
@@ -25,7 +23,7 @@ func ParseCrop(s string) (*Crop, error) {
 		return nil, nil
 	}
 	parts := strings.Split(s, ",")
-	bad := store.Invalid("crop", "Give the crop as x,y,w,h fractions of the photo between 0 and 1, like 0,0.1,1,0.8.")
+	bad := newError(ErrInvalid, "crop", "Give the crop as x,y,w,h fractions of the photo between 0 and 1, like 0,0.1,1,0.8.")
 	if len(parts) != 4 {
 		return nil, bad
 	}
@@ -39,7 +37,7 @@ func ParseCrop(s string) (*Crop, error) {
 	}
 	c := &Crop{X: v[0], Y: v[1], W: v[2], H: v[3]}
 	if c.W < 0.01 || c.H < 0.01 || c.X+c.W > 1.0001 || c.Y+c.H > 1.0001 {
-		return nil, store.Invalid("crop", "The crop rectangle must lie inside the photo and cover at least 1%% of each side.")
+		return nil, newError(ErrInvalid, "crop", "The crop rectangle must lie inside the photo and cover at least 1%% of each side.")
 	}
 	return c, nil
 }

@@ -147,7 +147,7 @@ func newProcessor(tb testing.TB, cfg media.Config) (*media.Processor, media.File
 
 func mustProcess(tb testing.TB, p *media.Processor, data []byte, e media.Edit) *media.Result {
 	tb.Helper()
-	res, err := p.Process(context.Background(), data, e)
+	res, err := p.Process(context.Background(), data, e, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"aperture/media"
-	"aperture/store"
 )
 
 // pngBomb is a 68-byte PNG whose header declares 50000×50000 pixels.
@@ -74,9 +73,9 @@ func TestHostileInputsRefusedBeforeDecoding(t *testing.T) {
 			runtime.GC()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			_, err := p.Process(context.Background(), data, media.Edit{})
+			_, err := p.Process(context.Background(), data, media.Edit{}, nil)
 			runtime.ReadMemStats(&after)
-			if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "megapixels") {
+			if !errors.Is(err, media.ErrInvalid) || !strings.Contains(err.Error(), "megapixels") {
 				t.Fatalf("got %v", err)
 			}
 			if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
@@ -98,7 +97,7 @@ func TestGIFWithinBoundsAccepted(t *testing.T) {
 		short.Write(frame)
 	}
 	short.WriteByte(0x3B)
-	if _, err := p.Process(context.Background(), short.Bytes(), media.Edit{}); err != nil && !errors.Is(err, store.ErrInvalid) {
+	if _, err := p.Process(context.Background(), short.Bytes(), media.Edit{}, nil); err != nil && !errors.Is(err, media.ErrInvalid) {
 		t.Fatalf("10-frame GIF: %v", err)
 	} else if err != nil && strings.Contains(err.Error(), "megapixels") {
 		t.Fatalf("10-frame GIF refused for size: %v", err)

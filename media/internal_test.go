@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"aperture/store"
 )
 
 // FuzzDecode runs untrusted bytes through everything that parses them —
@@ -74,15 +72,15 @@ func TestBusyDecodersAnswerUnavailable(t *testing.T) {
 	p.slots <- struct{}{} // another upload holds the only slot
 	data, _ := os.ReadFile("testdata/baseline.jpg")
 	start := time.Now()
-	_, err := p.Process(context.Background(), data, Edit{})
-	if !errors.Is(err, store.ErrUnavailable) {
+	_, err := p.Process(context.Background(), data, Edit{}, nil)
+	if !errors.Is(err, ErrBusy) {
 		t.Fatalf("got %v", err)
 	}
 	if d := time.Since(start); d < 40*time.Millisecond || d > 2*time.Second {
 		t.Fatalf("waited %v", d)
 	}
 	<-p.slots
-	if _, err := p.Process(context.Background(), data, Edit{}); err != nil {
+	if _, err := p.Process(context.Background(), data, Edit{}, nil); err != nil {
 		t.Fatalf("after the slot freed: %v", err)
 	}
 }
@@ -91,11 +89,11 @@ func TestHeavyFormatsOneAtATime(t *testing.T) {
 	p := New(Config{Decoders: 4, Wait: 50 * time.Millisecond}, FileBlobs{Dir: t.TempDir()})
 	p.heavy <- struct{}{}
 	data, _ := os.ReadFile("testdata/photo.heic")
-	if _, err := p.Process(context.Background(), data, Edit{}); !errors.Is(err, store.ErrUnavailable) {
+	if _, err := p.Process(context.Background(), data, Edit{}, nil); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second HEIC decode did not wait for the first: %v", err)
 	}
 	jpg, _ := os.ReadFile("testdata/baseline.jpg")
-	if _, err := p.Process(context.Background(), jpg, Edit{}); err != nil {
+	if _, err := p.Process(context.Background(), jpg, Edit{}, nil); err != nil {
 		t.Fatalf("a JPEG waited for the HEIC slot: %v", err)
 	}
 }

@@ -16,8 +16,6 @@ import (
 
 	"github.com/buckket/go-blurhash"
 	"github.com/disintegration/imaging"
-
-	"aperture/store"
 )
 
 // Config bounds the work done for one upload. Zero fields take the
@@ -50,6 +48,17 @@ type Processor struct {
 	blobs Blobs
 	slots chan struct{} // decode slots
 	heavy chan struct{} // HEIC/AVIF: one at a time
+	// locks serialise, per blob hash, an upload (from finding or writing
+	// the files to recording the reference) against the collection of
+	// unreferenced blobs, so a collection never deletes files that a
+	// concurrent upload of the same photo is about to reference.
+	locks [64]sync.Mutex
+}
+
+func (p *Processor) lock(hash string) func() {
+	m := &p.locks[int(hash[0])%len(p.locks)]
+	m.Lock()
+	return m.Unlock
 }
 
 // New returns a Processor writing to blobs.
@@ -122,9 +131,13 @@ type Result struct {
 // For a JPEG the owner's full copy is rendered on first request (see
 // Full) from a copy of the upload with every metadata segment removed;
 // for other formats it is rendered now.
-func (p *Processor) Process(ctx context.Context, data []byte, e Edit) (*Result, error) {
+//
+// commit, if not nil, records the result (a database write) while no
+// collection of the same blob can run; if it fails, files this call wrote
+// are removed and its error returned.
+func (p *Processor) Process(ctx context.Context, data []byte, e Edit, commit func(*Result) error) (*Result, error) {
 	if int64(len(data)) > p.cfg.MaxBytes {
-		return nil, store.Errorf(store.ErrTooLarge, "The file is %.1f MiB; aperture accepts photos up to %.0f MiB.",
+		return nil, newError(ErrTooLarge, "file", "The file is %.1f MiB; aperture accepts photos up to %.0f MiB.",
 			float64(len(data))/(1<<20), float64(p.cfg.MaxBytes)/(1<<20))
 	}
 	filter, err := FilterByName(e.Filter)
@@ -144,10 +157,17 @@ func (p *Processor) Process(ctx context.Context, data []byte, e Edit) (*Result, 
 	}
 	ex := readEXIF(f, data)
 	hash := blobHash(data, filter.Name, e.Crop)
+	if commit == nil {
+		commit = func(*Result) error { return nil }
+	}
+	unlock := p.lock(hash)
 	if res, err := p.stored(hash); err == nil {
 		res.Location, res.Format = ex.GPS, f
-		return res, nil
+		err := commit(res)
+		unlock()
+		return res, err
 	}
+	unlock()
 
 	var source []byte
 	if f == JPEG {
@@ -171,15 +191,38 @@ func (p *Processor) Process(ctx context.Context, data []byte, e Edit) (*Result, 
 	if source != nil {
 		files["source"] = source
 	}
+	defer p.lock(hash)()
+	if _, err := p.stored(hash); err == nil {
+		// The same upload finished first: use its files.
+		return res, commit(res)
+	}
 	for name, b := range files {
 		if err := p.blobs.Put(hash, name+".jpg", b); err != nil {
+			p.blobs.Delete(hash)
 			return nil, err
 		}
 	}
 	if err := p.putInfo(res); err != nil {
+		p.blobs.Delete(hash)
+		return nil, err
+	}
+	if err := commit(res); err != nil {
+		p.blobs.Delete(hash)
 		return nil, err
 	}
 	return res, nil
+}
+
+// Collect deletes the files of hash if unused, asked while no upload of
+// the same blob is between writing files and recording its reference,
+// still reports true. It returns unused's error or the deletion's.
+func (p *Processor) Collect(hash string, unused func() (bool, error)) error {
+	defer p.lock(hash)()
+	ok, err := unused()
+	if err != nil || !ok {
+		return err
+	}
+	return p.blobs.Delete(hash)
 }
 
 func (p *Processor) putInfo(res *Result) error {
@@ -196,7 +239,7 @@ func (p *Processor) putInfo(res *Result) error {
 func (p *Processor) Full(ctx context.Context, hash string) error {
 	res, err := p.stored(hash)
 	if err != nil {
-		return store.Errorf(store.ErrNotFound, "There is no such photo.")
+		return newError(ErrNotFound, "", "There is no such photo.")
 	}
 	if res.Variants["full"].Bytes > 0 {
 		return nil
@@ -262,7 +305,7 @@ func (p *Processor) stored(hash string) (*Result, error) {
 func (p *Processor) acquire(ctx context.Context, f Format) (func(), error) {
 	t := time.NewTimer(p.cfg.Wait)
 	defer t.Stop()
-	busy := store.Errorf(store.ErrUnavailable, "aperture is busy processing other photos; try again in a few seconds.")
+	busy := newError(ErrBusy, "", "aperture is busy processing other photos; try again in a few seconds.")
 	take := func(ch chan struct{}) error {
 		select {
 		case ch <- struct{}{}:

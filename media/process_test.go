@@ -15,7 +15,6 @@ import (
 	"github.com/disintegration/imaging"
 
 	"aperture/media"
-	"aperture/store"
 )
 
 func TestFormatsComeOutUpright(t *testing.T) {
@@ -223,8 +222,8 @@ func TestBadFiles(t *testing.T) {
 		kind error
 		says string
 	}{
-		{"truncated JPEG", jpg[:len(jpg)/2], store.ErrInvalid, "truncated"},
-		{"truncated PNG", pngBuf.Bytes()[:pngBuf.Len()-20], store.ErrInvalid, "PNG"},
+		{"truncated JPEG", jpg[:len(jpg)/2], media.ErrInvalid, "truncated"},
+		{"truncated PNG", pngBuf.Bytes()[:pngBuf.Len()-20], media.ErrInvalid, "PNG"},
 		{"arithmetic JPEG", fixture(t, "arithmetic.jpg"), media.ErrUnsupported, "JPEG"},
 		{"12-bit JPEG", twelveBit, media.ErrUnsupported, "JPEG"},
 		{"SVG", []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>`), media.ErrUnsupported, "SVG"},
@@ -234,7 +233,7 @@ func TestBadFiles(t *testing.T) {
 		{"BMP", []byte("BM\x36\x00\x00\x00"), media.ErrUnsupported, "BMP"},
 		{"empty", nil, media.ErrUnsupported, "empty"},
 		{"text", []byte("hello"), media.ErrUnsupported, "JPEG, PNG"},
-		{"unknown filter", jpg, store.ErrInvalid, "no filter"},
+		{"unknown filter", jpg, media.ErrInvalid, "no filter"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,14 +241,14 @@ func TestBadFiles(t *testing.T) {
 			if tc.name == "unknown filter" {
 				e.Filter = "sepia-deluxe"
 			}
-			_, err := p.Process(context.Background(), tc.data, e)
+			_, err := p.Process(context.Background(), tc.data, e, nil)
 			if !errors.Is(err, tc.kind) || !strings.Contains(err.Error(), tc.says) {
 				t.Fatalf("got %v, want %v saying %q", err, tc.kind, tc.says)
 			}
 		})
 	}
 	big := media.New(media.Config{MaxBytes: 100}, media.FileBlobs{Dir: t.TempDir()})
-	if _, err := big.Process(context.Background(), jpg, media.Edit{}); !errors.Is(err, store.ErrTooLarge) {
+	if _, err := big.Process(context.Background(), jpg, media.Edit{}, nil); !errors.Is(err, media.ErrTooLarge) {
 		t.Fatalf("over the byte limit: %v", err)
 	}
 }
@@ -282,7 +281,7 @@ func TestCropAndAspect(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"1,2,3", "a,b,c,d", "0.5,0.5,0.6,0.6", "-0.1,0,1,1", "0,0,0.001,1", "NaN,0,1,1"} {
-		if _, err := media.ParseCrop(bad); !errors.Is(err, store.ErrInvalid) {
+		if _, err := media.ParseCrop(bad); !errors.Is(err, media.ErrInvalid) {
 			t.Errorf("ParseCrop(%q) = %v", bad, err)
 		}
 	}
@@ -334,4 +333,35 @@ type countingBlobs struct {
 func (c *countingBlobs) Put(hash, variant string, data []byte) error {
 	c.puts++
 	return c.FileBlobs.Put(hash, variant, data)
+}
+
+func TestCommitAndCollect(t *testing.T) {
+	p, blobs := newProcessor(t, media.Config{})
+	data := encodeJPEG(t, scene(200, 150), 90)
+	boom := errors.New("database down")
+	_, err := p.Process(context.Background(), data, media.Edit{}, func(*media.Result) error { return boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("commit error not returned: %v", err)
+	}
+	var hash string
+	res, err := p.Process(context.Background(), data, media.Edit{}, func(r *media.Result) error { hash = r.Hash; return nil })
+	if err != nil || hash != res.Hash {
+		t.Fatal(err)
+	}
+	if _, err := blobs.Get(hash, "large.jpg"); err != nil {
+		t.Fatalf("files missing after a good commit: %v", err)
+	}
+	// In use: nothing is deleted.
+	if err := p.Collect(hash, func() (bool, error) { return false, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blobs.Get(hash, "large.jpg"); err != nil {
+		t.Fatal("collected a blob in use")
+	}
+	if err := p.Collect(hash, func() (bool, error) { return true, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blobs.Get(hash, "large.jpg"); !errors.Is(err, media.ErrNotFound) {
+		t.Fatalf("unused blob kept: %v", err)
+	}
 }

@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"aperture/media"
-	"aperture/store"
 )
 
 // camera is a 12 MP-like test photo: the smooth scene with sensor-like
@@ -104,13 +103,13 @@ func rssChild(t *testing.T, path string) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := p.Process(context.Background(), body, media.Edit{Filter: media.Filters()[1+i%12].Name})
+			_, err := p.Process(context.Background(), body, media.Edit{Filter: media.Filters()[1+i%12].Name}, nil)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err == nil:
 				ok++
-			case errors.Is(err, store.ErrUnavailable):
+			case errors.Is(err, media.ErrBusy):
 				busy++
 			default:
 				t.Error(err)
