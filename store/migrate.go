@@ -16,6 +16,10 @@ var (
 	bUsernames = []byte("usernames") // lower-case username → user ID
 	bSessions  = []byte("sessions")  // session ID → Session
 	bSpent     = []byte("spent")     // session ID | sha256(refresh token) → spent marker
+	bMedia     = []byte("media")     // media ID → Media
+	bBlobRefs  = []byte("blobrefs")  // blob hash (32) | media ID → nothing: who uses a blob
+	bBlobGC    = []byte("blobgc")    // blob hash (32) → time it lost its last reference
+	bMediaAge  = []byte("mediaage")  // unattached media: created (8, ms) | media ID → nothing
 )
 
 var keySchema = []byte("schema")
@@ -32,6 +36,14 @@ type migration struct {
 var migrations = []migration{
 	{to: 1, name: "create the v1 buckets", up: func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bSeq, bUsers, bUsernames, bSessions, bSpent} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
+	{to: 2, name: "media buckets", up: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bMedia, bBlobRefs, bBlobGC, bMediaAge} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

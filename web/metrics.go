@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/expfmt"
 
+	"aperture/media"
 	"aperture/store"
 )
 
@@ -25,6 +27,11 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	signups  prometheus.Counter
 	logins   *prometheus.CounterVec
+
+	mediaSeconds  prometheus.Histogram
+	mediaBytes    prometheus.Counter
+	mediaRejected *prometheus.CounterVec
+	mediaSwept    prometheus.Counter
 }
 
 // NewMetrics returns a registry with the Go runtime and process
@@ -45,8 +52,17 @@ func NewMetrics(st *store.Store) *Metrics {
 			Name: "aperture_logins_total", Help: "Log-in attempts by result.",
 		}, []string{"result"}),
 	}
+	m.mediaSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "aperture_media_process_seconds", Help: "Time to check, decode, edit, resize and store one upload.",
+		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	})
+	m.mediaBytes = prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_media_upload_bytes_total", Help: "Bytes of photos uploaded."})
+	m.mediaRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "aperture_media_rejections_total", Help: "Uploads refused, by reason.",
+	}, []string{"reason"})
+	m.mediaSwept = prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_media_swept_total", Help: "Unattached photos removed after 24 hours."})
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.latency, m.signups, m.logins)
+		m.requests, m.latency, m.signups, m.logins, m.mediaSeconds, m.mediaBytes, m.mediaRejected, m.mediaSwept)
 	if st != nil {
 		r.MustRegister(
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_db_size_bytes", Help: "Size of aperture.db."},
@@ -104,4 +120,23 @@ func (s *Server) registerMetrics(api huma.API) {
 		}
 		return &metricsOutput{ContentType: string(format), Body: buf.Bytes()}, nil
 	})
+}
+
+// observeUpload records one upload's size, time and outcome.
+func (m *Metrics) observeUpload(n int, d time.Duration, err error) {
+	m.mediaBytes.Add(float64(n))
+	switch {
+	case err == nil:
+		m.mediaSeconds.Observe(d.Seconds())
+	case errors.Is(err, media.ErrUnsupported):
+		m.mediaRejected.WithLabelValues("unsupported").Inc()
+	case errors.Is(err, media.ErrTooLarge):
+		m.mediaRejected.WithLabelValues("too_large").Inc()
+	case errors.Is(err, media.ErrBusy):
+		m.mediaRejected.WithLabelValues("busy").Inc()
+	case errors.Is(err, media.ErrInvalid), errors.Is(err, store.ErrInvalid):
+		m.mediaRejected.WithLabelValues("invalid").Inc()
+	default:
+		m.mediaRejected.WithLabelValues("error").Inc()
+	}
 }

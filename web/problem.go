@@ -10,6 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/gofiber/fiber/v2"
 
+	"aperture/media"
 	"aperture/store"
 )
 
@@ -69,6 +70,11 @@ var statusOf = []struct {
 	{store.ErrForbidden, http.StatusForbidden},
 	{store.ErrTooLarge, http.StatusRequestEntityTooLarge},
 	{store.ErrUnavailable, http.StatusServiceUnavailable},
+	{media.ErrUnsupported, http.StatusUnsupportedMediaType},
+	{media.ErrInvalid, http.StatusUnprocessableEntity},
+	{media.ErrTooLarge, http.StatusRequestEntityTooLarge},
+	{media.ErrBusy, http.StatusServiceUnavailable},
+	{media.ErrNotFound, http.StatusNotFound},
 }
 
 const internalDetail = "Something went wrong on our side. It has been logged; try again, and if it keeps happening, report the request ID."
@@ -84,12 +90,18 @@ func newProblem(status int, msg string, errs ...error) (p *Problem, cause error)
 			continue
 		}
 		var se *store.Error
+		var me *media.Error
 		var hd *huma.ErrorDetail
 		switch {
 		case errors.As(err, &se):
 			p.Status, p.Detail = statusFor(se), se.Msg
 			if se.Field != "" {
 				p.Errors = append(p.Errors, FieldError{Field: se.Field, Message: se.Msg})
+			}
+		case errors.As(err, &me):
+			p.Status, p.Detail = statusFor(me), me.Msg
+			if me.Field != "" && p.Status == http.StatusUnprocessableEntity {
+				p.Errors = append(p.Errors, FieldError{Field: me.Field, Message: me.Msg})
 			}
 		case errors.As(err, &hd):
 			p.Errors = append(p.Errors, FieldError{Field: fieldName(hd.Location), Message: hd.Message})
@@ -130,7 +142,7 @@ func statusFor(err error) int {
 // fieldName turns huma's "body.username" or "query.limit" into "username"
 // or "limit"; the whole body is "body".
 func fieldName(loc string) string {
-	for _, p := range []string{"body.", "query.", "path.", "header."} {
+	for _, p := range []string{"body.", "form.", "query.", "path.", "header."} {
 		if strings.HasPrefix(loc, p) {
 			return strings.TrimPrefix(loc, p)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
 	"github.com/gofiber/fiber/v2"
 
+	"aperture/media"
 	"aperture/store"
 	"aperture/web/auth"
 )
@@ -38,7 +39,10 @@ type Config struct {
 type Deps struct {
 	Store   *store.Store
 	Auth    *auth.Service
-	Metrics *Metrics // NewMetrics(Store) if nil
+	Media   *media.Processor
+	// MediaKey signs URLs of files only some viewers may fetch (32 bytes).
+	MediaKey []byte
+	Metrics  *Metrics // NewMetrics(Store) if nil
 	// Ready reports whether storage and workers are ready; nil means ready.
 	Ready func() error
 }
@@ -48,6 +52,8 @@ type Server struct {
 	cfg     Config
 	st      *store.Store
 	auth    *auth.Service
+	media   *media.Processor
+	urls    *mediaURLs
 	metrics *Metrics
 	ready   func() error
 	log     *slog.Logger
@@ -81,7 +87,11 @@ func New(cfg Config, d Deps) *Server {
 	if d.Ready == nil {
 		d.Ready = func() error { return nil }
 	}
-	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, metrics: d.Metrics, ready: d.Ready, log: cfg.Logger}
+	if need := int(d.Media.Config().MaxBytes) + 2<<20; cfg.MaxBodyBytes < need {
+		cfg.MaxBodyBytes = need
+	}
+	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
+		metrics: d.Metrics, ready: d.Ready, log: cfg.Logger}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "aperture",
 		BodyLimit:             cfg.MaxBodyBytes,
@@ -111,6 +121,8 @@ func New(cfg Config, d Deps) *Server {
 	s.registerMetrics(s.api)
 	s.registerAccounts(s.api)
 	s.registerUsers(s.api)
+	s.registerMedia(s.api)
+	s.registerMediaFiles(s.api)
 	return s
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/alexedwards/argon2id"
 	"github.com/gofiber/fiber/v2"
 
+	"aperture/media"
 	"aperture/store"
 	"aperture/web"
 	"aperture/web/auth"
@@ -24,10 +25,11 @@ import (
 var cheap = &argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 
 type testServer struct {
-	t   testing.TB
-	srv *web.Server
-	st  *store.Store
-	log *syncBuffer
+	t     testing.TB
+	srv   *web.Server
+	st    *store.Store
+	log   *syncBuffer
+	media *media.Processor
 }
 
 type syncBuffer struct {
@@ -49,6 +51,16 @@ func (s *syncBuffer) String() string {
 
 func newServer(tb testing.TB, cfg web.Config) *testServer {
 	tb.Helper()
+	return newServerWith(tb, cfg, media.Config{})
+}
+
+func newServerWithMedia(tb testing.TB, mc media.Config) *testServer {
+	tb.Helper()
+	return newServerWith(tb, web.Config{}, mc)
+}
+
+func newServerWith(tb testing.TB, cfg web.Config, mc media.Config) *testServer {
+	tb.Helper()
 	dir := tb.TempDir()
 	st, err := store.Open(dir, store.Options{NoSync: true})
 	if err != nil {
@@ -62,7 +74,9 @@ func newServer(tb testing.TB, cfg web.Config) *testServer {
 	logs := &syncBuffer{}
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	cfg.Version = "test"
-	return &testServer{t: tb, srv: web.New(cfg, web.Deps{Store: st, Auth: svc}), st: st, log: logs}
+	proc := media.New(mc, media.FileBlobs{Dir: filepath.Join(dir, "media")})
+	deps := web.Deps{Store: st, Auth: svc, Media: proc, MediaKey: []byte("0123456789abcdef0123456789abcdef")}
+	return &testServer{t: tb, srv: web.New(cfg, deps), st: st, log: logs, media: proc}
 }
 
 type resp struct {

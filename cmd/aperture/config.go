@@ -21,6 +21,9 @@ type Config struct {
 	AuthPerIP       int
 	AuthPerUser     int
 	MaxBodyMB       int
+	MaxUploadMB     int
+	MaxMegapixels   int
+	Decoders        int
 }
 
 // flagSet binds cfg's fields to flags whose defaults come from the
@@ -66,6 +69,9 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	num(&cfg.AuthPerIP, "auth-rate-ip", "APERTURE_AUTH_RATE_IP", 20, "sign-up/log-in/refresh attempts per IP per minute")
 	num(&cfg.AuthPerUser, "auth-rate-user", "APERTURE_AUTH_RATE_USER", 10, "log-in/sign-up attempts per username per minute")
 	num(&cfg.MaxBodyMB, "max-body-mb", "APERTURE_MAX_BODY_MB", 32, "largest request body in MiB")
+	num(&cfg.MaxUploadMB, "max-upload-mb", "APERTURE_MAX_UPLOAD_MB", 25, "largest photo upload in MiB")
+	num(&cfg.MaxMegapixels, "max-megapixels", "APERTURE_MAX_MEGAPIXELS", 50, "largest photo in megapixels (all GIF frames counted)")
+	num(&cfg.Decoders, "decoders", "APERTURE_DECODERS", 0, "photos decoded at once (0: one per CPU)")
 	check := func() error {
 		if len(bad) > 0 {
 			return fmt.Errorf("%s", strings.Join(bad, "; "))

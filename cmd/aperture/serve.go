@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"aperture/media"
 	"aperture/store"
 	"aperture/web"
 	"aperture/web/auth"
@@ -28,6 +29,7 @@ type Main struct {
 	ln      net.Listener
 	st      *store.Store
 	auth    *auth.Service
+	media   *media.Processor
 	srv     *web.Server
 	served  chan error
 	stopBG  context.CancelFunc
@@ -77,18 +79,32 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.auth, err = auth.NewService(m.st, keyFile(m.Config.Data), auth.Config{}, time.Now()); err != nil {
 		return err
 	}
+	mediaKey, err := auth.LoadSecret(auth.FileKeys(filepath.Join(m.Config.Data, "keys", "media.key")))
+	if err != nil {
+		return err
+	}
+	m.media = media.New(media.Config{
+		MaxBytes:  int64(m.Config.MaxUploadMB) << 20,
+		MaxPixels: int64(m.Config.MaxMegapixels) * 1_000_000,
+		Decoders:  m.Config.Decoders,
+	}, media.FileBlobs{Dir: filepath.Join(m.Config.Data, "media")})
+	metrics := web.NewMetrics(m.st)
 	m.srv = web.New(web.Config{
 		Version:      version,
 		MaxBodyBytes: m.Config.MaxBodyMB << 20,
 		AuthPerIP:    m.Config.AuthPerIP,
 		AuthPerUser:  m.Config.AuthPerUser,
 		Logger:       m.log,
-	}, web.Deps{Store: m.st, Auth: m.auth})
+	}, web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics})
 
 	bgCtx, cancel := context.WithCancel(context.Background())
 	m.stopBG = cancel
-	m.bg.Add(1)
+	m.bg.Add(2)
 	go m.rotateKeys(bgCtx)
+	go func() {
+		defer m.bg.Done()
+		(&web.MediaSweeper{Store: m.st, Media: m.media, Metrics: metrics, Log: m.log}).Run(bgCtx)
+	}()
 
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.srv.Serve(m.ln) }()

@@ -155,3 +155,26 @@ func (kr *Keyring) verifying(kid string, now time.Time) (Key, bool) {
 	}
 	return Key{}, false
 }
+
+// LoadSecret returns the 32-byte secret kept in ks, generating and saving
+// one on first use. It fails if the store cannot be read or written, or
+// holds something other than a secret.
+func LoadSecret(ks KeyStore) ([]byte, error) {
+	b, err := ks.Load()
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		secret := make([]byte, 32)
+		rand.Read(secret)
+		if err := ks.Save([]byte(base64.RawURLEncoding.EncodeToString(secret))); err != nil {
+			return nil, fmt.Errorf("auth: save secret: %w", err)
+		}
+		return secret, nil
+	case err != nil:
+		return nil, fmt.Errorf("auth: read secret: %w", err)
+	}
+	secret, err := base64.RawURLEncoding.DecodeString(string(b))
+	if err != nil || len(secret) != 32 {
+		return nil, fmt.Errorf("auth: the secret file is damaged; move it away to generate a new one")
+	}
+	return secret, nil
+}

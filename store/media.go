@@ -1,0 +1,252 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Media is one uploaded, processed photo. Its files are content-addressed
+// by Hash (a SHA-256 in hex); several Media may share a Hash when the same
+// photo was uploaded with the same edits.
+type Media struct {
+	ID        ID                      `json:"id"`
+	OwnerID   ID                      `json:"owner_id"`
+	Hash      string                  `json:"hash"`
+	Width     int                     `json:"width"`
+	Height    int                     `json:"height"`
+	Blurhash  string                  `json:"blurhash"`
+	Alt       string                  `json:"alt"`
+	Filter    string                  `json:"filter"`
+	Variants  map[string]MediaVariant `json:"variants"`
+	PostID    ID                      `json:"post_id,omitempty"` // 0 until attached to a post
+	CreatedAt time.Time               `json:"created_at"`
+}
+
+// MediaVariant is the pixel size of one stored rendition.
+type MediaVariant struct {
+	Width  int `json:"width"`
+	Height int `json:"height"`
+}
+
+// MaxAlt is the longest alt text, in characters.
+const MaxAlt = 1500
+
+// CreateMedia records an uploaded photo for its owner. Its result is the
+// new *Media on the owner's shard. It fails with ErrInvalid for a bad hash
+// or an alt text over 1,500 characters, and ErrNotFound for an unknown
+// owner.
+type CreateMedia struct {
+	Meta
+	OwnerID  ID                      `json:"owner_id"`
+	Hash     string                  `json:"hash"`
+	Width    int                     `json:"width"`
+	Height   int                     `json:"height"`
+	Blurhash string                  `json:"blurhash"`
+	Alt      string                  `json:"alt"`
+	Filter   string                  `json:"filter"`
+	Variants map[string]MediaVariant `json:"variants"`
+}
+
+// Shard returns the owner's shard.
+func (c CreateMedia) Shard() uint16 { return c.OwnerID.Shard() }
+
+func (c CreateMedia) apply(tx *Tx) (*Media, error) {
+	h, err := hashKey(c.Hash)
+	if err != nil {
+		return nil, err
+	}
+	alt := strings.TrimSpace(c.Alt)
+	if utf8.RuneCountInString(alt) > MaxAlt {
+		return nil, Invalid("alt", "Alt text can have at most %d characters.", MaxAlt)
+	}
+	if _, err := tx.user(c.OwnerID); err != nil {
+		return nil, err
+	}
+	id, err := tx.NewID(c.Shard())
+	if err != nil {
+		return nil, err
+	}
+	m := &Media{ID: id, OwnerID: c.OwnerID, Hash: c.Hash, Width: c.Width, Height: c.Height, Blurhash: c.Blurhash,
+		Alt: alt, Filter: c.Filter, Variants: c.Variants, CreatedAt: tx.now}
+	if err := tx.put(bMedia, id.key(), m); err != nil {
+		return nil, err
+	}
+	if err := tx.tx.Bucket(bBlobRefs).Put(append(h, id.key()...), nil); err != nil {
+		return nil, err
+	}
+	if err := tx.tx.Bucket(bBlobGC).Delete(h); err != nil {
+		return nil, err
+	}
+	return m, tx.tx.Bucket(bMediaAge).Put(ageKey(tx.now, id), nil)
+}
+
+func ageKey(t time.Time, id ID) []byte {
+	k := binary.BigEndian.AppendUint64(nil, uint64(t.UnixMilli()))
+	return append(k, id.key()...)
+}
+
+func hashKey(hash string) ([]byte, error) {
+	h, err := hex.DecodeString(hash)
+	if err != nil || len(h) != 32 {
+		return nil, Errorf(ErrInvalid, "%q is not a photo hash.", truncate(hash, 70))
+	}
+	return h, nil
+}
+
+// ExpireMedia deletes up to Limit media that were never attached to a
+// post and were created before Before. Its result counts them and lists
+// the hashes of blobs left with no reference, which it queues for
+// collection. In cluster mode each partition runs it over its own shards.
+type ExpireMedia struct {
+	Meta
+	Before time.Time `json:"before"`
+	Limit  int       `json:"limit"`
+}
+
+// Shard returns 0: the command sweeps the partition it runs on.
+func (c ExpireMedia) Shard() uint16 { return 0 }
+
+// Expired is the result of ExpireMedia.
+type Expired struct {
+	Count   int      // media deleted
+	Orphans []string // blob hashes no media uses any more
+}
+
+func (c ExpireMedia) apply(tx *Tx) (Expired, error) {
+	var out Expired
+	ages := tx.tx.Bucket(bMediaAge)
+	var expired [][]byte
+	cur := ages.Cursor()
+	end := binary.BigEndian.AppendUint64(nil, uint64(c.Before.UnixMilli()))
+	for k, _ := cur.First(); k != nil && bytes.Compare(k[:8], end) < 0 && len(expired) < max(c.Limit, 1); k, _ = cur.Next() {
+		expired = append(expired, append([]byte(nil), k...))
+	}
+	for _, k := range expired {
+		if err := ages.Delete(k); err != nil {
+			return out, err
+		}
+		id := idFromKey(k[8:])
+		m := new(Media)
+		if err := tx.get(bMedia, id.key(), m, "That photo"); err != nil {
+			continue // already gone
+		}
+		if m.PostID != 0 {
+			continue
+		}
+		gone, err := tx.deleteMedia(m)
+		if err != nil {
+			return out, err
+		}
+		out.Count++
+		if gone {
+			out.Orphans = append(out.Orphans, m.Hash)
+		}
+	}
+	return out, nil
+}
+
+// deleteMedia removes a media record and its blob reference. It reports
+// whether the blob has no reference left, in which case it is queued in
+// blobgc.
+func (t *Tx) deleteMedia(m *Media) (orphaned bool, err error) {
+	h, err := hashKey(m.Hash)
+	if err != nil {
+		return false, err
+	}
+	if err := t.tx.Bucket(bMedia).Delete(m.ID.key()); err != nil {
+		return false, err
+	}
+	refs := t.tx.Bucket(bBlobRefs)
+	if err := refs.Delete(append(h, m.ID.key()...)); err != nil {
+		return false, err
+	}
+	if k, _ := refs.Cursor().Seek(h); k != nil && bytes.HasPrefix(k, h) {
+		return false, nil
+	}
+	return true, t.tx.Bucket(bBlobGC).Put(h, binary.BigEndian.AppendUint64(nil, uint64(t.now.UnixMilli())))
+}
+
+// BlobsCollected removes collected hashes from the collection queue.
+type BlobsCollected struct {
+	Meta
+	Hashes []string `json:"hashes"`
+}
+
+// Shard returns 0: the queue belongs to the partition it runs on.
+func (c BlobsCollected) Shard() uint16 { return 0 }
+
+func (c BlobsCollected) apply(tx *Tx) (struct{}, error) {
+	gc := tx.tx.Bucket(bBlobGC)
+	for _, hash := range c.Hashes {
+		if h, err := hashKey(hash); err == nil {
+			if err := gc.Delete(h); err != nil {
+				return struct{}{}, err
+			}
+		}
+	}
+	return struct{}{}, nil
+}
+
+// Media returns the media with this ID, or ErrNotFound.
+func (s *Store) Media(id ID) (*Media, error) {
+	m := new(Media)
+	if err := s.view(func(tx *Tx) error { return tx.get(bMedia, id.key(), m, "That photo") }); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// BlobUsers returns the media that use the blob hash (at most limit),
+// for deciding who may fetch its files. An unknown hash gives none.
+func (s *Store) BlobUsers(hash string, limit int) ([]*Media, error) {
+	h, err := hashKey(hash)
+	if err != nil {
+		return nil, nil
+	}
+	var out []*Media
+	err = s.view(func(tx *Tx) error {
+		c := tx.tx.Bucket(bBlobRefs).Cursor()
+		for k, _ := c.Seek(h); k != nil && bytes.HasPrefix(k, h) && len(out) < limit; k, _ = c.Next() {
+			m := new(Media)
+			if err := tx.get(bMedia, k[32:], m, "That photo"); err == nil {
+				out = append(out, m)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// BlobUnused reports whether no media references the blob hash.
+func (s *Store) BlobUnused(hash string) (bool, error) {
+	h, err := hashKey(hash)
+	if err != nil {
+		return false, err
+	}
+	unused := false
+	err = s.view(func(tx *Tx) error {
+		k, _ := tx.tx.Bucket(bBlobRefs).Cursor().Seek(h)
+		unused = k == nil || !bytes.HasPrefix(k, h)
+		return nil
+	})
+	return unused, err
+}
+
+// BlobsToCollect returns up to limit hashes that lost their last
+// reference before the given time.
+func (s *Store) BlobsToCollect(before time.Time, limit int) ([]string, error) {
+	var out []string
+	err := s.view(func(tx *Tx) error {
+		return tx.tx.Bucket(bBlobGC).ForEach(func(k, v []byte) error {
+			if len(out) < limit && len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < before.UnixMilli() {
+				out = append(out, hex.EncodeToString(k))
+			}
+			return nil
+		})
+	})
+	return out, err
+}
