@@ -268,4 +268,3 @@ func parseRange(h string, size int64) (start, end int64, partial, ok bool) {
 		return start, end, true, true
 	}
 }
-

@@ -37,9 +37,9 @@ type Config struct {
 
 // Deps are the packages the web layer calls.
 type Deps struct {
-	Store   *store.Store
-	Auth    *auth.Service
-	Media   *media.Processor
+	Store *store.Store
+	Auth  *auth.Service
+	Media *media.Processor
 	// MediaKey signs URLs of files only some viewers may fetch (32 bytes).
 	MediaKey []byte
 	Metrics  *Metrics // NewMetrics(Store) if nil
