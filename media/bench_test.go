@@ -105,3 +105,26 @@ func vipsSeconds(b *testing.B, data []byte, par int) float64 {
 	wg.Wait()
 	return time.Since(start).Seconds() / float64(par*reps)
 }
+
+// BenchmarkFull12MP is the owner's first download of a 12 MP photo's full
+// copy: the deferred render from the metadata-free source.
+func BenchmarkFull12MP(b *testing.B) {
+	data := cameraJPEG(b)
+	blobs := media.FileBlobs{Dir: b.TempDir()}
+	p := media.New(media.Config{}, blobs)
+	res, err := p.Process(context.Background(), data, media.Edit{Filter: "clarendon"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	info, _ := blobs.Get(res.Hash, "info.json")
+	b.ResetTimer()
+	for b.Loop() {
+		if err := p.Full(context.Background(), res.Hash); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		blobs.Put(res.Hash, "info.json", info) // forget the full copy again
+		b.StartTimer()
+	}
+	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/full")
+}
