@@ -1,13 +1,14 @@
 # aperture — one binary. `make run` serves with data in ./data; `make test`
 # runs everything CI runs.
 
+SHELL    := /bin/bash
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN      := bin/aperture
 
-.PHONY: all build run test vet fmt fmt-check unit race fuzz bench bench-media clean
+.PHONY: all build run test vet fmt fmt-check unit race memory fuzz bench bench-media clean
 
 all: build
 
@@ -18,9 +19,9 @@ run: build
 	./$(BIN) serve --data ./data
 
 # test is the whole suite: formatting, vet, unit, integration and
-# end-to-end tests (with the race detector), and a short fuzz of every
-# parser of untrusted bytes.
-test: fmt-check vet race fuzz
+# end-to-end tests (with the race detector), the memory tests (without it:
+# it multiplies memory), and a short fuzz of every parser of untrusted bytes.
+test: fmt-check vet race memory fuzz
 
 vet:
 	$(GO) vet ./...
@@ -35,7 +36,11 @@ unit:
 	$(GO) test -count=1 ./...
 
 race:
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -short -count=1 -timeout 15m ./...
+
+# memory runs the tests that measure peak RSS, which -short skips above.
+memory:
+	$(GO) test -count=1 -run 'RSS' -v ./media/ | grep -E '^(---|ok|FAIL|PASS)|RSS|upload'; exit $${PIPESTATUS[0]}
 
 # Each fuzz target runs for FUZZTIME; list them as package:Target.
 FUZZTIME    ?= 10s
