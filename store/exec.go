@@ -65,6 +65,7 @@ func Exec[R any](ctx context.Context, s *Store, cmd Command[R]) (R, error) {
 type Tx struct {
 	tx  *bolt.Tx
 	now time.Time // the command's time; zero in read transactions
+	opt *Options
 }
 
 // NewID returns a fresh ID on shard, strictly greater than every ID the
@@ -117,6 +118,7 @@ type pending struct {
 // commands before it are committed again (apply is deterministic, so they
 // reach the same state), the failed one gets its error, and the rest go on.
 type committer struct {
+	opt      *Options
 	db       *bolt.DB
 	max      int
 	in       chan *pending
@@ -127,8 +129,8 @@ type committer struct {
 
 var errClosed = Errorf(ErrUnavailable, "aperture is shutting down; try again in a moment.")
 
-func startCommitter(db *bolt.DB, max int) *committer {
-	c := &committer{db: db, max: max, in: make(chan *pending, max), finished: make(chan struct{})}
+func startCommitter(db *bolt.DB, max int, opt *Options) *committer {
+	c := &committer{opt: opt, db: db, max: max, in: make(chan *pending, max), finished: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -219,7 +221,7 @@ func (c *committer) commit(batch []*pending) {
 	for len(batch) > 0 {
 		failed := -1
 		err := c.db.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{tx: btx}
+			tx := &Tx{tx: btx, opt: c.opt}
 			for i, p := range batch {
 				if p.err = safeRun(p.run, tx); p.err != nil {
 					failed = i
@@ -237,7 +239,7 @@ func (c *committer) commit(batch []*pending) {
 		ok := batch[:failed]
 		if len(ok) > 0 {
 			err = c.db.Update(func(btx *bolt.Tx) error {
-				tx := &Tx{tx: btx}
+				tx := &Tx{tx: btx, opt: c.opt}
 				for _, p := range ok {
 					if p.err = safeRun(p.run, tx); p.err != nil {
 						return fmt.Errorf("store: command not deterministic: %w", p.err)

@@ -20,6 +20,25 @@ var (
 	bBlobRefs  = []byte("blobrefs")  // blob hash (32) | media ID → nothing: who uses a blob
 	bBlobGC    = []byte("blobgc")    // blob hash (32) → time it lost its last reference
 	bMediaAge  = []byte("mediaage")  // unattached media: created (8, ms) | media ID → nothing
+
+	bPosts      = []byte("posts")      // post ID → Post
+	bUserPosts  = []byte("userposts")  // author | post → nothing (profile grid)
+	bFollowing  = []byte("following")  // follower | followee → since (ms)
+	bFollowers  = []byte("followers")  // followee | follower → since (ms)
+	bRequests   = []byte("requests")   // target | requester → when (ms): pending follow requests
+	bBlocks     = []byte("blocks")     // blocker | blocked → when
+	bBlockedBy  = []byte("blockedby")  // blocked | blocker → when
+	bLikes      = []byte("likes")      // post | user → when
+	bComments   = []byte("comments")   // comment ID → Comment
+	bPostComms  = []byte("postcomms")  // post | comment → nothing
+	bInbox      = []byte("inbox")      // user | post → nothing: the home feed
+	bInboxSize  = []byte("inboxsize")  // user → entries (uint32)
+	bTags       = []byte("tags")       // tag | 0 | post → nothing
+	bTagCounts  = []byte("tagcounts")  // tag → posts (uint32)
+	bCelebs     = []byte("celebs")     // user → nothing: authors read at feed time
+	bOutbox     = []byte("outbox")     // job ID → Job
+	bDeadLetter = []byte("deadletter") // job ID → Job
+	bActivity   = []byte("activity")   // user | activity ID → Activity
 )
 
 var keySchema = []byte("schema")
@@ -44,6 +63,15 @@ var migrations = []migration{
 	}},
 	{to: 2, name: "media buckets", up: func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bMedia, bBlobRefs, bBlobGC, bMediaAge} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
+	{to: 3, name: "social buckets", up: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bPosts, bUserPosts, bFollowing, bFollowers, bRequests, bBlocks, bBlockedBy, bLikes,
+			bComments, bPostComms, bInbox, bInboxSize, bTags, bTagCounts, bCelebs, bOutbox, bDeadLetter, bActivity} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -28,6 +28,11 @@ type Options struct {
 	MaxBatch int
 	// NoSync skips fsync on commit. Only tests and benchmarks set it.
 	NoSync bool
+	// CelebrityAt is the follower count from which an author's posts are
+	// not fanned out but merged into feeds at read time (10,000).
+	CelebrityAt int
+	// InboxCap is how many posts a home-feed inbox keeps (1,000).
+	InboxCap int
 
 	migrations []migration // tests replace the migration list
 }
@@ -37,6 +42,7 @@ type Store struct {
 	db   *bolt.DB
 	path string
 	c    *committer
+	opt  Options
 }
 
 // FileName is the name of the database file inside the data directory.
@@ -51,6 +57,12 @@ func Open(dir string, opt Options) (*Store, error) {
 	}
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 1000
+	}
+	if opt.CelebrityAt <= 0 {
+		opt.CelebrityAt = 10_000
+	}
+	if opt.InboxCap <= 0 {
+		opt.InboxCap = 1000
 	}
 	if opt.migrations == nil {
 		opt.migrations = migrations
@@ -70,8 +82,8 @@ func Open(dir string, opt Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, path: path}
-	s.c = startCommitter(db, opt.MaxBatch)
+	s := &Store{db: db, path: path, opt: opt}
+	s.c = startCommitter(db, opt.MaxBatch, &s.opt)
 	return s, nil
 }
 
@@ -81,6 +93,9 @@ func (s *Store) Close() error {
 	s.c.stop()
 	return s.db.Close()
 }
+
+// Options returns the options the store was opened with.
+func (s *Store) Options() Options { return s.opt }
 
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
@@ -107,5 +122,5 @@ func (s *Store) Stats() (bolt.Stats, int64) {
 
 // view runs fn in a read transaction.
 func (s *Store) view(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, opt: &s.opt}) })
 }

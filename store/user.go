@@ -22,6 +22,7 @@ type User struct {
 	AvatarMediaID ID        `json:"avatar_media_id,omitempty"`
 	PasswordHash  string    `json:"password_hash"`
 	Counts        Counts    `json:"counts"`
+	ActivitySeen  ID        `json:"activity_seen,omitempty"` // newest activity marked read
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }

@@ -1,0 +1,198 @@
+package store
+
+import "sort"
+
+// inboxAdd puts post in user's home-feed inbox, trimming the oldest
+// entries once the inbox is a tenth over its cap.
+func (t *Tx) inboxAdd(user, post ID) error {
+	key := pair(user, post)
+	if t.has(bInbox, key) {
+		return nil
+	}
+	if err := t.mark(bInbox, key, nil); err != nil {
+		return err
+	}
+	n, err := t.addCounter(bInboxSize, user.key(), 1)
+	if err != nil {
+		return err
+	}
+	limit := t.opt.InboxCap
+	if int(n) <= limit+limit/10 {
+		return nil
+	}
+	var old [][]byte
+	c := t.tx.Bucket(bInbox).Cursor()
+	prefix := user.key()
+	for k, _ := c.Seek(prefix); k != nil && len(old) < int(n)-limit && string(k[:8]) == string(prefix); k, _ = c.Next() {
+		old = append(old, append([]byte(nil), k...))
+	}
+	for _, k := range old {
+		if err := t.unmark(bInbox, k); err != nil {
+			return err
+		}
+	}
+	_, err = t.addCounter(bInboxSize, user.key(), -len(old))
+	return err
+}
+
+func (t *Tx) inboxRemove(user, post ID) error {
+	key := pair(user, post)
+	if !t.has(bInbox, key) {
+		return nil
+	}
+	if err := t.unmark(bInbox, key); err != nil {
+		return err
+	}
+	_, err := t.addCounter(bInboxSize, user.key(), -1)
+	return err
+}
+
+// FanoutBatch puts Post in the inboxes of Users (a batch of the author's
+// followers). Putting it twice changes nothing, so a retried job is safe.
+type FanoutBatch struct {
+	Meta
+	Post  ID   `json:"post"`
+	Users []ID `json:"users"`
+}
+
+// Shard returns the post's shard (in cluster mode, one batch per
+// follower partition).
+func (c FanoutBatch) Shard() uint16 { return c.Post.Shard() }
+
+func (c FanoutBatch) apply(tx *Tx) (int, error) {
+	if !tx.has(bPosts, c.Post.key()) {
+		return 0, nil // deleted meanwhile
+	}
+	for _, u := range c.Users {
+		if err := tx.inboxAdd(u, c.Post); err != nil {
+			return 0, err
+		}
+	}
+	return len(c.Users), nil
+}
+
+// UnfanBatch takes Posts out of User's inbox.
+type UnfanBatch struct {
+	Meta
+	User  ID   `json:"user"`
+	Posts []ID `json:"posts"`
+}
+
+// Shard returns the user's shard.
+func (c UnfanBatch) Shard() uint16 { return c.User.Shard() }
+
+func (c UnfanBatch) apply(tx *Tx) (struct{}, error) {
+	for _, p := range c.Posts {
+		if err := tx.inboxRemove(c.User, p); err != nil {
+			return struct{}{}, err
+		}
+	}
+	return struct{}{}, nil
+}
+
+// Backfill puts Posts (the author's recent ones) in User's inbox, if User
+// still follows the author.
+type Backfill struct {
+	Meta
+	User   ID   `json:"user"`
+	Author ID   `json:"author"`
+	Posts  []ID `json:"posts"`
+}
+
+// Shard returns the user's shard.
+func (c Backfill) Shard() uint16 { return c.User.Shard() }
+
+func (c Backfill) apply(tx *Tx) (struct{}, error) {
+	if !tx.follows(c.User, c.Author) {
+		return struct{}{}, nil
+	}
+	for _, p := range c.Posts {
+		if tx.has(bPosts, p.key()) {
+			if err := tx.inboxAdd(c.User, p); err != nil {
+				return struct{}{}, err
+			}
+		}
+	}
+	return struct{}{}, nil
+}
+
+// FollowerBatch returns up to n followers of user after the cursor, in ID
+// order, and whether there are more.
+func (s *Store) FollowerBatch(user, after ID, n int) (ids []ID, more bool, err error) {
+	err = s.view(func(tx *Tx) error {
+		tx.walkOldest(bFollowers, user, after, func(id ID) bool {
+			if len(ids) == n {
+				more = true
+				return false
+			}
+			ids = append(ids, id)
+			return true
+		})
+		return nil
+	})
+	return ids, more, err
+}
+
+// RecentPostIDs returns the IDs of the author's n newest posts.
+func (s *Store) RecentPostIDs(author ID, n int) ([]ID, error) {
+	var ids []ID
+	err := s.view(func(tx *Tx) error {
+		tx.walkNewest(bUserPosts, author, 0, func(id ID) bool {
+			ids = append(ids, id)
+			return len(ids) < n
+		})
+		return nil
+	})
+	return ids, err
+}
+
+// Feed returns a page of user's home feed, newest first: the inbox merged
+// with the recent posts of followed authors who are read at feed time
+// (celebrities), in one read transaction. Pages by Before are stable
+// while new posts arrive, since IDs only grow.
+func (s *Store) Feed(user ID, p Page) (PostPage, error) {
+	p = p.norm()
+	var out PostPage
+	err := s.view(func(tx *Tx) error {
+		ids := map[ID]bool{}
+		var merged []ID
+		take := func(id ID) bool {
+			if !ids[id] {
+				ids[id] = true
+				merged = append(merged, id)
+			}
+			return len(merged) < p.Limit+1
+		}
+		tx.walkNewest(bInbox, user, p.Before, take)
+		// Celebrities the user follows: each contributes its newest posts
+		// below the cursor.
+		c := tx.tx.Bucket(bCelebs).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			celeb := idFromKey(k)
+			if !tx.follows(user, celeb) {
+				continue
+			}
+			n := 0
+			tx.walkNewest(bUserPosts, celeb, p.Before, func(id ID) bool {
+				if !ids[id] {
+					ids[id] = true
+					merged = append(merged, id)
+				}
+				n++
+				return n < p.Limit+1
+			})
+		}
+		sort.Slice(merged, func(i, j int) bool { return merged[i] > merged[j] })
+		if len(merged) > p.Limit {
+			merged = merged[:p.Limit]
+			out.Next = merged[len(merged)-1]
+		}
+		for _, post := range tx.posts(merged) {
+			if _, err := tx.canSeePost(user, post); err == nil {
+				out.Posts = append(out.Posts, post)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,167 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Job is durable background work, written in the same transaction as the
+// change that causes it (the transactional outbox). Delivery is at least
+// once, so every handler is idempotent.
+type Job struct {
+	ID        ID              `json:"id"`
+	Kind      string          `json:"kind"`
+	Payload   json.RawMessage `json:"payload"`
+	Attempts  int             `json:"attempts"`
+	NotBefore time.Time       `json:"not_before"`
+	CreatedAt time.Time       `json:"created_at"`
+	LastError string          `json:"last_error,omitempty"`
+}
+
+// Decode unmarshals the payload into v.
+func (j *Job) Decode(v any) error {
+	if err := json.Unmarshal(j.Payload, v); err != nil {
+		return fmt.Errorf("store: job %s payload: %w", j.Kind, err)
+	}
+	return nil
+}
+
+// enqueue writes a job to the outbox on shard, runnable at once.
+func (t *Tx) enqueue(shard uint16, kind string, payload any) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	id, err := t.NewID(shard)
+	if err != nil {
+		return err
+	}
+	return t.put(bOutbox, id.key(), &Job{ID: id, Kind: kind, Payload: b, NotBefore: t.now, CreatedAt: t.now})
+}
+
+// DueJobs returns up to limit jobs whose time has come, oldest first,
+// skipping those in skip (the ones already running).
+func (s *Store) DueJobs(now time.Time, limit int, skip map[ID]bool) ([]*Job, error) {
+	var out []*Job
+	err := s.view(func(tx *Tx) error {
+		c := tx.tx.Bucket(bOutbox).Cursor()
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			if skip[idFromKey(k)] {
+				continue
+			}
+			j := new(Job)
+			if err := decode(v, j); err != nil {
+				return err
+			}
+			if !j.NotBefore.After(now) {
+				out = append(out, j)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// OutboxStats are the queue's depth and the age of its oldest job.
+type OutboxStats struct {
+	Depth      int
+	Oldest     time.Time // zero when empty
+	DeadLetter int
+}
+
+// OutboxStats returns the queue's depth, oldest job and dead letters.
+func (s *Store) OutboxStats() (OutboxStats, error) {
+	var st OutboxStats
+	err := s.view(func(tx *Tx) error {
+		b := tx.tx.Bucket(bOutbox)
+		st.Depth = b.Stats().KeyN
+		if k, _ := b.Cursor().First(); k != nil {
+			st.Oldest = idFromKey(k).Time()
+		}
+		st.DeadLetter = tx.tx.Bucket(bDeadLetter).Stats().KeyN
+		return nil
+	})
+	return st, err
+}
+
+// DeadJobs returns up to limit parked jobs, oldest first.
+func (s *Store) DeadJobs(limit int) ([]*Job, error) {
+	var out []*Job
+	err := s.view(func(tx *Tx) error {
+		c := tx.tx.Bucket(bDeadLetter).Cursor()
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			j := new(Job)
+			if err := decode(v, j); err != nil {
+				return err
+			}
+			out = append(out, j)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// JobDone removes a finished job. Finishing a job twice changes nothing.
+type JobDone struct {
+	Meta
+	JobID ID `json:"job_id"`
+}
+
+// Shard returns the job's shard.
+func (c JobDone) Shard() uint16 { return c.JobID.Shard() }
+
+func (c JobDone) apply(tx *Tx) (struct{}, error) {
+	return struct{}{}, tx.unmark(bOutbox, c.JobID.key())
+}
+
+// JobFailed records a failed attempt: the job runs again at RetryAt, or,
+// when Dead, moves to the dead-letter bucket.
+type JobFailed struct {
+	Meta
+	JobID   ID        `json:"job_id"`
+	Error   string    `json:"error"`
+	RetryAt time.Time `json:"retry_at"`
+	Dead    bool      `json:"dead"`
+}
+
+// Shard returns the job's shard.
+func (c JobFailed) Shard() uint16 { return c.JobID.Shard() }
+
+func (c JobFailed) apply(tx *Tx) (struct{}, error) {
+	j := new(Job)
+	if err := tx.get(bOutbox, c.JobID.key(), j, "That job"); err != nil {
+		return struct{}{}, nil // already done or parked
+	}
+	j.Attempts++
+	j.LastError = truncate(c.Error, 500)
+	j.NotBefore = c.RetryAt
+	if c.Dead {
+		if err := tx.unmark(bOutbox, j.ID.key()); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, tx.put(bDeadLetter, j.ID.key(), j)
+	}
+	return struct{}{}, tx.put(bOutbox, j.ID.key(), j)
+}
+
+// RetryDeadJob moves a parked job back into the outbox, runnable at once.
+type RetryDeadJob struct {
+	Meta
+	JobID ID `json:"job_id"`
+}
+
+// Shard returns the job's shard.
+func (c RetryDeadJob) Shard() uint16 { return c.JobID.Shard() }
+
+func (c RetryDeadJob) apply(tx *Tx) (struct{}, error) {
+	j := new(Job)
+	if err := tx.get(bDeadLetter, c.JobID.key(), j, "That job"); err != nil {
+		return struct{}{}, err
+	}
+	j.Attempts, j.NotBefore = 0, tx.now
+	if err := tx.unmark(bDeadLetter, j.ID.key()); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, tx.put(bOutbox, j.ID.key(), j)
+}

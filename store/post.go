@@ -1,0 +1,389 @@
+package store
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"time"
+)
+
+// Post is a shared photo or carousel.
+type Post struct {
+	ID           ID        `json:"id"`
+	AuthorID     ID        `json:"author_id"`
+	Caption      string    `json:"caption"`
+	Tags         []string  `json:"tags"`
+	Mentions     []ID      `json:"mentions"`
+	MediaIDs     []ID      `json:"media_ids"`
+	Location     *Location `json:"location,omitempty"`
+	LikeCount    int64     `json:"like_count"`
+	CommentCount int64     `json:"comment_count"`
+	CreatedAt    time.Time `json:"created_at"`
+	EditedAt     time.Time `json:"edited_at,omitzero"`
+}
+
+// Location is a named place.
+type Location struct {
+	Name string  `json:"name"`
+	Lat  float64 `json:"lat"`
+	Lon  float64 `json:"lon"`
+}
+
+// Jobs posts write to the outbox.
+const (
+	JobFanout      = "fanout"       // FanoutJob: put a post in followers' inboxes
+	JobPostDeleted = "post_deleted" // FanoutJob: take a deleted post out of inboxes, drop its likes and comments
+)
+
+// FanoutJob is the payload of fan-out and clean-up jobs. After is the
+// follower cursor a resumed job continues from.
+type FanoutJob struct {
+	Post   ID `json:"post"`
+	Author ID `json:"author"`
+	After  ID `json:"after,omitempty"`
+}
+
+// CreatePost shares 1–10 of the author's unattached photos. Its result is
+// the *Post. It fails with ErrInvalid for a bad caption, location or media
+// list, ErrForbidden for media that is not the author's or is already in
+// a post.
+type CreatePost struct {
+	Meta
+	AuthorID ID        `json:"author_id"`
+	Caption  string    `json:"caption"`
+	MediaIDs []ID      `json:"media_ids"`
+	Location *Location `json:"location,omitempty"`
+}
+
+// Shard returns the author's shard.
+func (c CreatePost) Shard() uint16 { return c.AuthorID.Shard() }
+
+func (c CreatePost) apply(tx *Tx) (*Post, error) {
+	author, err := tx.user(c.AuthorID)
+	if err != nil {
+		return nil, err
+	}
+	caption, err := checkText("caption", c.Caption, MaxCaption)
+	if err != nil {
+		return nil, err
+	}
+	tags, names := ParseCaption(caption)
+	if len(tags) > MaxTags {
+		return nil, Invalid("caption", "A caption can have at most %d hashtags.", MaxTags)
+	}
+	if len(c.MediaIDs) < 1 || len(c.MediaIDs) > MaxMedia {
+		return nil, Invalid("media_ids", "A post has 1 to %d photos.", MaxMedia)
+	}
+	loc, err := checkLocation(c.Location)
+	if err != nil {
+		return nil, err
+	}
+	id, err := tx.NewID(c.Shard())
+	if err != nil {
+		return nil, err
+	}
+	for i, mid := range c.MediaIDs {
+		if containsID(c.MediaIDs[:i], mid) {
+			return nil, Invalid("media_ids", "The same photo is listed twice.")
+		}
+		m := new(Media)
+		if err := tx.get(bMedia, mid.key(), m, "That photo"); err != nil || m.OwnerID != c.AuthorID {
+			return nil, Errorf(ErrForbidden, "Photo %s is not one of your uploads.", mid)
+		}
+		if m.PostID != 0 {
+			return nil, Errorf(ErrForbidden, "Photo %s is already in a post.", mid)
+		}
+		m.PostID = id
+		if err := tx.put(bMedia, mid.key(), m); err != nil {
+			return nil, err
+		}
+		if err := tx.unmark(bMediaAge, ageKey(m.CreatedAt, mid)); err != nil {
+			return nil, err
+		}
+	}
+	p := &Post{ID: id, AuthorID: c.AuthorID, Caption: caption, Tags: tags, Mentions: tx.resolveMentions(c.AuthorID, names),
+		MediaIDs: c.MediaIDs, Location: loc, CreatedAt: tx.now}
+	if err := tx.put(bPosts, id.key(), p); err != nil {
+		return nil, err
+	}
+	if err := tx.mark(bUserPosts, pair(c.AuthorID, id), nil); err != nil {
+		return nil, err
+	}
+	if err := tx.indexTags(p, tags, nil); err != nil {
+		return nil, err
+	}
+	if err := tx.count(c.AuthorID, func(c *Counts) { c.Posts++ }); err != nil {
+		return nil, err
+	}
+	// The author's own feed at once; followers through the outbox, unless
+	// the author is read at feed time.
+	if err := tx.inboxAdd(c.AuthorID, id); err != nil {
+		return nil, err
+	}
+	if int(author.Counts.Followers) < tx.opt.CelebrityAt && author.Counts.Followers > 0 {
+		if err := tx.enqueue(c.Shard(), JobFanout, FanoutJob{Post: id, Author: c.AuthorID}); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range p.Mentions {
+		if err := tx.activity(m, ActMention, c.AuthorID, id, 0); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func checkLocation(l *Location) (*Location, error) {
+	if l == nil {
+		return nil, nil
+	}
+	name := strings.TrimSpace(l.Name)
+	switch {
+	case name == "" || len([]rune(name)) > 100:
+		return nil, Invalid("location.name", "Name the place in 1 to 100 characters.")
+	case math.IsNaN(l.Lat) || l.Lat < -90 || l.Lat > 90:
+		return nil, Invalid("location.lat", "Latitude must be between -90 and 90.")
+	case math.IsNaN(l.Lon) || l.Lon < -180 || l.Lon > 180:
+		return nil, Invalid("location.lon", "Longitude must be between -180 and 180.")
+	}
+	return &Location{Name: name, Lat: l.Lat, Lon: l.Lon}, nil
+}
+
+func tagKey(tag string, post ID) []byte {
+	k := append([]byte(tag), 0)
+	return append(k, post.key()...)
+}
+
+// indexTags moves a post from the old tags' indexes to the new ones'.
+func (t *Tx) indexTags(p *Post, tags, old []string) error {
+	for _, tag := range old {
+		if err := t.unmark(bTags, tagKey(tag, p.ID)); err != nil {
+			return err
+		}
+		if _, err := t.addCounter(bTagCounts, []byte(tag), -1); err != nil {
+			return err
+		}
+	}
+	for _, tag := range tags {
+		if err := t.mark(bTags, tagKey(tag, p.ID), nil); err != nil {
+			return err
+		}
+		if _, err := t.addCounter(bTagCounts, []byte(tag), 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EditCaption replaces a post's caption; tags and mentions are parsed
+// again. Only the author may. Errors as CreatePost, and ErrNotFound.
+type EditCaption struct {
+	Meta
+	ActorID ID     `json:"actor_id"`
+	PostID  ID     `json:"post_id"`
+	Caption string `json:"caption"`
+}
+
+// Shard returns the post's shard.
+func (c EditCaption) Shard() uint16 { return c.PostID.Shard() }
+
+func (c EditCaption) apply(tx *Tx) (*Post, error) {
+	p, err := tx.post(c.PostID)
+	if err != nil {
+		return nil, err
+	}
+	if p.AuthorID != c.ActorID {
+		return nil, Errorf(ErrForbidden, "Only the author can edit this caption.")
+	}
+	caption, err := checkText("caption", c.Caption, MaxCaption)
+	if err != nil {
+		return nil, err
+	}
+	tags, names := ParseCaption(caption)
+	if len(tags) > MaxTags {
+		return nil, Invalid("caption", "A caption can have at most %d hashtags.", MaxTags)
+	}
+	if err := tx.indexTags(p, tags, p.Tags); err != nil {
+		return nil, err
+	}
+	mentions := tx.resolveMentions(p.AuthorID, names)
+	for _, m := range mentions {
+		if !containsID(p.Mentions, m) {
+			if err := tx.activity(m, ActMention, p.AuthorID, p.ID, 0); err != nil {
+				return nil, err
+			}
+		}
+	}
+	p.Caption, p.Tags, p.Mentions, p.EditedAt = caption, tags, mentions, tx.now
+	return p, tx.put(bPosts, p.ID.key(), p)
+}
+
+// DeletePost removes a post now from everything read directly (the post,
+// the grid, tag pages, counts) and queues the rest (inboxes, likes,
+// comments) for the outbox. Its photos become unattached and are swept
+// with the next sweep. Only the author may.
+type DeletePost struct {
+	Meta
+	ActorID ID `json:"actor_id"`
+	PostID  ID `json:"post_id"`
+}
+
+// Shard returns the post's shard.
+func (c DeletePost) Shard() uint16 { return c.PostID.Shard() }
+
+func (c DeletePost) apply(tx *Tx) (struct{}, error) {
+	p, err := tx.post(c.PostID)
+	if err != nil {
+		return struct{}{}, err
+	}
+	if p.AuthorID != c.ActorID {
+		return struct{}{}, Errorf(ErrForbidden, "Only the author can delete this post.")
+	}
+	for _, step := range []func() error{
+		func() error { return tx.unmark(bPosts, p.ID.key()) },
+		func() error { return tx.unmark(bUserPosts, pair(p.AuthorID, p.ID)) },
+		func() error { return tx.indexTags(p, nil, p.Tags) },
+		func() error { return tx.count(p.AuthorID, func(c *Counts) { c.Posts-- }) },
+		func() error { return tx.inboxRemove(p.AuthorID, p.ID) },
+		func() error { return tx.enqueue(c.Shard(), JobPostDeleted, FanoutJob{Post: p.ID, Author: p.AuthorID}) },
+	} {
+		if err := step(); err != nil {
+			return struct{}{}, err
+		}
+	}
+	for _, mid := range p.MediaIDs {
+		m := new(Media)
+		if tx.get(bMedia, mid.key(), m, "photo") != nil {
+			continue
+		}
+		// Released photos expire at once: the next sweep removes them.
+		m.PostID = 0
+		if err := tx.put(bMedia, mid.key(), m); err != nil {
+			return struct{}{}, err
+		}
+		if err := tx.mark(bMediaAge, ageKey(time.Unix(0, 0), mid), nil); err != nil {
+			return struct{}{}, err
+		}
+	}
+	return struct{}{}, nil
+}
+
+func (t *Tx) post(id ID) (*Post, error) {
+	p := new(Post)
+	if err := t.get(bPosts, id.key(), p, "That post"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// canSeePost applies the account rules to a post's author.
+func (t *Tx) canSeePost(viewer ID, p *Post) (*User, error) {
+	author, err := t.user(p.AuthorID)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.canSeeAccount(viewer, author); err != nil {
+		if errorsIsForbidden(err) {
+			return nil, Errorf(ErrForbidden, "This post is from a private account; follow it to see it.")
+		}
+		return nil, Errorf(ErrNotFound, "That post was not found.")
+	}
+	return author, nil
+}
+
+func errorsIsForbidden(err error) bool {
+	e, ok := err.(*Error)
+	return ok && e.Kind == ErrForbidden
+}
+
+// ViewPost returns a post if viewer may see it: ErrNotFound for unknown or
+// across a block, ErrForbidden for a private account not followed.
+func (s *Store) ViewPost(viewer, id ID) (*Post, error) {
+	var p *Post
+	err := s.view(func(tx *Tx) (err error) {
+		if p, err = tx.post(id); err != nil {
+			return err
+		}
+		_, err = tx.canSeePost(viewer, p)
+		return err
+	})
+	return p, err
+}
+
+// PostPage is a page of posts.
+type PostPage struct {
+	Posts []*Post
+	Next  ID
+}
+
+// UserPosts returns a page of the account's posts, newest first, if
+// viewer may see them (errors as canSeeAccount).
+func (s *Store) UserPosts(viewer, user ID, p Page) (PostPage, error) {
+	var out PostPage
+	err := s.view(func(tx *Tx) error {
+		u, err := tx.user(user)
+		if err != nil {
+			return err
+		}
+		if err := tx.canSeeAccount(viewer, u); err != nil {
+			return err
+		}
+		ids, next := tx.pageIDs(bUserPosts, user, p)
+		out.Next = next
+		out.Posts = tx.posts(ids)
+		return nil
+	})
+	return out, err
+}
+
+func (t *Tx) posts(ids []ID) []*Post {
+	out := make([]*Post, 0, len(ids))
+	for _, id := range ids {
+		if p, err := t.post(id); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TagPosts returns a page of the posts with a hashtag, newest first, that
+// viewer may see, and how many posts carry the tag in all.
+func (s *Store) TagPosts(viewer ID, tag string, p Page) (PostPage, int, error) {
+	p = p.norm()
+	tag = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(tag), "#"))
+	var out PostPage
+	total := 0
+	err := s.view(func(tx *Tx) error {
+		total = int(tx.counter(bTagCounts, []byte(tag)))
+		prefix := append([]byte(tag), 0)
+		c := tx.tx.Bucket(bTags).Cursor()
+		var k []byte
+		if p.Before == 0 {
+			k, _ = c.Seek(append([]byte(tag), 1))
+		} else {
+			k, _ = c.Seek(tagKey(tag, p.Before))
+		}
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, _ = c.Prev() {
+			id := idFromKey(k[len(prefix):])
+			if len(out.Posts) == p.Limit {
+				out.Next = out.Posts[len(out.Posts)-1].ID
+				break
+			}
+			post, err := tx.post(id)
+			if err != nil {
+				continue
+			}
+			if _, err := tx.canSeePost(viewer, post); err != nil {
+				continue
+			}
+			out.Posts = append(out.Posts, post)
+		}
+		return nil
+	})
+	return out, total, err
+}
