@@ -35,7 +35,8 @@ func (t *Tx) activity(user ID, typ string, actor, post, comment ID) error {
 }
 
 // AddActivity records an activity in the user's list; the outbox's
-// activity jobs run it. An actor the user blocks is dropped.
+// activity jobs run it, with the job's ID as the activity's, so a retried
+// job writes the same entry again. An actor the user blocks is dropped.
 type AddActivity struct {
 	Meta
 	Activity Activity `json:"activity"`
@@ -52,12 +53,14 @@ func (c AddActivity) apply(tx *Tx) (struct{}, error) {
 	if _, err := tx.user(a.UserID); err != nil {
 		return struct{}{}, nil // the account is gone
 	}
-	id, err := tx.NewID(c.Shard())
-	if err != nil {
-		return struct{}{}, err
+	if a.ID == 0 {
+		id, err := tx.NewID(c.Shard())
+		if err != nil {
+			return struct{}{}, err
+		}
+		a.ID = id
 	}
-	a.ID = id
-	return struct{}{}, tx.put(bActivity, pair(a.UserID, id), &a)
+	return struct{}{}, tx.put(bActivity, pair(a.UserID, a.ID), &a)
 }
 
 // MarkActivityRead marks every activity up to Upto (or all, if 0) read.

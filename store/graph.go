@@ -1,7 +1,5 @@
 package store
 
-
-
 // FollowState is where a follower stands with an account.
 type FollowState string
 
@@ -338,4 +336,3 @@ func (s *Store) userList(viewer, owner ID, bucket []byte, p Page, check bool) (U
 	})
 	return out, err
 }
-

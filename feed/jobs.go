@@ -1,0 +1,118 @@
+package feed
+
+import (
+	"context"
+	"time"
+
+	"aperture/store"
+)
+
+// backfillPosts is how many of a followee's recent posts a follow brings
+// into the follower's feed.
+const backfillPosts = 50
+
+// fanout puts a new post into every follower's inbox, a batch of
+// followers per transaction. A crash resumes from the start: inbox
+// inserts are idempotent.
+func (p *Pool) fanout(ctx context.Context, j *store.Job) error {
+	var job store.FanoutJob
+	if err := j.Decode(&job); err != nil {
+		return err
+	}
+	after := job.After
+	for {
+		ids, more, err := p.st.FollowerBatch(job.Author, after, p.cfg.FanoutBatch)
+		if err != nil {
+			return err
+		}
+		if len(ids) > 0 {
+			n, err := store.Exec(ctx, p.st, store.FanoutBatch{Meta: store.At(time.Now()), Post: job.Post, Users: ids})
+			if err != nil {
+				return err
+			}
+			p.inserts.Add(float64(n))
+			after = ids[len(ids)-1]
+		}
+		if !more {
+			return nil
+		}
+	}
+}
+
+// postDeleted takes a deleted post out of every follower's inbox and
+// drops its likes and comments.
+func (p *Pool) postDeleted(ctx context.Context, j *store.Job) error {
+	var job store.FanoutJob
+	if err := j.Decode(&job); err != nil {
+		return err
+	}
+	after := store.ID(0)
+	for {
+		ids, more, err := p.st.FollowerBatch(job.Author, after, p.cfg.FanoutBatch)
+		if err != nil {
+			return err
+		}
+		for _, u := range ids {
+			if _, err := store.Exec(ctx, p.st, store.UnfanBatch{Meta: store.At(time.Now()), User: u, Posts: []store.ID{job.Post}}); err != nil {
+				return err
+			}
+		}
+		if len(ids) > 0 {
+			after = ids[len(ids)-1]
+		}
+		if !more {
+			break
+		}
+	}
+	for {
+		n, err := store.Exec(ctx, p.st, store.PurgePost{Meta: store.At(time.Now()), PostID: job.Post, Limit: 1000})
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+// backfill brings a followee's recent posts into a new follower's feed.
+func (p *Pool) backfill(ctx context.Context, j *store.Job) error {
+	var job store.PairJob
+	if err := j.Decode(&job); err != nil {
+		return err
+	}
+	ids, err := p.st.RecentPostIDs(job.Author, backfillPosts)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	_, err = store.Exec(ctx, p.st, store.Backfill{Meta: store.At(time.Now()), User: job.User, Author: job.Author, Posts: ids})
+	return err
+}
+
+// unfan takes an unfollowed (or blocked) author's posts out of a feed.
+// The inbox keeps at most its cap of recent posts, so the author's newest
+// posts up to that cap are all that can be there.
+func (p *Pool) unfan(ctx context.Context, j *store.Job) error {
+	var job store.PairJob
+	if err := j.Decode(&job); err != nil {
+		return err
+	}
+	if rel, err := p.st.Relationship(job.User, job.Author); err == nil && rel.Following {
+		return nil // followed again meanwhile
+	}
+	ids, err := p.st.RecentPostIDs(job.Author, p.st.Options().InboxCap)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	_, err = store.Exec(ctx, p.st, store.UnfanBatch{Meta: store.At(time.Now()), User: job.User, Posts: ids})
+	return err
+}
+
+// activity records an activity in its recipient's list under the job's
+// ID, so running the job twice records it once.
+func (p *Pool) activity(ctx context.Context, j *store.Job) error {
+	var a store.Activity
+	if err := j.Decode(&a); err != nil {
+		return err
+	}
+	a.ID = j.ID
+	_, err := store.Exec(ctx, p.st, store.AddActivity{Meta: store.At(a.CreatedAt), Activity: a})
+	return err
+}

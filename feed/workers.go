@@ -1,0 +1,228 @@
+// Package feed runs aperture's background work: the outbox worker pool
+// and the jobs that build home feeds (fan-out, backfill, unfollow and
+// delete clean-up) and activity. Every job's effects are store commands,
+// and every handler is idempotent, since a job may run more than once.
+package feed
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"aperture/store"
+)
+
+// Handler runs one job. It returns an error to have the job retried.
+type Handler func(ctx context.Context, j *store.Job) error
+
+// Config tunes the pool. Zero fields take the defaults in parentheses.
+type Config struct {
+	Workers     int           // jobs run at once (GOMAXPROCS)
+	Poll        time.Duration // how often an idle pool looks for due jobs (50 ms)
+	MaxAttempts int           // failures before a job is parked in the dead letters (8)
+	BaseBackoff time.Duration // first retry delay, doubled each time (1 s)
+	FanoutBatch int           // followers per fan-out transaction (1,000)
+}
+
+// Pool takes due jobs from the outbox and runs them.
+type Pool struct {
+	st       *store.Store
+	cfg      Config
+	log      *slog.Logger
+	handlers map[string]Handler
+
+	wake    chan struct{}
+	mu      sync.Mutex
+	running map[store.ID]bool
+	stop    context.CancelFunc
+	done    sync.WaitGroup
+
+	failures *prometheus.CounterVec
+	ran      *prometheus.CounterVec
+	inserts  prometheus.Counter
+}
+
+// NewPool returns a pool with aperture's job handlers registered.
+func NewPool(st *store.Store, cfg Config, log *slog.Logger) *Pool {
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 50 * time.Millisecond
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 8
+	}
+	if cfg.BaseBackoff <= 0 {
+		cfg.BaseBackoff = time.Second
+	}
+	if cfg.FanoutBatch <= 0 {
+		cfg.FanoutBatch = 1000
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	p := &Pool{st: st, cfg: cfg, log: log, wake: make(chan struct{}, 1), running: map[store.ID]bool{},
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aperture_jobs_failed_total", Help: "Job attempts that failed, by kind."}, []string{"kind"}),
+		ran:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aperture_jobs_done_total", Help: "Jobs finished, by kind."}, []string{"kind"}),
+		inserts:  prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_feed_inbox_inserts_total", Help: "Posts put into home-feed inboxes by fan-out."}),
+	}
+	p.handlers = map[string]Handler{
+		store.JobFanout:      p.fanout,
+		store.JobPostDeleted: p.postDeleted,
+		store.JobBackfill:    p.backfill,
+		store.JobUnfan:       p.unfan,
+		store.JobActivity:    p.activity,
+	}
+	return p
+}
+
+// Handle registers (or replaces) the handler of a job kind.
+func (p *Pool) Handle(kind string, h Handler) { p.handlers[kind] = h }
+
+// Collectors returns the pool's metrics, including outbox depth, oldest
+// job age and dead letters read from the store at scrape time.
+func (p *Pool) Collectors() []prometheus.Collector {
+	stat := func(f func(store.OutboxStats) float64) func() float64 {
+		return func() float64 {
+			s, err := p.st.OutboxStats()
+			if err != nil {
+				return math.NaN()
+			}
+			return f(s)
+		}
+	}
+	return []prometheus.Collector{p.failures, p.ran, p.inserts,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_outbox_depth", Help: "Jobs waiting in the outbox."},
+			stat(func(s store.OutboxStats) float64 { return float64(s.Depth) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_outbox_oldest_seconds", Help: "Age of the oldest job in the outbox."},
+			stat(func(s store.OutboxStats) float64 {
+				if s.Oldest.IsZero() {
+					return 0
+				}
+				return time.Since(s.Oldest).Seconds()
+			})),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_outbox_dead_letters", Help: "Jobs parked after repeated failures."},
+			stat(func(s store.OutboxStats) float64 { return float64(s.DeadLetter) })),
+	}
+}
+
+// Start runs the dispatcher and workers until Stop.
+func (p *Pool) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	jobs := make(chan *store.Job)
+	for range p.cfg.Workers {
+		p.done.Add(1)
+		go func() {
+			defer p.done.Done()
+			for j := range jobs {
+				p.run(ctx, j)
+			}
+		}()
+	}
+	p.done.Add(1)
+	go func() {
+		defer p.done.Done()
+		defer close(jobs)
+		t := time.NewTicker(p.cfg.Poll)
+		defer t.Stop()
+		for {
+			p.mu.Lock()
+			skip := make(map[store.ID]bool, len(p.running))
+			for id := range p.running {
+				skip[id] = true
+			}
+			p.mu.Unlock()
+			due, err := p.st.DueJobs(time.Now(), 4*p.cfg.Workers, skip)
+			if err != nil && ctx.Err() == nil {
+				p.log.Error("outbox read", "error", err)
+			}
+			for _, j := range due {
+				p.mu.Lock()
+				p.running[j.ID] = true
+				p.mu.Unlock()
+				select {
+				case jobs <- j:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if len(due) > 0 {
+				continue
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			case <-p.wake:
+			}
+		}
+	}()
+}
+
+// Wake tells an idle pool that jobs were written.
+func (p *Pool) Wake() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stop lets running jobs finish and stops the pool. Jobs not finished stay
+// in the outbox and run after the next start.
+func (p *Pool) Stop() {
+	if p.stop != nil {
+		p.stop()
+		p.done.Wait()
+	}
+}
+
+func (p *Pool) run(ctx context.Context, j *store.Job) {
+	defer func() {
+		p.mu.Lock()
+		delete(p.running, j.ID)
+		p.mu.Unlock()
+	}()
+	h, ok := p.handlers[j.Kind]
+	var err error
+	if !ok {
+		err = fmt.Errorf("no handler for job kind %q", j.Kind)
+	} else {
+		err = safe(ctx, h, j)
+	}
+	now := time.Now()
+	if err == nil {
+		if _, err := store.Exec(context.Background(), p.st, store.JobDone{Meta: store.At(now), JobID: j.ID}); err != nil {
+			p.log.Error("job done", "kind", j.Kind, "job", j.ID, "error", err)
+		}
+		p.ran.WithLabelValues(j.Kind).Inc()
+		return
+	}
+	if ctx.Err() != nil {
+		return // stopping: the job stays and runs after restart
+	}
+	p.failures.WithLabelValues(j.Kind).Inc()
+	dead := j.Attempts+1 >= p.cfg.MaxAttempts
+	delay := p.cfg.BaseBackoff << min(j.Attempts, 16)
+	p.log.Warn("job failed", "kind", j.Kind, "job", j.ID, "attempt", j.Attempts+1, "dead", dead, "error", err)
+	if _, err := store.Exec(context.Background(), p.st, store.JobFailed{Meta: store.At(now), JobID: j.ID, Error: err.Error(),
+		RetryAt: now.Add(delay), Dead: dead}); err != nil {
+		p.log.Error("job failed", "kind", j.Kind, "job", j.ID, "error", err)
+	}
+}
+
+func safe(ctx context.Context, h Handler, j *store.Job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return h(ctx, j)
+}
