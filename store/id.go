@@ -66,8 +66,13 @@ func (id ID) String() string { return strconv.FormatUint(uint64(id), 10) }
 // string (JavaScript numbers lose 64-bit precision).
 func (id ID) MarshalText() ([]byte, error) { return strconv.AppendUint(nil, uint64(id), 10), nil }
 
-// UnmarshalText parses a decimal ID; it returns ErrInvalid for anything else.
+// UnmarshalText parses a decimal ID ("0" is the zero ID, meaning none);
+// it returns ErrInvalid for anything else.
 func (id *ID) UnmarshalText(b []byte) error {
+	if string(b) == "0" {
+		*id = 0
+		return nil
+	}
 	v, err := ParseID(string(b))
 	if err != nil {
 		return err
