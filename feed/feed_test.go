@@ -121,7 +121,10 @@ func TestBlockCutsEverything(t *testing.T) {
 		t.Fatalf("blocked user sees the blocker's profile: %v", err)
 	}
 	for _, cmd := range []func() error{
-		func() error { _, err := store.Exec(context.Background(), w.st, store.Like{Meta: w.at(), UserID: b.ID, PostID: pa.ID}); return err },
+		func() error {
+			_, err := store.Exec(context.Background(), w.st, store.Like{Meta: w.at(), UserID: b.ID, PostID: pa.ID})
+			return err
+		},
 		func() error {
 			_, err := store.Exec(context.Background(), w.st, store.AddComment{Meta: w.at(), AuthorID: b.ID, PostID: pa.ID, Text: "hi"})
 			return err

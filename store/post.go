@@ -90,8 +90,8 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 		if err := tx.get(bMedia, mid.key(), m, "That photo"); err != nil || m.OwnerID != c.AuthorID {
 			return nil, Errorf(ErrForbidden, "Photo %s is not one of your uploads.", mid)
 		}
-		if m.PostID != 0 {
-			return nil, Errorf(ErrForbidden, "Photo %s is already in a post.", mid)
+		if m.PostID != 0 || author.AvatarMediaID == mid {
+			return nil, Errorf(ErrForbidden, "Photo %s is already in a post or is your profile picture.", mid)
 		}
 		m.PostID = id
 		if err := tx.put(bMedia, mid.key(), m); err != nil {
@@ -386,4 +386,93 @@ func (s *Store) TagPosts(viewer ID, tag string, p Page) (PostPage, int, error) {
 		return nil
 	})
 	return out, total, err
+}
+
+// Hydrated is what rendering a list of posts needs, read in one
+// transaction: their authors, their photos and which the viewer likes.
+type Hydrated struct {
+	Authors map[ID]*User
+	Media   map[ID]*Media
+	Liked   map[ID]bool
+}
+
+// Hydrate reads the authors, photos and the viewer's likes of posts, plus
+// the avatars of the authors and of extra users.
+func (s *Store) Hydrate(viewer ID, posts []*Post, extra ...ID) (Hydrated, error) {
+	h := Hydrated{Authors: map[ID]*User{}, Media: map[ID]*Media{}, Liked: map[ID]bool{}}
+	err := s.view(func(tx *Tx) error {
+		addUser := func(id ID) {
+			if _, ok := h.Authors[id]; ok {
+				return
+			}
+			if u, err := tx.user(id); err == nil {
+				h.Authors[id] = u
+				if u.AvatarMediaID != 0 {
+					addMedia(tx, h.Media, u.AvatarMediaID)
+				}
+			}
+		}
+		for _, p := range posts {
+			addUser(p.AuthorID)
+			for _, m := range p.Mentions {
+				addUser(m)
+			}
+			for _, mid := range p.MediaIDs {
+				addMedia(tx, h.Media, mid)
+			}
+			if viewer != 0 {
+				h.Liked[p.ID] = tx.has(bLikes, pair(p.ID, viewer))
+			}
+		}
+		for _, id := range extra {
+			addUser(id)
+		}
+		return nil
+	})
+	return h, err
+}
+
+func addMedia(tx *Tx, into map[ID]*Media, id ID) {
+	if _, ok := into[id]; ok {
+		return
+	}
+	m := new(Media)
+	if tx.get(bMedia, id.key(), m, "photo") == nil {
+		into[id] = m
+	}
+}
+
+// RecentPublicPosts returns up to limit posts newer than since, newest
+// first, from public accounts (for explore).
+func (s *Store) RecentPublicPosts(since time.Time, limit int) ([]*Post, error) {
+	var out []*Post
+	floor := MakeID(since, 0, 0)
+	err := s.view(func(tx *Tx) error {
+		c := tx.tx.Bucket(bPosts).Cursor()
+		for k, v := c.Last(); k != nil && idFromKey(k) >= floor && len(out) < limit; k, v = c.Prev() {
+			p := new(Post)
+			if decode(v, p) != nil {
+				continue
+			}
+			if u, err := tx.user(p.AuthorID); err == nil && !u.Private {
+				out = append(out, p)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Visible filters posts down to those viewer may see.
+func (s *Store) Visible(viewer ID, posts []*Post) ([]*Post, error) {
+	var out []*Post
+	err := s.view(func(tx *Tx) error {
+		for _, p := range posts {
+			if _, err := tx.canSeePost(viewer, p); err == nil {
+				out = append(out, p)
+			}
+		}
+		return nil
+	})
+	return out, err
 }

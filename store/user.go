@@ -194,8 +194,10 @@ func (c UpdateProfile) apply(tx *Tx) (*User, error) {
 	if c.Private != nil {
 		u.Private = *c.Private
 	}
-	if c.AvatarMediaID != nil {
-		u.AvatarMediaID = *c.AvatarMediaID
+	if c.AvatarMediaID != nil && *c.AvatarMediaID != u.AvatarMediaID {
+		if err := tx.setAvatar(u, *c.AvatarMediaID); err != nil {
+			return nil, err
+		}
 	}
 	u.UpdatedAt = tx.now
 	return u, tx.put(bUsers, u.ID.key(), u)
@@ -269,4 +271,26 @@ func (s *Store) UserByUsername(name string) (*User, error) {
 		return err
 	})
 	return u, err
+}
+
+// setAvatar makes one of the user's unattached photos their avatar (0 for
+// none). The avatar no longer expires; the previous one expires at the
+// next sweep.
+func (t *Tx) setAvatar(u *User, id ID) error {
+	if id != 0 {
+		m := new(Media)
+		if err := t.get(bMedia, id.key(), m, "That photo"); err != nil || m.OwnerID != u.ID || m.PostID != 0 {
+			return Invalid("avatar_media_id", "Choose one of your own new uploads as your picture.")
+		}
+		if err := t.unmark(bMediaAge, ageKey(m.CreatedAt, id)); err != nil {
+			return err
+		}
+	}
+	if old := u.AvatarMediaID; old != 0 && t.has(bMedia, old.key()) {
+		if err := t.mark(bMediaAge, ageKey(time.Unix(0, 0), old), nil); err != nil {
+			return err
+		}
+	}
+	u.AvatarMediaID = id
+	return nil
 }

@@ -125,7 +125,7 @@ func (s *Server) registerAccounts(api huma.API) {
 		if err != nil {
 			return nil, err
 		}
-		return &meOutput{Body: meView(u)}, nil
+		return s.meOutput(ctx, u)
 	})
 
 	huma.Register(api, s.op(huma.Operation{
@@ -139,6 +139,16 @@ func (s *Server) registerAccounts(api huma.API) {
 		if err != nil {
 			return nil, err
 		}
-		return &meOutput{Body: meView(u)}, nil
+		return s.meOutput(ctx, u)
 	})
+}
+
+func (s *Server) meOutput(ctx context.Context, u *store.User) (*meOutput, error) {
+	h, err := s.st.Hydrate(0, nil, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := meView(u)
+	v.Avatar = s.avatar(u, h.Media, now(ctx))
+	return &meOutput{Body: v}, nil
 }

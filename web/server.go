@@ -45,6 +45,10 @@ type Deps struct {
 	Metrics  *Metrics // NewMetrics(Store) if nil
 	// Ready reports whether storage and workers are ready; nil means ready.
 	Ready func() error
+	// Wake tells the background workers that jobs were written (optional).
+	Wake func()
+	// Explore ranks recent posts for GET /api/v1/explore (optional).
+	Explore Explorer
 }
 
 // Server is the fiber app with aperture's routes.
@@ -56,6 +60,8 @@ type Server struct {
 	urls    *mediaURLs
 	metrics *Metrics
 	ready   func() error
+	wake    func()
+	explore Explorer
 	log     *slog.Logger
 	app     *fiber.App
 	api     huma.API
@@ -91,7 +97,7 @@ func New(cfg Config, d Deps) *Server {
 		cfg.MaxBodyBytes = need
 	}
 	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
-		metrics: d.Metrics, ready: d.Ready, log: cfg.Logger}
+		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, log: cfg.Logger}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "aperture",
 		BodyLimit:             cfg.MaxBodyBytes,
@@ -122,6 +128,9 @@ func New(cfg Config, d Deps) *Server {
 	s.registerAccounts(s.api)
 	s.registerUsers(s.api)
 	s.registerMedia(s.api)
+	s.registerPosts(s.api)
+	s.registerGraph(s.api)
+	s.registerFeeds(s.api)
 	s.registerMediaFiles(s.api)
 	return s
 }

@@ -22,14 +22,19 @@ func (s *Server) registerUsers(api huma.API) {
 		Description: "Anyone may read a profile. With a bearer token, relationship says how the viewer and the user are connected.",
 		Errors:      []int{401, 404},
 	}), func(ctx context.Context, in *userInput) (*userOutput, error) {
-		u, err := s.st.UserByUsername(in.Username)
+		c, signedIn := viewer(ctx)
+		u, rel, err := s.st.ViewProfile(c.UserID, in.Username)
+		if err != nil {
+			return nil, err
+		}
+		h, err := s.st.Hydrate(0, nil, u.ID)
 		if err != nil {
 			return nil, err
 		}
 		v := userView(u)
-		if _, ok := viewer(ctx); ok {
-			// The follow graph fills this in; until then nobody follows anyone.
-			v.Relationship = &Relationship{}
+		v.Avatar = s.avatar(u, h.Media, now(ctx))
+		if signedIn {
+			v.Relationship = &Relationship{Following: rel.Following, FollowedBy: rel.FollowedBy, Requested: rel.Requested, Blocking: rel.Blocking}
 		}
 		return &userOutput{Body: v}, nil
 	})

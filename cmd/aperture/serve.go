@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"aperture/feed"
 	"aperture/media"
 	"aperture/store"
 	"aperture/web"
@@ -30,6 +31,7 @@ type Main struct {
 	st      *store.Store
 	auth    *auth.Service
 	media   *media.Processor
+	pool    *feed.Pool
 	srv     *web.Server
 	served  chan error
 	stopBG  context.CancelFunc
@@ -89,18 +91,27 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Decoders:  m.Config.Decoders,
 	}, media.FileBlobs{Dir: filepath.Join(m.Config.Data, "media")})
 	metrics := web.NewMetrics(m.st)
+	m.pool = feed.NewPool(m.st, feed.Config{}, m.log)
+	metrics.Registry.MustRegister(m.pool.Collectors()...)
+	explore := &feed.Explore{St: m.st, Log: m.log}
 	m.srv = web.New(web.Config{
 		Version:      version,
 		MaxBodyBytes: m.Config.MaxBodyMB << 20,
 		AuthPerIP:    m.Config.AuthPerIP,
 		AuthPerUser:  m.Config.AuthPerUser,
 		Logger:       m.log,
-	}, web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics})
+	}, web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
+		Wake: m.pool.Wake, Explore: explore})
 
 	bgCtx, cancel := context.WithCancel(context.Background())
 	m.stopBG = cancel
-	m.bg.Add(2)
+	m.pool.Start()
+	m.bg.Add(3)
 	go m.rotateKeys(bgCtx)
+	go func() {
+		defer m.bg.Done()
+		explore.Run(bgCtx)
+	}()
 	go func() {
 		defer m.bg.Done()
 		(&web.MediaSweeper{Store: m.st, Media: m.media, Metrics: metrics, Log: m.log}).Run(bgCtx)
@@ -149,6 +160,9 @@ func (m *Main) Close() error {
 		if m.stopBG != nil {
 			m.stopBG()
 			m.bg.Wait()
+		}
+		if m.pool != nil {
+			m.pool.Stop()
 		}
 		if m.st != nil {
 			if err := m.st.Close(); err != nil {

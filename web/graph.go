@@ -1,0 +1,174 @@
+package web
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"aperture/store"
+)
+
+type followOutput struct {
+	Body struct {
+		State store.FollowState `json:"state" enum:"none,requested,following"`
+	}
+}
+
+type userPageInput struct {
+	userInput
+	pageInput
+}
+
+type postsOutput struct{ Body List[PostView] }
+
+type requestInput struct {
+	UserID string `path:"user_id" maxLength:"20"`
+}
+
+func (s *Server) registerGraph(api huma.API) {
+	tags := []string{"users"}
+	follow := func(undo bool) func(context.Context, *userInput) (*followOutput, error) {
+		return func(ctx context.Context, in *userInput) (*followOutput, error) {
+			c, _ := viewer(ctx)
+			target, err := s.st.UserByUsername(in.Username)
+			if err != nil {
+				return nil, err
+			}
+			var state store.FollowState
+			if undo {
+				state, err = store.Exec(ctx, s.st, store.Unfollow{Meta: store.At(now(ctx)), FollowerID: c.UserID, TargetID: target.ID})
+			} else {
+				state, err = store.Exec(ctx, s.st, store.Follow{Meta: store.At(now(ctx)), FollowerID: c.UserID, TargetID: target.ID})
+			}
+			if err != nil {
+				return nil, err
+			}
+			s.wakeWorkers()
+			out := &followOutput{}
+			out.Body.State = state
+			return out, nil
+		}
+	}
+	huma.Register(api, s.op(huma.Operation{
+		OperationID: "follow", Method: http.MethodPost, Path: "/api/v1/users/{username}/follow", Tags: tags,
+		Summary: "Follow an account (or ask to, if it is private)", Security: bearer, Errors: []int{401, 404, 422},
+	}), follow(false))
+	huma.Register(api, s.op(huma.Operation{
+		OperationID: "unfollow", Method: http.MethodDelete, Path: "/api/v1/users/{username}/follow", Tags: tags,
+		Summary: "Unfollow an account, or withdraw a request", Security: bearer, Errors: []int{401, 404},
+	}), follow(true))
+
+	block := func(undo bool) func(context.Context, *userInput) (*struct{}, error) {
+		return func(ctx context.Context, in *userInput) (*struct{}, error) {
+			c, _ := viewer(ctx)
+			target, err := s.st.UserByUsername(in.Username)
+			if err != nil {
+				return nil, err
+			}
+			if undo {
+				_, err = store.Exec(ctx, s.st, store.Unblock{Meta: store.At(now(ctx)), BlockerID: c.UserID, BlockedID: target.ID})
+			} else {
+				_, err = store.Exec(ctx, s.st, store.Block{Meta: store.At(now(ctx)), BlockerID: c.UserID, BlockedID: target.ID})
+			}
+			s.wakeWorkers()
+			return nil, err
+		}
+	}
+	huma.Register(api, s.op(huma.Operation{
+		OperationID: "block", Method: http.MethodPost, Path: "/api/v1/users/{username}/block", Tags: tags,
+		Summary: "Block an account", Security: bearer, DefaultStatus: http.StatusNoContent, Errors: []int{401, 404, 422},
+	}), block(false))
+	huma.Register(api, s.op(huma.Operation{
+		OperationID: "unblock", Method: http.MethodDelete, Path: "/api/v1/users/{username}/block", Tags: tags,
+		Summary: "Unblock an account", Security: bearer, DefaultStatus: http.StatusNoContent, Errors: []int{401, 404},
+	}), block(true))
+
+	lists := map[string]func(viewer, user store.ID, p store.Page) (store.UserPage, error){
+		"followers": s.st.Followers, "following": s.st.Following,
+	}
+	for name, list := range lists {
+		huma.Register(api, s.op(huma.Operation{
+			OperationID: "list-" + name, Method: http.MethodGet, Path: "/api/v1/users/{username}/" + name, Tags: tags,
+			Summary: "An account's " + name, Errors: []int{401, 403, 404, 422},
+		}), func(ctx context.Context, in *userPageInput) (*usersOutput, error) {
+			c, _ := viewer(ctx)
+			u, _, err := s.st.ViewProfile(c.UserID, in.Username)
+			if err != nil {
+				return nil, err
+			}
+			pg, err := in.page()
+			if err != nil {
+				return nil, err
+			}
+			page, err := list(c.UserID, u.ID, pg)
+			if err != nil {
+				return nil, err
+			}
+			return s.usersPage(ctx, page)
+		})
+	}
+
+	huma.Register(api, s.op(huma.Operation{
+		OperationID: "list-user-posts", Method: http.MethodGet, Path: "/api/v1/users/{username}/posts", Tags: tags,
+		Summary: "An account's posts, newest first (the profile grid)", Errors: []int{401, 403, 404, 422},
+	}), func(ctx context.Context, in *userPageInput) (*postsOutput, error) {
+		c, _ := viewer(ctx)
+		u, _, err := s.st.ViewProfile(c.UserID, in.Username)
+		if err != nil {
+			return nil, err
+		}
+		pg, err := in.page()
+		if err != nil {
+			return nil, err
+		}
+		page, err := s.st.UserPosts(c.UserID, u.ID, pg)
+		if err != nil {
+			return nil, err
+		}
+		return s.postsPage(ctx, c.UserID, page)
+	})
+
+	huma.Register(api, s.op(huma.Operation{
+		OperationID: "list-follow-requests", Method: http.MethodGet, Path: "/api/v1/me/follow-requests", Tags: tags,
+		Summary: "Pending requests to follow you", Security: bearer, Errors: []int{401, 422},
+	}), func(ctx context.Context, in *pageInput) (*usersOutput, error) {
+		c, _ := viewer(ctx)
+		pg, err := in.page()
+		if err != nil {
+			return nil, err
+		}
+		page, err := s.st.FollowRequests(c.UserID, pg)
+		if err != nil {
+			return nil, err
+		}
+		return s.usersPage(ctx, page)
+	})
+	for _, approve := range []bool{true, false} {
+		verb := "deny"
+		if approve {
+			verb = "approve"
+		}
+		huma.Register(api, s.op(huma.Operation{
+			OperationID: verb + "-follow-request", Method: http.MethodPost, Path: "/api/v1/me/follow-requests/{user_id}/" + verb, Tags: tags,
+			Summary: "Answer a follow request: " + verb, Security: bearer, DefaultStatus: http.StatusNoContent, Errors: []int{401, 404},
+		}), func(ctx context.Context, in *requestInput) (*struct{}, error) {
+			c, _ := viewer(ctx)
+			id, err := parseID("request", in.UserID)
+			if err != nil {
+				return nil, err
+			}
+			_, err = store.Exec(ctx, s.st, store.AnswerRequest{Meta: store.At(now(ctx)), TargetID: c.UserID, RequesterID: id, Approve: approve})
+			s.wakeWorkers()
+			return nil, err
+		})
+	}
+}
+
+func (s *Server) postsPage(ctx context.Context, viewer store.ID, page store.PostPage) (*postsOutput, error) {
+	views, err := s.renderPosts(viewer, page.Posts, now(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &postsOutput{Body: List[PostView]{Items: views, Next: cursor(page.Next)}}, nil
+}

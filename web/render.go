@@ -1,0 +1,155 @@
+package web
+
+import (
+	"time"
+
+	"aperture/store"
+)
+
+// AuthorView is the short form of a user shown beside content.
+type AuthorView struct {
+	ID          store.ID `json:"id"`
+	Username    string   `json:"username"`
+	DisplayName string   `json:"display_name"`
+	Avatar      *string  `json:"avatar"`
+}
+
+// LocationView is a post's place.
+type LocationView struct {
+	Name string  `json:"name"`
+	Lat  float64 `json:"lat"`
+	Lon  float64 `json:"lon"`
+}
+
+// PostView is a post as the API returns it.
+type PostView struct {
+	ID           store.ID      `json:"id"`
+	Author       AuthorView    `json:"author"`
+	Caption      string        `json:"caption"`
+	Tags         []string      `json:"tags"`
+	Mentions     []string      `json:"mentions" doc:"Usernames mentioned in the caption"`
+	Media        []MediaView   `json:"media"`
+	Location     *LocationView `json:"location,omitempty"`
+	LikeCount    int64         `json:"like_count"`
+	CommentCount int64         `json:"comment_count"`
+	LikedByMe    bool          `json:"liked_by_me"`
+	CreatedAt    time.Time     `json:"created_at"`
+	EditedAt     *time.Time    `json:"edited_at,omitempty"`
+}
+
+// CommentView is a comment as the API returns it.
+type CommentView struct {
+	ID        store.ID   `json:"id"`
+	PostID    store.ID   `json:"post_id"`
+	Author    AuthorView `json:"author"`
+	Text      string     `json:"text"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// avatar returns the URL of a user's picture, signed for private
+// accounts (pictures are shown to everyone, as on any profile).
+func (s *Server) avatar(u *store.User, media map[store.ID]*store.Media, t time.Time) *string {
+	m, ok := media[u.AvatarMediaID]
+	if u.AvatarMediaID == 0 || !ok {
+		return nil
+	}
+	url := s.urls.url(m.Hash, "thumb", !u.Private, t)
+	return &url
+}
+
+func (s *Server) authorView(u *store.User, media map[store.ID]*store.Media, t time.Time) AuthorView {
+	return AuthorView{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Avatar: s.avatar(u, media, t)}
+}
+
+// renderPosts turns posts into views with one batch read.
+func (s *Server) renderPosts(viewer store.ID, posts []*store.Post, t time.Time) ([]PostView, error) {
+	h, err := s.st.Hydrate(viewer, posts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PostView, 0, len(posts))
+	for _, p := range posts {
+		author, ok := h.Authors[p.AuthorID]
+		if !ok {
+			continue
+		}
+		v := PostView{ID: p.ID, Author: s.authorView(author, h.Media, t), Caption: p.Caption, Tags: nonNil(p.Tags),
+			Mentions: []string{}, Media: []MediaView{}, LikeCount: p.LikeCount, CommentCount: p.CommentCount,
+			LikedByMe: h.Liked[p.ID], CreatedAt: p.CreatedAt}
+		for _, id := range p.Mentions {
+			if u, ok := h.Authors[id]; ok {
+				v.Mentions = append(v.Mentions, u.Username)
+			}
+		}
+		for _, mid := range p.MediaIDs {
+			if m, ok := h.Media[mid]; ok {
+				v.Media = append(v.Media, s.mediaView(m, !author.Private, viewer == author.ID, t))
+			}
+		}
+		if p.Location != nil {
+			v.Location = &LocationView{Name: p.Location.Name, Lat: p.Location.Lat, Lon: p.Location.Lon}
+		}
+		if !p.EditedAt.IsZero() {
+			e := p.EditedAt
+			v.EditedAt = &e
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// renderUsers turns users into short views with their avatars.
+func (s *Server) renderUsers(users []*store.User, t time.Time) ([]AuthorView, error) {
+	ids := make([]store.ID, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	h, err := s.st.Hydrate(0, nil, ids...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AuthorView, 0, len(users))
+	for _, u := range users {
+		out = append(out, s.authorView(u, h.Media, t))
+	}
+	return out, nil
+}
+
+// List is a page of items with the cursor of the next page.
+type List[T any] struct {
+	Items []T     `json:"items"`
+	Next  *string `json:"next" doc:"Pass as ?before= for the next page; null at the end"`
+}
+
+func cursor(id store.ID) *string {
+	if id == 0 {
+		return nil
+	}
+	s := id.String()
+	return &s
+}
+
+// pageInput is the common ?before=&limit= of lists.
+type pageInput struct {
+	Before string `query:"before" maxLength:"20" doc:"The next cursor of the previous page"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20"`
+}
+
+func (p pageInput) page() (store.Page, error) {
+	pg := store.Page{Limit: p.Limit}
+	if p.Before != "" {
+		id, err := store.ParseID(p.Before)
+		if err != nil {
+			return pg, store.Invalid("before", "before must be the next cursor of a previous page.")
+		}
+		pg.Before = id
+	}
+	return pg, nil
+}
