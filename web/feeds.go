@@ -45,7 +45,7 @@ type activityOutput struct {
 
 type tagInput struct {
 	Tag string `path:"tag" maxLength:"100"`
-	pageInput
+	PageParams
 }
 
 type tagOutput struct {
@@ -67,7 +67,7 @@ func (s *Server) registerFeeds(api huma.API) {
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "home-feed", Method: http.MethodGet, Path: "/api/v1/feed", Tags: tags,
 		Summary: "Posts of the accounts you follow and your own, newest first", Security: bearer, Errors: []int{401, 422},
-	}), func(ctx context.Context, in *pageInput) (*postsOutput, error) {
+	}), func(ctx context.Context, in *PageParams) (*postsOutput, error) {
 		c, _ := viewer(ctx)
 		pg, err := in.page()
 		if err != nil {
@@ -83,7 +83,7 @@ func (s *Server) registerFeeds(api huma.API) {
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "activity", Method: http.MethodGet, Path: "/api/v1/activity", Tags: tags,
 		Summary: "Likes, comments, follows, requests and mentions, grouped per post and day", Security: bearer, Errors: []int{401, 422},
-	}), func(ctx context.Context, in *pageInput) (*activityOutput, error) {
+	}), func(ctx context.Context, in *PageParams) (*activityOutput, error) {
 		c, _ := viewer(ctx)
 		pg, err := in.page()
 		if err != nil {

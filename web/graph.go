@@ -16,8 +16,8 @@ type followOutput struct {
 }
 
 type userPageInput struct {
-	userInput
-	pageInput
+	UserParam
+	PageParams
 }
 
 type postsOutput struct{ Body List[PostView] }
@@ -28,8 +28,8 @@ type requestInput struct {
 
 func (s *Server) registerGraph(api huma.API) {
 	tags := []string{"users"}
-	follow := func(undo bool) func(context.Context, *userInput) (*followOutput, error) {
-		return func(ctx context.Context, in *userInput) (*followOutput, error) {
+	follow := func(undo bool) func(context.Context, *UserParam) (*followOutput, error) {
+		return func(ctx context.Context, in *UserParam) (*followOutput, error) {
 			c, _ := viewer(ctx)
 			target, err := s.st.UserByUsername(in.Username)
 			if err != nil {
@@ -59,8 +59,8 @@ func (s *Server) registerGraph(api huma.API) {
 		Summary: "Unfollow an account, or withdraw a request", Security: bearer, Errors: []int{401, 404},
 	}), follow(true))
 
-	block := func(undo bool) func(context.Context, *userInput) (*struct{}, error) {
-		return func(ctx context.Context, in *userInput) (*struct{}, error) {
+	block := func(undo bool) func(context.Context, *UserParam) (*struct{}, error) {
+		return func(ctx context.Context, in *UserParam) (*struct{}, error) {
 			c, _ := viewer(ctx)
 			target, err := s.st.UserByUsername(in.Username)
 			if err != nil {
@@ -132,7 +132,7 @@ func (s *Server) registerGraph(api huma.API) {
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "list-follow-requests", Method: http.MethodGet, Path: "/api/v1/me/follow-requests", Tags: tags,
 		Summary: "Pending requests to follow you", Security: bearer, Errors: []int{401, 422},
-	}), func(ctx context.Context, in *pageInput) (*usersOutput, error) {
+	}), func(ctx context.Context, in *PageParams) (*usersOutput, error) {
 		c, _ := viewer(ctx)
 		pg, err := in.page()
 		if err != nil {

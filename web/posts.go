@@ -9,7 +9,8 @@ import (
 	"aperture/store"
 )
 
-type postIDInput struct {
+// PostIDParam is the {id} of a post route.
+type PostIDParam struct {
 	ID string `path:"id" maxLength:"20" doc:"The post's ID"`
 }
 
@@ -32,7 +33,7 @@ type createPostInput struct {
 type postOutput struct{ Body PostView }
 
 type editPostInput struct {
-	postIDInput
+	PostIDParam
 	Body struct {
 		Caption string `json:"caption" maxLength:"20000"`
 	}
@@ -46,14 +47,14 @@ type likeOutput struct {
 }
 
 type listPostIDInput struct {
-	postIDInput
-	pageInput
+	PostIDParam
+	PageParams
 }
 
 type usersOutput struct{ Body List[AuthorView] }
 
 type commentInput struct {
-	postIDInput
+	PostIDParam
 	Body struct {
 		Text string `json:"text" minLength:"1" maxLength:"20000" doc:"Up to 2,200 characters"`
 	}
@@ -90,7 +91,7 @@ func (s *Server) registerPosts(api huma.API) {
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "get-post", Method: http.MethodGet, Path: "/api/v1/posts/{id}", Tags: tags,
 		Summary: "A post", Errors: []int{401, 403, 404},
-	}), func(ctx context.Context, in *postIDInput) (*postOutput, error) {
+	}), func(ctx context.Context, in *PostIDParam) (*postOutput, error) {
 		id, err := parseID("post", in.ID)
 		if err != nil {
 			return nil, err
@@ -123,7 +124,7 @@ func (s *Server) registerPosts(api huma.API) {
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "delete-post", Method: http.MethodDelete, Path: "/api/v1/posts/{id}", Tags: tags,
 		Summary: "Delete a post", Security: bearer, DefaultStatus: http.StatusNoContent, Errors: []int{401, 403, 404},
-	}), func(ctx context.Context, in *postIDInput) (*struct{}, error) {
+	}), func(ctx context.Context, in *PostIDParam) (*struct{}, error) {
 		id, err := parseID("post", in.ID)
 		if err != nil {
 			return nil, err
@@ -142,7 +143,7 @@ func (s *Server) registerPosts(api huma.API) {
 		huma.Register(api, s.op(huma.Operation{
 			OperationID: id, Method: method, Path: "/api/v1/posts/{id}/like", Tags: tags,
 			Summary: summary, Security: bearer, Errors: []int{401, 403, 404},
-		}), func(ctx context.Context, in *postIDInput) (*likeOutput, error) {
+		}), func(ctx context.Context, in *PostIDParam) (*likeOutput, error) {
 			pid, err := parseID("post", in.ID)
 			if err != nil {
 				return nil, err

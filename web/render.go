@@ -136,13 +136,14 @@ func cursor(id store.ID) *string {
 	return &s
 }
 
-// pageInput is the common ?before=&limit= of lists.
-type pageInput struct {
+// PageParams is the common ?before=&limit= of lists (exported so that
+// huma sees its fields when it is embedded).
+type PageParams struct {
 	Before string `query:"before" maxLength:"20" doc:"The next cursor of the previous page"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20"`
 }
 
-func (p pageInput) page() (store.Page, error) {
+func (p PageParams) page() (store.Page, error) {
 	pg := store.Page{Limit: p.Limit}
 	if p.Before != "" {
 		id, err := store.ParseID(p.Before)

@@ -16,6 +16,7 @@ import (
 	"github.com/alexedwards/argon2id"
 	"github.com/gofiber/fiber/v2"
 
+	"aperture/feed"
 	"aperture/media"
 	"aperture/store"
 	"aperture/web"
@@ -25,11 +26,26 @@ import (
 var cheap = &argon2id.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 
 type testServer struct {
-	t     testing.TB
-	srv   *web.Server
-	st    *store.Store
-	log   *syncBuffer
-	media *media.Processor
+	t       testing.TB
+	srv     *web.Server
+	st      *store.Store
+	log     *syncBuffer
+	media   *media.Processor
+	pool    *feed.Pool
+	explore *feed.Explore
+}
+
+// drain waits until the background jobs are done.
+func (ts *testServer) drain() {
+	ts.t.Helper()
+	ts.pool.Wake()
+	for range 3000 {
+		if st, _ := ts.st.OutboxStats(); st.Depth == 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ts.t.Fatal("outbox did not drain")
 }
 
 type syncBuffer struct {
@@ -75,8 +91,12 @@ func newServerWith(tb testing.TB, cfg web.Config, mc media.Config) *testServer {
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	cfg.Version = "test"
 	proc := media.New(mc, media.FileBlobs{Dir: filepath.Join(dir, "media")})
-	deps := web.Deps{Store: st, Auth: svc, Media: proc, MediaKey: []byte("0123456789abcdef0123456789abcdef")}
-	return &testServer{t: tb, srv: web.New(cfg, deps), st: st, log: logs, media: proc}
+	pool := feed.NewPool(st, feed.Config{Poll: 5 * time.Millisecond}, cfg.Logger)
+	pool.Start()
+	tb.Cleanup(pool.Stop)
+	explore := &feed.Explore{St: st}
+	deps := web.Deps{Store: st, Auth: svc, Media: proc, MediaKey: []byte("0123456789abcdef0123456789abcdef"), Wake: pool.Wake, Explore: explore}
+	return &testServer{t: tb, srv: web.New(cfg, deps), st: st, log: logs, media: proc, pool: pool, explore: explore}
 }
 
 type resp struct {

@@ -7,7 +7,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 )
 
-type userInput struct {
+// UserParam is the {username} of a user route.
+type UserParam struct {
 	Username string `path:"username" maxLength:"64" doc:"The username, in any case"`
 }
 
@@ -21,7 +22,7 @@ func (s *Server) registerUsers(api huma.API) {
 		Summary:     "A user's public profile",
 		Description: "Anyone may read a profile. With a bearer token, relationship says how the viewer and the user are connected.",
 		Errors:      []int{401, 404},
-	}), func(ctx context.Context, in *userInput) (*userOutput, error) {
+	}), func(ctx context.Context, in *UserParam) (*userOutput, error) {
 		c, signedIn := viewer(ctx)
 		u, rel, err := s.st.ViewProfile(c.UserID, in.Username)
 		if err != nil {
