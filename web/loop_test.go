@@ -88,8 +88,8 @@ func TestCoreLoop(t *testing.T) {
 	ts.drain()
 	act := ts.do("GET", "/api/v1/activity", alice, nil)
 	var a struct {
-		Items []web.ActivityView `json:"items"`
-		Unread int               `json:"unread"`
+		Items  []web.ActivityView `json:"items"`
+		Unread int                `json:"unread"`
 	}
 	json.Unmarshal(act.body, &a)
 	types := map[string]bool{}
@@ -188,4 +188,3 @@ func manyTags(n int) string {
 	}
 	return s
 }
-
