@@ -15,7 +15,11 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/aperture
 
+# run serves with ./data; on the first run it seeds a small demo community
+# (40 accounts, 120 posts of generated photos; every password is
+# aperture-demo) so there is something to look at.
 run: build
+	@if [ ! -e ./data/aperture.db ]; then ./$(BIN) seed --data ./data --users 40 --posts 120; fi
 	./$(BIN) serve --data ./data
 
 # test is the whole suite: formatting, vet, unit, integration and

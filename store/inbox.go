@@ -196,3 +196,71 @@ func (s *Store) Feed(user ID, p Page) (PostPage, error) {
 	})
 	return out, err
 }
+
+// RebuildInbox fills a user's inbox from scratch with the newest posts of
+// the accounts they follow (and their own), up to the cap: for bulk loads
+// and repairs. Its result is the number of entries.
+type RebuildInbox struct {
+	Meta
+	User ID `json:"user"`
+}
+
+// Shard returns the user's shard.
+func (c RebuildInbox) Shard() uint16 { return c.User.Shard() }
+
+func (c RebuildInbox) apply(tx *Tx) (int, error) {
+	var old []ID
+	tx.walkOldest(bInbox, c.User, 0, func(p ID) bool { old = append(old, p); return true })
+	for _, p := range old {
+		if err := tx.unmark(bInbox, pair(c.User, p)); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.unmark(bInboxSize, c.User.key()); err != nil {
+		return 0, err
+	}
+	authors := []ID{c.User}
+	tx.walkOldest(bFollowing, c.User, 0, func(a ID) bool {
+		if !tx.has(bCelebs, a.key()) {
+			authors = append(authors, a)
+		}
+		return true
+	})
+	limit := tx.opt.InboxCap
+	var posts []ID
+	for _, a := range authors {
+		n := 0
+		tx.walkNewest(bUserPosts, a, 0, func(p ID) bool {
+			posts = append(posts, p)
+			n++
+			return n < limit
+		})
+	}
+	sort.Slice(posts, func(i, j int) bool { return posts[i] > posts[j] })
+	if len(posts) > limit {
+		posts = posts[:limit]
+	}
+	for _, p := range posts {
+		if err := tx.mark(bInbox, pair(c.User, p), nil); err != nil {
+			return 0, err
+		}
+	}
+	if len(posts) > 0 {
+		if _, err := tx.addCounter(bInboxSize, c.User.key(), len(posts)); err != nil {
+			return 0, err
+		}
+	}
+	return len(posts), nil
+}
+
+// UserIDs returns every user's ID, in ID order.
+func (s *Store) UserIDs() ([]ID, error) {
+	var ids []ID
+	err := s.view(func(tx *Tx) error {
+		return tx.tx.Bucket(bUsers).ForEach(func(k, _ []byte) error {
+			ids = append(ids, idFromKey(k))
+			return nil
+		})
+	})
+	return ids, err
+}

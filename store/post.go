@@ -53,6 +53,9 @@ type CreatePost struct {
 	Caption  string    `json:"caption"`
 	MediaIDs []ID      `json:"media_ids"`
 	Location *Location `json:"location,omitempty"`
+	// NoFanout skips the fan-out job: bulk loads build inboxes afterwards
+	// with RebuildInbox.
+	NoFanout bool `json:"no_fanout,omitempty"`
 }
 
 // Shard returns the author's shard.
@@ -120,7 +123,7 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 	if err := tx.inboxAdd(c.AuthorID, id); err != nil {
 		return nil, err
 	}
-	if int(author.Counts.Followers) < tx.opt.CelebrityAt && author.Counts.Followers > 0 {
+	if !c.NoFanout && int(author.Counts.Followers) < tx.opt.CelebrityAt && author.Counts.Followers > 0 {
 		if err := tx.enqueue(c.Shard(), JobFanout, FanoutJob{Post: id, Author: c.AuthorID}); err != nil {
 			return nil, err
 		}

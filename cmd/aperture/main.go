@@ -39,6 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 	case "user":
 		err = userCommand(ctx, args, getenv, stdin, stdout, stderr)
+	case "seed":
+		err = seedCommand(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 	case "help", "-h", "--help":
@@ -71,6 +73,9 @@ Usage:
   aperture user create --username NAME [--admin] [--email E]
                                           create an account (asks for the password,
                                           or reads it from APERTURE_PASSWORD or stdin)
+  aperture seed [--users 50] [--posts N] [--no-images]
+                                          fill the data directory with a demo community
+                                          (or, with --no-images, a benchmark dataset)
   aperture version                        print build information
 
 Run "aperture serve --help" for the server's flags.
