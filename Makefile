@@ -8,7 +8,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN      := bin/aperture
 
-.PHONY: all build run test vet fmt fmt-check unit race memory fuzz bench bench-media clean
+.PHONY: all build run test vet fmt fmt-check unit race long fuzz bench bench-media clean
 
 all: build
 
@@ -25,7 +25,7 @@ run: build
 # test is the whole suite: formatting, vet, unit, integration and
 # end-to-end tests (with the race detector), the memory tests (without it:
 # it multiplies memory), and a short fuzz of every parser of untrusted bytes.
-test: fmt-check vet race memory fuzz
+test: fmt-check vet race long fuzz
 
 vet:
 	$(GO) vet ./...
@@ -42,9 +42,10 @@ unit:
 race:
 	$(GO) test -race -short -count=1 -timeout 15m ./...
 
-# memory runs the tests that measure peak RSS, which -short skips above.
-memory:
-	$(GO) test -count=1 -run 'RSS' -v ./media/ | grep -E '^(---|ok|FAIL|PASS)|RSS|upload'; exit $${PIPESTATUS[0]}
+# long runs the tests that -short skips above: peak RSS (the race detector
+# multiplies memory) and the SIGKILL-during-fan-out crash test.
+long:
+	$(GO) test -count=1 -run 'RSS|Crash' -v ./media/ ./cmd/aperture/ | grep -E '^(---|ok|FAIL|PASS)|RSS|upload|crash'; exit $${PIPESTATUS[0]}
 
 # Each fuzz target runs for FUZZTIME; list them as package:Target.
 FUZZTIME    ?= 10s

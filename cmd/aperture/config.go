@@ -24,6 +24,8 @@ type Config struct {
 	MaxUploadMB     int
 	MaxMegapixels   int
 	Decoders        int
+	FanoutBatch     int
+	CelebrityAt     int
 }
 
 // flagSet binds cfg's fields to flags whose defaults come from the
@@ -72,6 +74,8 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	num(&cfg.MaxUploadMB, "max-upload-mb", "APERTURE_MAX_UPLOAD_MB", 25, "largest photo upload in MiB")
 	num(&cfg.MaxMegapixels, "max-megapixels", "APERTURE_MAX_MEGAPIXELS", 50, "largest photo in megapixels (all GIF frames counted)")
 	num(&cfg.Decoders, "decoders", "APERTURE_DECODERS", 0, "photos decoded at once (0: one per CPU)")
+	num(&cfg.FanoutBatch, "fanout-batch", "APERTURE_FANOUT_BATCH", 1000, "followers whose feeds one fan-out transaction fills")
+	num(&cfg.CelebrityAt, "celebrity-followers", "APERTURE_CELEBRITY_FOLLOWERS", 10000, "followers from which an author's posts are merged into feeds at read time instead of fanned out")
 	check := func() error {
 		if len(bad) > 0 {
 			return fmt.Errorf("%s", strings.Join(bad, "; "))

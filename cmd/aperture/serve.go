@@ -75,7 +75,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.Close()
 		}
 	}()
-	if m.st, err = store.Open(m.Config.Data, store.Options{}); err != nil {
+	if m.st, err = store.Open(m.Config.Data, store.Options{CelebrityAt: m.Config.CelebrityAt}); err != nil {
 		return err
 	}
 	if m.auth, err = auth.NewService(m.st, keyFile(m.Config.Data), auth.Config{}, time.Now()); err != nil {
@@ -91,7 +91,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Decoders:  m.Config.Decoders,
 	}, media.FileBlobs{Dir: filepath.Join(m.Config.Data, "media")})
 	metrics := web.NewMetrics(m.st)
-	m.pool = feed.NewPool(m.st, feed.Config{}, m.log)
+	m.pool = feed.NewPool(m.st, feed.Config{FanoutBatch: m.Config.FanoutBatch}, m.log)
 	metrics.Registry.MustRegister(m.pool.Collectors()...)
 	explore := &feed.Explore{St: m.st, Log: m.log}
 	m.srv = web.New(web.Config{
