@@ -66,6 +66,9 @@ type Tx struct {
 	tx  *bolt.Tx
 	now time.Time // the command's time; zero in read transactions
 	opt *Options
+	// users caches decoded users in read transactions, which read the
+	// same authors many times; write transactions never cache.
+	users map[ID]*User
 }
 
 // NewID returns a fresh ID on shard, strictly greater than every ID the

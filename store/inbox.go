@@ -192,6 +192,7 @@ func (s *Store) Feed(user ID, p Page) (PostPage, error) {
 				out.Posts = append(out.Posts, post)
 			}
 		}
+		out.Hydrated = tx.hydrate(user, out.Posts)
 		return nil
 	})
 	return out, err

@@ -165,3 +165,36 @@ func (c RetryDeadJob) apply(tx *Tx) (struct{}, error) {
 	}
 	return struct{}{}, tx.put(bOutbox, j.ID.key(), j)
 }
+
+// DiscardJobs drops up to Limit queued jobs of the given kinds, for bulk
+// loads that did their work another way (RebuildInbox instead of
+// backfills). Its result is how many it dropped.
+type DiscardJobs struct {
+	Meta
+	Kinds []string `json:"kinds"`
+	Limit int      `json:"limit"`
+}
+
+// Shard returns 0: the outbox of the partition it runs on.
+func (c DiscardJobs) Shard() uint16 { return 0 }
+
+func (c DiscardJobs) apply(tx *Tx) (int, error) {
+	var drop [][]byte
+	cur := tx.tx.Bucket(bOutbox).Cursor()
+	for k, v := cur.First(); k != nil && len(drop) < c.Limit; k, v = cur.Next() {
+		j := new(Job)
+		if decode(v, j) == nil {
+			for _, kind := range c.Kinds {
+				if j.Kind == kind {
+					drop = append(drop, append([]byte(nil), k...))
+				}
+			}
+		}
+	}
+	for _, k := range drop {
+		if err := tx.unmark(bOutbox, k); err != nil {
+			return 0, err
+		}
+	}
+	return len(drop), nil
+}

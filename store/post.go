@@ -313,10 +313,12 @@ func (s *Store) ViewPost(viewer, id ID) (*Post, error) {
 	return p, err
 }
 
-// PostPage is a page of posts.
+// PostPage is a page of posts with what rendering them needs, read in
+// the same transaction.
 type PostPage struct {
 	Posts []*Post
 	Next  ID
+	Hydrated
 }
 
 // UserPosts returns a page of the account's posts, newest first, if
@@ -334,6 +336,7 @@ func (s *Store) UserPosts(viewer, user ID, p Page) (PostPage, error) {
 		ids, next := tx.pageIDs(bUserPosts, user, p)
 		out.Next = next
 		out.Posts = tx.posts(ids)
+		out.Hydrated = tx.hydrate(viewer, out.Posts)
 		return nil
 	})
 	return out, err
@@ -386,6 +389,7 @@ func (s *Store) TagPosts(viewer ID, tag string, p Page) (PostPage, int, error) {
 			}
 			out.Posts = append(out.Posts, post)
 		}
+		out.Hydrated = tx.hydrate(viewer, out.Posts)
 		return nil
 	})
 	return out, total, err
@@ -402,8 +406,17 @@ type Hydrated struct {
 // Hydrate reads the authors, photos and the viewer's likes of posts, plus
 // the avatars of the authors and of extra users.
 func (s *Store) Hydrate(viewer ID, posts []*Post, extra ...ID) (Hydrated, error) {
-	h := Hydrated{Authors: map[ID]*User{}, Media: map[ID]*Media{}, Liked: map[ID]bool{}}
+	var h Hydrated
 	err := s.view(func(tx *Tx) error {
+		h = tx.hydrate(viewer, posts, extra...)
+		return nil
+	})
+	return h, err
+}
+
+func (tx *Tx) hydrate(viewer ID, posts []*Post, extra ...ID) Hydrated {
+	h := Hydrated{Authors: map[ID]*User{}, Media: map[ID]*Media{}, Liked: map[ID]bool{}}
+	{
 		addUser := func(id ID) {
 			if _, ok := h.Authors[id]; ok {
 				return
@@ -430,9 +443,8 @@ func (s *Store) Hydrate(viewer ID, posts []*Post, extra ...ID) (Hydrated, error)
 		for _, id := range extra {
 			addUser(id)
 		}
-		return nil
-	})
-	return h, err
+	}
+	return h
 }
 
 func addMedia(tx *Tx, into map[ID]*Media, id ID) {

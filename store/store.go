@@ -122,5 +122,5 @@ func (s *Store) Stats() (bolt.Stats, int64) {
 
 // view runs fn in a read transaction.
 func (s *Store) view(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, opt: &s.opt}) })
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, opt: &s.opt, users: map[ID]*User{}}) })
 }

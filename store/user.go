@@ -241,11 +241,18 @@ func normalizeWebsite(s string) (string, error) {
 	return u.String(), nil
 }
 
-// user reads one user inside a transaction.
+// user reads one user inside a transaction. In a read transaction the
+// result is shared: callers must not change it.
 func (t *Tx) user(id ID) (*User, error) {
+	if u, ok := t.users[id]; ok {
+		return u, nil
+	}
 	u := new(User)
 	if err := t.get(bUsers, id.key(), u, "That account"); err != nil {
 		return nil, err
+	}
+	if t.users != nil {
+		t.users[id] = u
 	}
 	return u, nil
 }

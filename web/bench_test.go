@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,4 +60,54 @@ func BenchmarkLogin(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/login")
+}
+
+// BenchmarkFeed measures GET /api/v1/feed?limit=20 through the whole
+// fiber app for a reader following 50 accounts with 2,000 posts between
+// them (the shape of ANCHORS.md's peer figure), without the network.
+func BenchmarkFeed(b *testing.B) {
+	ts := newServer(b, web.Config{})
+	token, _ := ts.signup("reader")
+	reader, _ := ts.st.UserByUsername("reader")
+	ctx := context.Background()
+	for a := range 50 {
+		author, err := store.Exec(ctx, ts.st, store.CreateUser{Meta: store.At(time.Now()), Username: fmt.Sprintf("author%d", a), PasswordHash: "x"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		store.Exec(ctx, ts.st, store.Follow{Meta: store.At(time.Now()), FollowerID: reader.ID, TargetID: author.ID})
+		for p := range 40 {
+			m, err := store.Exec(ctx, ts.st, store.CreateMedia{Meta: store.At(time.Now()), OwnerID: author.ID, Hash: fmt.Sprintf("%032x%032x", a, p),
+				Width: 1080, Height: 1350, Blurhash: "LEHV6nWB2yk8pyo0adR*.7kCMdnj", Variants: map[string]store.MediaVariant{
+					"thumb": {Width: 150, Height: 150}, "small": {Width: 320, Height: 400}, "medium": {Width: 640, Height: 800}, "large": {Width: 1080, Height: 1350}, "full": {Width: 1080, Height: 1350}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := store.Exec(ctx, ts.st, store.CreatePost{Meta: store.At(time.Now()), AuthorID: author.ID, Caption: "A quiet evening by the river #sunset #travel",
+				MediaIDs: []store.ID{m.ID}, Location: &store.Location{Name: "Lisbon", Lat: 38.7, Lon: -9.1}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	ts.drain()
+	h := ts.srv.App().Handler()
+	var size int
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var ctx fasthttp.RequestCtx
+		for pb.Next() {
+			ctx.Request.Reset()
+			ctx.Response.Reset()
+			ctx.Request.SetRequestURI("/api/v1/feed?limit=20")
+			ctx.Request.Header.SetMethod("GET")
+			ctx.Request.Header.Set("Authorization", "Bearer "+token)
+			h(&ctx)
+			if ctx.Response.StatusCode() != 200 {
+				b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+			}
+			size = len(ctx.Response.Body())
+		}
+	})
+	b.ReportMetric(float64(size), "bytes/page")
 }

@@ -118,10 +118,7 @@ func (s *Server) registerFeeds(api huma.API) {
 		if err != nil {
 			return nil, err
 		}
-		views, err := s.renderPosts(c.UserID, page.Posts, now(ctx))
-		if err != nil {
-			return nil, err
-		}
+		views := s.renderHydrated(c.UserID, page.Posts, page.Hydrated, now(ctx))
 		out := &tagOutput{}
 		out.Body.Tag, out.Body.Count, out.Body.Items, out.Body.Next = in.Tag, total, views, cursor(page.Next)
 		return out, nil

@@ -166,9 +166,6 @@ func (s *Server) registerGraph(api huma.API) {
 }
 
 func (s *Server) postsPage(ctx context.Context, viewer store.ID, page store.PostPage) (*postsOutput, error) {
-	views, err := s.renderPosts(viewer, page.Posts, now(ctx))
-	if err != nil {
-		return nil, err
-	}
+	views := s.renderHydrated(viewer, page.Posts, page.Hydrated, now(ctx))
 	return &postsOutput{Body: List[PostView]{Items: views, Next: cursor(page.Next)}}, nil
 }

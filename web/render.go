@@ -67,6 +67,11 @@ func (s *Server) renderPosts(viewer store.ID, posts []*store.Post, t time.Time) 
 	if err != nil {
 		return nil, err
 	}
+	return s.renderHydrated(viewer, posts, h, t), nil
+}
+
+// renderHydrated turns posts into views from what was read with them.
+func (s *Server) renderHydrated(viewer store.ID, posts []*store.Post, h store.Hydrated, t time.Time) []PostView {
 	out := make([]PostView, 0, len(posts))
 	for _, p := range posts {
 		author, ok := h.Authors[p.AuthorID]
@@ -95,7 +100,7 @@ func (s *Server) renderPosts(viewer store.ID, posts []*store.Post, t time.Time) 
 		}
 		out = append(out, v)
 	}
-	return out, nil
+	return out
 }
 
 func nonNil(s []string) []string {

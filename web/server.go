@@ -8,6 +8,7 @@ package web
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
+	gojson "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 
 	"aperture/media"
@@ -112,6 +114,7 @@ func New(cfg Config, d Deps) *Server {
 	s.app.Use("/api/v1/auth", authLimits(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow))
 
 	hc := huma.DefaultConfig("aperture", cfg.Version)
+	hc.Formats = map[string]huma.Format{"application/json": fastJSON, "json": fastJSON}
 	hc.OpenAPIPath = "/api/openapi"
 	hc.DocsPath = ""
 	hc.SchemasPath = ""
@@ -148,6 +151,18 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 // until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.app.ShutdownWithContext(ctx)
+}
+
+// fastJSON encodes responses with goccy/go-json (same output as
+// encoding/json, about twice as fast on feed pages) and decodes requests
+// with encoding/json, whose error messages huma reports to clients.
+var fastJSON = huma.Format{
+	Marshal: func(w io.Writer, v any) error {
+		enc := gojson.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(v)
+	},
+	Unmarshal: huma.DefaultJSONFormat.Unmarshal,
 }
 
 // bearer marks an operation as requiring a signed-in user.

@@ -110,6 +110,19 @@ func (s *seeder) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.o.noImages {
+		// The inboxes were built directly: the follows' backfills and the
+		// bulk activity are not needed.
+		for {
+			d, err := store.Exec(ctx, s.st, store.DiscardJobs{Meta: s.at(0), Kinds: []string{store.JobBackfill, store.JobActivity}, Limit: 50_000})
+			if err != nil {
+				return err
+			}
+			if d == 0 {
+				break
+			}
+		}
+	}
 	fmt.Fprintf(s.out, "%d home-feed entries in %.1fs\n", n, time.Since(t).Seconds())
 	if err := s.finishJobs(ctx); err != nil {
 		return err
@@ -330,8 +343,15 @@ func (s *seeder) engage(ctx context.Context, posts []*store.Post) error {
 		comment string
 	}
 	var acts []act
+	most := len(s.users) / 3
+	if s.o.noImages {
+		// Bulk datasets: engagement on the newest tenth of the posts, a
+		// few likes each, so the load stays quick.
+		posts = posts[len(posts)-len(posts)/10:]
+		most = min(most, 20)
+	}
 	for _, p := range posts {
-		likes := int(math.Min(float64(len(s.users)-1), math.Floor(math.Pow(s.rng.Float64(), 3)*float64(len(s.users))/3+1)))
+		likes := int(math.Min(float64(len(s.users)-1), math.Floor(math.Pow(s.rng.Float64(), 3)*float64(most)+1)))
 		for range likes {
 			acts = append(acts, act{user: s.rng.Intn(len(s.users)), post: p})
 		}

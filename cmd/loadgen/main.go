@@ -1,0 +1,172 @@
+// Command loadgen measures aperture's whole flows over loopback with real
+// tokens: the home feed against a small static-ish JSON endpoint (the
+// machine's HTTP ceiling), in one run. It is bounded in time and in
+// requests, and only talks to the address it is given (127.0.0.1 by
+// default).
+//
+//	loadgen -addr 127.0.0.1:8080 -conns 64 -duration 10s
+//
+// It signs in as accounts found on the explore page, with the seed's
+// password (see "aperture seed").
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "aperture's address (loopback only)")
+	conns := flag.Int("conns", 64, "concurrent connections")
+	duration := flag.Duration("duration", 10*time.Second, "how long each phase runs")
+	maxReq := flag.Int64("max", 2_000_000, "most requests per phase")
+	password := flag.String("password", "aperture-demo", "the seeded accounts' password")
+	accounts := flag.Int("accounts", 16, "accounts to sign in as")
+	flag.Parse()
+	if err := run(*addr, *conns, *duration, *maxReq, *password, *accounts); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr string, conns int, d time.Duration, maxReq int64, password string, accounts int) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return errors.New("loadgen only sends traffic to loopback addresses")
+	}
+	base := "http://" + addr
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}, Timeout: 10 * time.Second}
+	tokens, err := signIn(client, base, password, accounts)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("signed in as %d accounts; %d connections, %s per phase\n", len(tokens), conns, d)
+	ceiling := load(client, base+"/api/v1/filters", nil, conns, d, maxReq)
+	ceiling.print("ceiling GET /api/v1/filters")
+	feed := load(client, base+"/api/v1/feed?limit=20", tokens, conns, d, maxReq)
+	feed.print("home feed GET /api/v1/feed")
+	fmt.Printf("feed / ceiling: %.2f\n", feed.rate/ceiling.rate)
+	return nil
+}
+
+// signIn logs in as accounts that appear on the explore page.
+func signIn(client *http.Client, base, password string, n int) ([]string, error) {
+	res, err := client.Get(base + "/api/v1/explore?limit=100")
+	if err != nil {
+		return nil, err
+	}
+	var page struct {
+		Items []struct {
+			Author struct {
+				Username string `json:"username"`
+			} `json:"author"`
+		} `json:"items"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&page)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var tokens []string
+	for _, it := range page.Items {
+		name := it.Author.Username
+		if seen[name] || len(tokens) == n {
+			continue
+		}
+		seen[name] = true
+		body, _ := json.Marshal(map[string]string{"username": name, "password": password})
+		res, err := client.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		var g struct {
+			AccessToken string `json:"access_token"`
+		}
+		json.NewDecoder(res.Body).Decode(&g)
+		res.Body.Close()
+		if g.AccessToken != "" {
+			tokens = append(tokens, g.AccessToken)
+		}
+	}
+	if len(tokens) == 0 {
+		return nil, errors.New("could not sign in as any account on the explore page (seed the data directory first)")
+	}
+	return tokens, nil
+}
+
+type result struct {
+	n, errs  int64
+	rate     float64
+	p50, p99 time.Duration
+	bytes    int64
+}
+
+func (r result) print(name string) {
+	fmt.Printf("%-32s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %6d B/resp  errors %d\n",
+		name, r.rate, float64(r.p50.Microseconds())/1000, float64(r.p99.Microseconds())/1000, r.bytes, r.errs)
+}
+
+// load runs conns workers against url for d (or maxReq requests),
+// rotating through tokens, and returns the rate and latency quantiles.
+func load(client *http.Client, url string, tokens []string, conns int, d time.Duration, maxReq int64) result {
+	var count, errs, size atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := make([]time.Duration, 0, 4096)
+			for i := 0; time.Now().Before(deadline) && count.Add(1) <= maxReq; i++ {
+				req, _ := http.NewRequest("GET", url, nil)
+				if len(tokens) > 0 {
+					req.Header.Set("Authorization", "Bearer "+tokens[(w+i)%len(tokens)])
+				}
+				t0 := time.Now()
+				res, err := client.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				n, _ := io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					errs.Add(1)
+					continue
+				}
+				size.Store(n)
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	r := result{n: int64(len(lat)), errs: errs.Load(), bytes: size.Load()}
+	if len(lat) > 0 {
+		r.rate = float64(len(lat)) / elapsed.Seconds()
+		r.p50, r.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	}
+	return r
+}
