@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,4 +117,37 @@ func benchWrites(b *testing.B, par int, write func(*Store, CreateUser) error) {
 			}
 		}
 	})
+}
+
+// BenchmarkCreatePost measures post creation without image processing
+// (the photo record and the post, two commands) from 64 writers, fsync on.
+func BenchmarkCreatePost(b *testing.B) {
+	s, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	var authors []ID
+	for i := range 64 {
+		u, _ := Exec(ctx, s, CreateUser{Meta: At(time.Now()), Username: fmt.Sprintf("a%d", i), PasswordHash: "h"})
+		authors = append(authors, u.ID)
+	}
+	var n atomic.Int64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			a := authors[int(i)%len(authors)]
+			m, err := Exec(ctx, s, CreateMedia{Meta: At(time.Now()), OwnerID: a, Hash: fmt.Sprintf("%064x", i), Width: 1080, Height: 1080})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := Exec(ctx, s, CreatePost{Meta: At(time.Now()), AuthorID: a, Caption: "Evening light #sunset #travel", MediaIDs: []ID{m.ID}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "posts/s")
 }
