@@ -8,7 +8,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN      := bin/aperture
 
-.PHONY: all build run test vet fmt fmt-check unit race long fuzz bench bench-media clean
+.PHONY: all build run test vet fmt fmt-check unit race long fuzz bench bench-flows bench-media clean
 
 all: build
 
@@ -69,6 +69,16 @@ bench:
 bench-media:
 	$(GO) test -count=1 -run '^TestRSS' -v ./media/ | grep -E 'RSS|upload'
 	$(GO) test -run '^$$' -bench '12MP' -benchtime 8x -count 3 -cpu 1,2 ./media/
+
+# bench-flows: the home feed against the HTTP ceiling over loopback on a
+# 10,000-account / 1,000,000-post dataset (seeded once, a few minutes).
+BENCHDATA ?= /tmp/aperture-bench
+bench-flows: build
+	$(GO) build -o bin/loadgen ./cmd/loadgen
+	@if [ ! -e $(BENCHDATA)/aperture.db ]; then ./$(BIN) seed --data $(BENCHDATA) --users 10000 --posts 1000000 --no-images; fi
+	@./$(BIN) serve --data $(BENCHDATA) --addr 127.0.0.1:18181 --log-level warn & pid=$$!; sleep 2; \
+	  ./bin/loadgen -addr 127.0.0.1:18181 -conns 64 -duration 10s; status=$$?; kill $$pid; wait $$pid; exit $$status
+	$(GO) test -run '^$$' -bench 'CreatePost|Fanout10k|BenchmarkFeed' -benchtime 3s ./store/ ./feed/ ./web/
 
 clean:
 	rm -rf bin

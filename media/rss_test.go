@@ -70,12 +70,7 @@ func TestRSSUnderConcurrentUploads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
-	var peak, ok, busy int
-	for _, line := range strings.Split(string(out), "\n") {
-		if rest, found := strings.CutPrefix(strings.TrimSpace(line), "RESULT "); found {
-			fmt.Sscanf(rest, "peak_kb=%d ok=%d busy=%d", &peak, &ok, &busy)
-		}
-	}
+	peak, ok, busy := childResult(string(out))
 	t.Logf("16 uploads: %d processed, %d told to retry, peak RSS %d MB", ok, busy, peak/1024)
 	if ok+busy != 16 || ok == 0 {
 		t.Fatalf("uploads: %d ok, %d busy\n%s", ok, busy, out)
@@ -153,14 +148,19 @@ func TestRSSOneWorker(t *testing.T) {
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
-	var peak, ok, busy int
-	for _, line := range strings.Split(string(out), "\n") {
-		if rest, found := strings.CutPrefix(strings.TrimSpace(line), "RESULT "); found {
-			fmt.Sscanf(rest, "peak_kb=%d ok=%d busy=%d", &peak, &ok, &busy)
-		}
-	}
+	peak, ok, _ := childResult(string(out))
 	t.Logf("one 12 MP upload: peak RSS %d MB (the test process itself included)", peak/1024)
 	if ok != 1 || peak == 0 || peak > 160*1024 {
 		t.Fatalf("one upload: ok=%d, peak RSS %d kB", ok, peak)
 	}
+}
+
+// childResult reads the child's RESULT line.
+func childResult(out string) (peak, ok, busy int) {
+	for _, line := range strings.Split(out, "\n") {
+		if rest, found := strings.CutPrefix(strings.TrimSpace(line), "RESULT "); found {
+			fmt.Sscanf(rest, "peak_kb=%d ok=%d busy=%d", &peak, &ok, &busy)
+		}
+	}
+	return peak, ok, busy
 }

@@ -74,13 +74,7 @@ func (s *Store) Likers(viewer, post ID, p Page) (UserPage, error) {
 		if _, err := tx.canSeePost(viewer, po); err != nil {
 			return err
 		}
-		ids, next := tx.pageIDs(bLikes, post, p)
-		out.Next = next
-		for _, id := range ids {
-			if u, err := tx.user(id); err == nil && !tx.blocked(viewer, id) {
-				out.Users = append(out.Users, u)
-			}
-		}
+		out = tx.userPage(viewer, bLikes, post, p)
 		return nil
 	})
 	return out, err

@@ -325,14 +325,22 @@ func (s *Store) userList(viewer, owner ID, bucket []byte, p Page, check bool) (U
 				return err
 			}
 		}
-		ids, next := tx.pageIDs(bucket, owner, p)
-		out.Next = next
-		for _, id := range ids {
-			if u, err := tx.user(id); err == nil && !tx.blocked(viewer, id) {
-				out.Users = append(out.Users, u)
-			}
-		}
+		out = tx.userPage(viewer, bucket, owner, p)
 		return nil
 	})
 	return out, err
+}
+
+// userPage reads one page of a user-keyed list, leaving out accounts the
+// viewer blocks or is blocked by.
+func (t *Tx) userPage(viewer ID, bucket []byte, owner ID, p Page) UserPage {
+	var out UserPage
+	ids, next := t.pageIDs(bucket, owner, p)
+	out.Next = next
+	for _, id := range ids {
+		if u, err := t.user(id); err == nil && !t.blocked(viewer, id) {
+			out.Users = append(out.Users, u)
+		}
+	}
+	return out
 }

@@ -51,6 +51,16 @@ type listPostIDInput struct {
 	PageParams
 }
 
+// parse returns the post ID and the page asked for.
+func (in *listPostIDInput) parse() (store.ID, store.Page, error) {
+	pid, err := parseID("post", in.ID)
+	if err != nil {
+		return 0, store.Page{}, err
+	}
+	pg, err := in.page()
+	return pid, pg, err
+}
+
 type usersOutput struct{ Body List[AuthorView] }
 
 type commentInput struct {
@@ -164,11 +174,7 @@ func (s *Server) registerPosts(api huma.API) {
 		OperationID: "list-likes", Method: http.MethodGet, Path: "/api/v1/posts/{id}/likes", Tags: tags,
 		Summary: "Who likes a post", Errors: []int{401, 403, 404, 422},
 	}), func(ctx context.Context, in *listPostIDInput) (*usersOutput, error) {
-		pid, err := parseID("post", in.ID)
-		if err != nil {
-			return nil, err
-		}
-		pg, err := in.page()
+		pid, pg, err := in.parse()
 		if err != nil {
 			return nil, err
 		}
@@ -184,11 +190,7 @@ func (s *Server) registerPosts(api huma.API) {
 		OperationID: "list-comments", Method: http.MethodGet, Path: "/api/v1/posts/{id}/comments", Tags: tags,
 		Summary: "A post's comments, newest first", Errors: []int{401, 403, 404, 422},
 	}), func(ctx context.Context, in *listPostIDInput) (*commentsOutput, error) {
-		pid, err := parseID("post", in.ID)
-		if err != nil {
-			return nil, err
-		}
-		pg, err := in.page()
+		pid, pg, err := in.parse()
 		if err != nil {
 			return nil, err
 		}
