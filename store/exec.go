@@ -69,6 +69,12 @@ type Tx struct {
 	// users caches decoded users in read transactions, which read the
 	// same authors many times; write transactions never cache.
 	users map[ID]*User
+	// cache is the shared object cache (read transactions only), gen the
+	// cache generation when the transaction began.
+	cache *objCache
+	gen   uint64
+	// dirty lists the cached keys a write transaction wrote.
+	dirty []string
 }
 
 // NewID returns a fresh ID on shard, strictly greater than every ID the
@@ -88,8 +94,13 @@ func (t *Tx) NewID(shard uint16) (ID, error) {
 	return id, b.Put(k[:], id.key())
 }
 
-// get decodes the value at bucket/key into v; ErrNotFound if absent.
+// get decodes the value at bucket/key into v; ErrNotFound if absent. In
+// read transactions users, posts and photos come from the shared cache
+// when they can: v (a pointer) then receives a copy of the cached value.
 func (t *Tx) get(bucket, key []byte, v any, what string) error {
+	if t.cache != nil && cacheable(bucket) {
+		return t.cachedGet(bucket, key, v, what)
+	}
 	b := t.tx.Bucket(bucket).Get(key)
 	if b == nil {
 		return Errorf(ErrNotFound, "%s was not found.", what)
@@ -97,11 +108,32 @@ func (t *Tx) get(bucket, key []byte, v any, what string) error {
 	return decode(b, v)
 }
 
+func (t *Tx) cachedGet(bucket, key []byte, v any, what string) error {
+	k := cacheKey(bucket, key)
+	if hit, ok := t.cache.load(k); ok {
+		return copyInto(v, hit)
+	}
+	b := t.tx.Bucket(bucket).Get(key)
+	if b == nil {
+		return Errorf(ErrNotFound, "%s was not found.", what)
+	}
+	if err := decode(b, v); err != nil {
+		return err
+	}
+	if snap := snapshot(v); snap != nil {
+		t.cache.store(k, snap, t.gen)
+	}
+	return nil
+}
+
 // put encodes v at bucket/key.
 func (t *Tx) put(bucket, key []byte, v any) error {
 	b, err := encode(v)
 	if err != nil {
 		return err
+	}
+	if cacheable(bucket) {
+		t.dirty = append(t.dirty, cacheKey(bucket, key))
 	}
 	return t.tx.Bucket(bucket).Put(key, b)
 }
@@ -122,6 +154,7 @@ type pending struct {
 // reach the same state), the failed one gets its error, and the rest go on.
 type committer struct {
 	opt      *Options
+	cache    *objCache
 	db       *bolt.DB
 	max      int
 	in       chan *pending
@@ -132,8 +165,8 @@ type committer struct {
 
 var errClosed = Errorf(ErrUnavailable, "aperture is shutting down; try again in a moment.")
 
-func startCommitter(db *bolt.DB, max int, opt *Options) *committer {
-	c := &committer{opt: opt, db: db, max: max, in: make(chan *pending, max), finished: make(chan struct{})}
+func startCommitter(db *bolt.DB, max int, opt *Options, cache *objCache) *committer {
+	c := &committer{opt: opt, cache: cache, db: db, max: max, in: make(chan *pending, max), finished: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -223,8 +256,9 @@ var errCommandFailed = errors.New("store: command failed")
 func (c *committer) commit(batch []*pending) {
 	for len(batch) > 0 {
 		failed := -1
+		var tx *Tx
 		err := c.db.Update(func(btx *bolt.Tx) error {
-			tx := &Tx{tx: btx, opt: c.opt}
+			tx = &Tx{tx: btx, opt: c.opt}
 			for i, p := range batch {
 				if p.err = safeRun(p.run, tx); p.err != nil {
 					failed = i
@@ -234,6 +268,9 @@ func (c *committer) commit(batch []*pending) {
 			return nil
 		})
 		if failed < 0 {
+			if err == nil {
+				c.cache.invalidate(tx.dirty)
+			}
 			finish(batch, err)
 			return
 		}
@@ -242,7 +279,7 @@ func (c *committer) commit(batch []*pending) {
 		ok := batch[:failed]
 		if len(ok) > 0 {
 			err = c.db.Update(func(btx *bolt.Tx) error {
-				tx := &Tx{tx: btx, opt: c.opt}
+				tx = &Tx{tx: btx, opt: c.opt}
 				for _, p := range ok {
 					if p.err = safeRun(p.run, tx); p.err != nil {
 						return fmt.Errorf("store: command not deterministic: %w", p.err)
@@ -250,6 +287,9 @@ func (c *committer) commit(batch []*pending) {
 				}
 				return nil
 			})
+			if err == nil {
+				c.cache.invalidate(tx.dirty)
+			}
 			finish(ok, err)
 		}
 		close(batch[failed].done)

@@ -25,7 +25,12 @@ func (t *Tx) mark(bucket, key []byte, v []byte) error {
 	return t.tx.Bucket(bucket).Put(key, v)
 }
 
-func (t *Tx) unmark(bucket, key []byte) error { return t.tx.Bucket(bucket).Delete(key) }
+func (t *Tx) unmark(bucket, key []byte) error {
+	if cacheable(bucket) {
+		t.dirty = append(t.dirty, cacheKey(bucket, key))
+	}
+	return t.tx.Bucket(bucket).Delete(key)
+}
 
 // Page is a request for one page of a newest-first list.
 type Page struct {

@@ -157,7 +157,7 @@ func (t *Tx) deleteMedia(m *Media) (orphaned bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if err := t.tx.Bucket(bMedia).Delete(m.ID.key()); err != nil {
+	if err := t.unmark(bMedia, m.ID.key()); err != nil {
 		return false, err
 	}
 	refs := t.tx.Bucket(bBlobRefs)

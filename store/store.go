@@ -41,8 +41,9 @@ type Options struct {
 type Store struct {
 	db   *bolt.DB
 	path string
-	c    *committer
-	opt  Options
+	c     *committer
+	opt   Options
+	cache *objCache
 }
 
 // FileName is the name of the database file inside the data directory.
@@ -82,8 +83,8 @@ func Open(dir string, opt Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, path: path, opt: opt}
-	s.c = startCommitter(db, opt.MaxBatch, &s.opt)
+	s := &Store{db: db, path: path, opt: opt, cache: newObjCache(200_000)}
+	s.c = startCommitter(db, opt.MaxBatch, &s.opt, s.cache)
 	return s, nil
 }
 
@@ -122,5 +123,8 @@ func (s *Store) Stats() (bolt.Stats, int64) {
 
 // view runs fn in a read transaction.
 func (s *Store) view(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, opt: &s.opt, users: map[ID]*User{}}) })
+	gen := s.cache.gen.Load()
+	return s.db.View(func(btx *bolt.Tx) error {
+		return fn(&Tx{tx: btx, opt: &s.opt, users: map[ID]*User{}, cache: s.cache, gen: gen})
+	})
 }

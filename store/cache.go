@@ -1,0 +1,92 @@
+package store
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// objCache is the in-process cache in front of hot reads (the memcached of
+// the original design): decoded users, posts and photos, shared by read
+// transactions. Write transactions never read from it; they record the
+// keys they write, and the committer drops those keys after the commit and
+// before the writers are answered, so a request made after a write
+// returns never sees the old value. A read transaction that began before
+// a commit may have decoded an old value; it stores it only if no commit
+// happened since it began (the generation check), so stale values cannot
+// be stored after their invalidation.
+type objCache struct {
+	mu  sync.RWMutex
+	m   map[string]any
+	max int
+	gen atomic.Uint64
+}
+
+func newObjCache(max int) *objCache { return &objCache{m: make(map[string]any), max: max} }
+
+// cacheable lists the buckets whose values are cached.
+func cacheable(bucket []byte) bool {
+	switch string(bucket) {
+	case "users", "posts", "media":
+		return true
+	}
+	return false
+}
+
+func cacheKey(bucket, key []byte) string { return string(bucket) + "\x00" + string(key) }
+
+func (c *objCache) load(k string) (any, bool) {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	return v, ok
+}
+
+// store keeps v if no commit happened since generation gen.
+func (c *objCache) store(k string, v any, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return
+	}
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[k] = v
+}
+
+// invalidate drops keys and starts a new generation.
+func (c *objCache) invalidate(keys []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range keys {
+		delete(c.m, k)
+	}
+	c.gen.Add(1)
+}
+
+// snapshot returns the value v points to, for the cache (a copy of the
+// struct; its slices and maps are shared and never written by readers).
+func snapshot(v any) any {
+	switch p := v.(type) {
+	case *User:
+		return *p
+	case *Post:
+		return *p
+	case *Media:
+		return *p
+	}
+	return nil
+}
+
+// copyInto sets *v from a cached value.
+func copyInto(v, cached any) error {
+	switch p := v.(type) {
+	case *User:
+		*p = cached.(User)
+	case *Post:
+		*p = cached.(Post)
+	case *Media:
+		*p = cached.(Media)
+	}
+	return nil
+}
