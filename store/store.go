@@ -39,8 +39,8 @@ type Options struct {
 
 // Store is the open database. Its methods are safe for concurrent use.
 type Store struct {
-	db   *bolt.DB
-	path string
+	db    *bolt.DB
+	path  string
 	c     *committer
 	opt   Options
 	cache *objCache
