@@ -57,11 +57,12 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
-# bench runs the unit benchmarks and the whole-flow ones (the real binary
-# over loopback). Numbers go into docs/BENCHMARKS.md.
+# bench runs the unit benchmarks (3 runs each) and then the whole flows
+# over loopback (bench-flows). Numbers go into docs/BENCHMARKS.md.
 BENCHTIME ?= 2s
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -count 3 ./...
+	$(MAKE) bench-flows
 
 # bench-media: one 12 MP camera-like JPEG through the whole pipeline on one
 # core and on both, with libvips (vipsthumbnail, Debian libvips-tools) timed

@@ -25,7 +25,7 @@ type mediaURLs struct {
 const signedFor = time.Hour
 
 func mediaPath(hash, variant string) string {
-	return fmt.Sprintf("/media/%s/%s/%s/%s.jpg", hash[0:2], hash[2:4], hash, variant)
+	return "/media/" + hash[0:2] + "/" + hash[2:4] + "/" + hash + "/" + variant + ".jpg"
 }
 
 // url returns the URL of a variant; signed when not public.
