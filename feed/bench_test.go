@@ -30,6 +30,9 @@ func BenchmarkFanout10k(b *testing.B) {
 		store.Exec(ctx, st, store.Follow{Meta: store.At(time.Now()), FollowerID: u.ID, TargetID: author.ID})
 	}
 	pool := feed.NewPool(st, feed.Config{Poll: time.Millisecond}, nil)
+	noop := func(context.Context, *store.Job) error { return nil }
+	pool.Handle(store.JobIndexPost, noop)
+	pool.Handle(store.JobIndexUser, noop)
 	pool.Start()
 	defer pool.Stop()
 	waitEmpty(b, st)

@@ -26,6 +26,9 @@ func newWorld(t testing.TB, opt store.Options) *world {
 		t.Fatal(err)
 	}
 	pool := feed.NewPool(st, feed.Config{Poll: 5 * time.Millisecond, BaseBackoff: 10 * time.Millisecond}, nil)
+	noop := func(context.Context, *store.Job) error { return nil } // search indexing is tested in package search
+	pool.Handle(store.JobIndexPost, noop)
+	pool.Handle(store.JobIndexUser, noop)
 	pool.Start()
 	t.Cleanup(func() { pool.Stop(); st.Close() })
 	return &world{t: t, st: st, pool: pool, now: time.Now()}

@@ -39,6 +39,8 @@ var (
 	bOutbox     = []byte("outbox")     // job ID → Job
 	bDeadLetter = []byte("deadletter") // job ID → Job
 	bActivity   = []byte("activity")   // user | activity ID → Activity
+	bPlaces     = []byte("places")     // place ID → Place
+	bPlacePosts = []byte("placeposts") // place | post → nothing
 )
 
 var keySchema = []byte("schema")
@@ -72,6 +74,14 @@ var migrations = []migration{
 	{to: 3, name: "social buckets", up: func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bPosts, bUserPosts, bFollowing, bFollowers, bRequests, bBlocks, bBlockedBy, bLikes,
 			bComments, bPostComms, bInbox, bInboxSize, bTags, bTagCounts, bCelebs, bOutbox, bDeadLetter, bActivity} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
+	{to: 4, name: "places", up: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bPlaces, bPlacePosts} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

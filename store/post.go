@@ -115,6 +115,12 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 	if err := tx.indexTags(p, tags, nil); err != nil {
 		return nil, err
 	}
+	if err := tx.placeAdd(p); err != nil {
+		return nil, err
+	}
+	if err := tx.enqueue(c.Shard(), JobIndexPost, IndexJob{ID: id}); err != nil {
+		return nil, err
+	}
 	if err := tx.count(c.AuthorID, func(c *Counts) { c.Posts++ }); err != nil {
 		return nil, err
 	}
@@ -218,6 +224,9 @@ func (c EditCaption) apply(tx *Tx) (*Post, error) {
 		}
 	}
 	p.Caption, p.Tags, p.Mentions, p.EditedAt = caption, tags, mentions, tx.now
+	if err := tx.enqueue(c.Shard(), JobIndexPost, IndexJob{ID: p.ID}); err != nil {
+		return nil, err
+	}
 	return p, tx.put(bPosts, p.ID.key(), p)
 }
 
@@ -246,6 +255,8 @@ func (c DeletePost) apply(tx *Tx) (struct{}, error) {
 		func() error { return tx.unmark(bPosts, p.ID.key()) },
 		func() error { return tx.unmark(bUserPosts, pair(p.AuthorID, p.ID)) },
 		func() error { return tx.indexTags(p, nil, p.Tags) },
+		func() error { return tx.placeRemove(p) },
+		func() error { return tx.enqueue(c.Shard(), JobIndexPost, IndexJob{ID: p.ID}) },
 		func() error { return tx.count(p.AuthorID, func(c *Counts) { c.Posts-- }) },
 		func() error { return tx.inboxRemove(p.AuthorID, p.ID) },
 		func() error { return tx.enqueue(c.Shard(), JobPostDeleted, FanoutJob{Post: p.ID, Author: p.AuthorID}) },

@@ -142,6 +142,9 @@ func (c CreateUser) apply(tx *Tx) (*User, error) {
 	if err := names.Put([]byte(name), u.ID.key()); err != nil {
 		return nil, err
 	}
+	if err := tx.enqueue(c.Shard(), JobIndexUser, IndexJob{ID: u.ID}); err != nil {
+		return nil, err
+	}
 	return u, tx.put(bUsers, u.ID.key(), u)
 }
 
@@ -200,6 +203,11 @@ func (c UpdateProfile) apply(tx *Tx) (*User, error) {
 		}
 	}
 	u.UpdatedAt = tx.now
+	if c.DisplayName != nil || c.Bio != nil || c.Private != nil {
+		if err := tx.enqueue(c.Shard(), JobIndexUser, IndexJob{ID: u.ID}); err != nil {
+			return nil, err
+		}
+	}
 	return u, tx.put(bUsers, u.ID.key(), u)
 }
 

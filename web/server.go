@@ -20,6 +20,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"aperture/media"
+	"aperture/search"
 	"aperture/store"
 	"aperture/web/auth"
 )
@@ -51,6 +52,8 @@ type Deps struct {
 	Wake func()
 	// Explore ranks recent posts for GET /api/v1/explore (optional).
 	Explore Explorer
+	// Search answers search, places and map queries.
+	Search *search.Index
 }
 
 // Server is the fiber app with aperture's routes.
@@ -64,6 +67,7 @@ type Server struct {
 	ready   func() error
 	wake    func()
 	explore Explorer
+	search  *search.Index
 	log     *slog.Logger
 	app     *fiber.App
 	api     huma.API
@@ -99,7 +103,7 @@ func New(cfg Config, d Deps) *Server {
 		cfg.MaxBodyBytes = need
 	}
 	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
-		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, log: cfg.Logger}
+		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "aperture",
 		BodyLimit:             cfg.MaxBodyBytes,
@@ -134,6 +138,7 @@ func New(cfg Config, d Deps) *Server {
 	s.registerPosts(s.api)
 	s.registerGraph(s.api)
 	s.registerFeeds(s.api)
+	s.registerSearch(s.api)
 	s.registerMediaFiles(s.api)
 	return s
 }

@@ -18,6 +18,7 @@ import (
 
 	"aperture/feed"
 	"aperture/media"
+	"aperture/search"
 	"aperture/store"
 	"aperture/web"
 	"aperture/web/auth"
@@ -91,11 +92,19 @@ func newServerWith(tb testing.TB, cfg web.Config, mc media.Config) *testServer {
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	cfg.Version = "test"
 	proc := media.New(mc, media.FileBlobs{Dir: filepath.Join(dir, "media")})
+	idx, err := search.Open(filepath.Join(dir, "search"), st, cfg.Logger)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { idx.Close() })
 	pool := feed.NewPool(st, feed.Config{Poll: 5 * time.Millisecond}, cfg.Logger)
+	pool.Handle(store.JobIndexPost, idx.HandlePost)
+	pool.Handle(store.JobIndexUser, idx.HandleUser)
 	pool.Start()
 	tb.Cleanup(pool.Stop)
 	explore := &feed.Explore{St: st}
-	deps := web.Deps{Store: st, Auth: svc, Media: proc, MediaKey: []byte("0123456789abcdef0123456789abcdef"), Wake: pool.Wake, Explore: explore}
+	deps := web.Deps{Store: st, Auth: svc, Media: proc, MediaKey: []byte("0123456789abcdef0123456789abcdef"), Wake: pool.Wake,
+		Explore: explore, Search: idx}
 	return &testServer{t: tb, srv: web.New(cfg, deps), st: st, log: logs, media: proc, pool: pool, explore: explore}
 }
 

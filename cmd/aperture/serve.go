@@ -13,6 +13,7 @@ import (
 
 	"aperture/feed"
 	"aperture/media"
+	"aperture/search"
 	"aperture/store"
 	"aperture/web"
 	"aperture/web/auth"
@@ -32,6 +33,7 @@ type Main struct {
 	auth    *auth.Service
 	media   *media.Processor
 	pool    *feed.Pool
+	index   *search.Index
 	srv     *web.Server
 	served  chan error
 	stopBG  context.CancelFunc
@@ -90,8 +92,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		MaxPixels: int64(m.Config.MaxMegapixels) * 1_000_000,
 		Decoders:  m.Config.Decoders,
 	}, media.FileBlobs{Dir: filepath.Join(m.Config.Data, "media")})
+	if m.index, err = search.Open(filepath.Join(m.Config.Data, "search"), m.st, m.log); err != nil {
+		return err
+	}
 	metrics := web.NewMetrics(m.st)
 	m.pool = feed.NewPool(m.st, feed.Config{FanoutBatch: m.Config.FanoutBatch}, m.log)
+	m.pool.Handle(store.JobIndexPost, m.index.HandlePost)
+	m.pool.Handle(store.JobIndexUser, m.index.HandleUser)
 	metrics.Registry.MustRegister(m.pool.Collectors()...)
 	explore := &feed.Explore{St: m.st, Log: m.log}
 	m.srv = web.New(web.Config{
@@ -101,7 +108,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		AuthPerUser:  m.Config.AuthPerUser,
 		Logger:       m.log,
 	}, web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
-		Wake: m.pool.Wake, Explore: explore})
+		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready})
 
 	bgCtx, cancel := context.WithCancel(context.Background())
 	m.stopBG = cancel
@@ -120,6 +127,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.srv.Serve(m.ln) }()
 	m.log.Info("listening", "addr", m.ln.Addr().String(), "data", m.Config.Data, "version", version)
+	return nil
+}
+
+// ready reports whether the server is ready: the search index may still
+// be rebuilding in the background.
+func (m *Main) ready() error {
+	if !m.index.Ready() {
+		return store.Errorf(store.ErrUnavailable, "The search index is being rebuilt; search results are incomplete until it is done.")
+	}
 	return nil
 }
 
@@ -163,6 +179,11 @@ func (m *Main) Close() error {
 		}
 		if m.pool != nil {
 			m.pool.Stop()
+		}
+		if m.index != nil {
+			if err := m.index.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close search index: %w", err))
+			}
 		}
 		if m.st != nil {
 			if err := m.st.Close(); err != nil {

@@ -1,0 +1,207 @@
+// Package search owns aperture's bleve index in DATA/search: people,
+// posts (caption, hashtags, place, geo point) and places. The index is
+// derived data — bbolt is the source of truth — kept current by outbox
+// jobs and rebuilt from the store when missing or damaged. Visibility
+// (private accounts, blocks) is always decided by the store at query time.
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
+	"github.com/blevesearch/bleve/v2/geo"
+	"github.com/blevesearch/bleve/v2/mapping"
+
+	"aperture/store"
+)
+
+// Index is the search index.
+type Index struct {
+	st    *store.Store
+	dir   string
+	log   *slog.Logger
+	mu    sync.RWMutex
+	idx   bleve.Index
+	ready atomic.Bool
+}
+
+// Documents are maps (type, then fields): bleve reads geo points only
+// from maps, not from struct fields.
+//
+//	user:  username (keyword), name, bio
+//	post:  caption, tags (keyword), author (keyword), place, geo,
+//	       created (ms), likes, public (bool), gh (geohash cells 1–7)
+//	place: name, name_kw (keyword, lower case), geo, posts
+type doc = map[string]any
+
+func indexMapping() mapping.IndexMapping {
+	m := bleve.NewIndexMapping()
+	m.TypeField = "type"
+	m.DefaultAnalyzer = standard.Name
+	kw := bleve.NewKeywordFieldMapping()
+	kw.Analyzer = keyword.Name
+	text := bleve.NewTextFieldMapping()
+	text.Analyzer = standard.Name
+	num := bleve.NewNumericFieldMapping()
+	geoField := bleve.NewGeoPointFieldMapping()
+	boolean := bleve.NewBooleanFieldMapping()
+
+	user := bleve.NewDocumentMapping()
+	user.AddFieldMappingsAt("username", kw)
+	user.AddFieldMappingsAt("name", text)
+	user.AddFieldMappingsAt("bio", text)
+	m.AddDocumentMapping("user", user)
+
+	post := bleve.NewDocumentMapping()
+	post.AddFieldMappingsAt("caption", text)
+	post.AddFieldMappingsAt("tags", kw)
+	post.AddFieldMappingsAt("author", kw)
+	post.AddFieldMappingsAt("place", text)
+	post.AddFieldMappingsAt("geo", geoField)
+	post.AddFieldMappingsAt("created", num)
+	post.AddFieldMappingsAt("likes", num)
+	post.AddFieldMappingsAt("public", boolean)
+	post.AddFieldMappingsAt("gh", kw)
+	m.AddDocumentMapping("post", post)
+
+	place := bleve.NewDocumentMapping()
+	place.AddFieldMappingsAt("name", text)
+	place.AddFieldMappingsAt("name_kw", kw)
+	place.AddFieldMappingsAt("geo", geoField)
+	place.AddFieldMappingsAt("posts", num)
+	m.AddDocumentMapping("place", place)
+	return m
+}
+
+// Open opens the index in dir, or creates it. A missing or unreadable
+// index is replaced by an empty one and rebuilt from the store in the
+// background; Ready reports false until that is done.
+func Open(dir string, st *store.Store, log *slog.Logger) (*Index, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	x := &Index{st: st, dir: filepath.Join(dir, "index.bleve"), log: log}
+	idx, err := bleve.Open(x.dir)
+	if err == nil {
+		x.idx = idx
+		x.ready.Store(true)
+		return x, nil
+	}
+	if !errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
+		log.Warn("search index unreadable; rebuilding", "error", err)
+		if err := os.RemoveAll(x.dir); err != nil {
+			return nil, err
+		}
+	}
+	if x.idx, err = bleve.New(x.dir, indexMapping()); err != nil {
+		return nil, fmt.Errorf("search: create index: %w", err)
+	}
+	go func() {
+		start := time.Now()
+		n, err := x.Rebuild(context.Background(), nil)
+		if err != nil {
+			log.Error("search rebuild", "error", err)
+			return
+		}
+		x.ready.Store(true)
+		log.Info("search index rebuilt", "docs", n, "seconds", time.Since(start).Seconds())
+	}()
+	return x, nil
+}
+
+// Ready reports whether the index is complete (not rebuilding).
+func (x *Index) Ready() bool { return x.ready.Load() }
+
+// Close closes the index.
+func (x *Index) Close() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.idx.Close()
+}
+
+// DocCount returns how many documents the index holds.
+func (x *Index) DocCount() (uint64, error) { return x.idx.DocCount() }
+
+func userID(id store.ID) string  { return "u:" + id.String() }
+func postID(id store.ID) string  { return "p:" + id.String() }
+func placeID(id store.ID) string { return "l:" + id.String() }
+
+func makeUserDoc(u *store.User) doc {
+	return doc{"type": "user", "username": u.Username, "name": u.DisplayName, "bio": u.Bio}
+}
+
+func makePostDoc(p *store.Post, author *store.User) doc {
+	d := doc{"type": "post", "caption": p.Caption, "tags": p.Tags, "author": author.Username,
+		"created": float64(p.CreatedAt.UnixMilli()), "likes": float64(p.LikeCount), "public": !author.Private}
+	if l := p.Location; l != nil {
+		d["place"], d["geo"] = l.Name, point(l.Lat, l.Lon)
+		gh := geo.EncodeGeoHash(l.Lat, l.Lon)
+		var cells []string
+		for i := 1; i <= 7 && i <= len(gh); i++ {
+			cells = append(cells, fmt.Sprintf("%d%s", i, gh[:i]))
+		}
+		d["gh"] = cells
+	}
+	return d
+}
+
+func makePlaceDoc(pl *store.Place) doc {
+	return doc{"type": "place", "name": pl.Name, "name_kw": lower(pl.Name), "geo": point(pl.Lat, pl.Lon), "posts": float64(pl.Posts)}
+}
+
+// point is a geo point as bleve reads it from a document: named fields,
+// so there is no doubt which is the longitude (bleve's arrays are
+// [lon, lat]).
+func point(lat, lon float64) map[string]any { return map[string]any{"lat": lat, "lon": lon} }
+
+// Rebuild indexes every user, post and place from the store in batches,
+// reporting progress (done, total posts) to progress if not nil. It
+// returns the number of documents indexed.
+func (x *Index) Rebuild(ctx context.Context, progress func(done int)) (int, error) {
+	b := x.idx.NewBatch()
+	n := 0
+	flush := func() error {
+		if b.Size() == 0 {
+			return nil
+		}
+		err := x.idx.Batch(b)
+		b.Reset()
+		if progress != nil {
+			progress(n)
+		}
+		return err
+	}
+	add := func(id string, doc any) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := b.Index(id, doc); err != nil {
+			return err
+		}
+		n++
+		if b.Size() >= 2000 {
+			return flush()
+		}
+		return nil
+	}
+	if err := x.st.EachUser(func(u *store.User) error { return add(userID(u.ID), makeUserDoc(u)) }); err != nil {
+		return n, err
+	}
+	if err := x.st.EachPost(func(p *store.Post, a *store.User) error { return add(postID(p.ID), makePostDoc(p, a)) }); err != nil {
+		return n, err
+	}
+	if err := x.st.EachPlace(func(pl *store.Place) error { return add(placeID(pl.ID), makePlaceDoc(pl)) }); err != nil {
+		return n, err
+	}
+	return n, flush()
+}

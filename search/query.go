@@ -1,0 +1,274 @@
+package search
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/geo"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"aperture/store"
+)
+
+// MaxQuery is the longest query accepted, in bytes.
+const MaxQuery = 200
+
+// CleanQuery returns q trimmed, or an ErrInvalid error for an empty or
+// over-long query. Queries are never parsed as bleve query syntax: they
+// become match and prefix queries, so "+", ":", "*" and the like are just
+// characters.
+func CleanQuery(q string) (string, error) {
+	q = strings.TrimSpace(q)
+	switch {
+	case q == "":
+		return "", store.Invalid("q", "Type something to search for.")
+	case len(q) > MaxQuery || !utf8.ValidString(q):
+		return "", store.Invalid("q", "Search for at most %d characters.", MaxQuery)
+	}
+	return q, nil
+}
+
+func typed(t string, q query.Query) query.Query {
+	tq := bleve.NewTermQuery(t)
+	tq.SetField("type")
+	return bleve.NewConjunctionQuery(tq, q)
+}
+
+func (x *Index) ids(req *bleve.SearchRequest, prefix string) ([]store.ID, error) {
+	res, err := x.idx.Search(req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	var out []store.ID
+	for _, h := range res.Hits {
+		if id, err := store.ParseID(strings.TrimPrefix(h.ID, prefix)); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// Users returns up to limit user IDs matching q: usernames starting with
+// it (typeahead: "ali" finds alice) first, then names and bios.
+func (x *Index) Users(q string, limit int) ([]store.ID, error) {
+	q, err := CleanQuery(strings.TrimPrefix(strings.TrimSpace(q), "@"))
+	if err != nil {
+		return nil, err
+	}
+	pre := bleve.NewPrefixQuery(lower(q))
+	pre.SetField("username")
+	pre.SetBoost(3)
+	name := bleve.NewMatchQuery(q)
+	name.SetField("name")
+	name.SetBoost(2)
+	namePre := bleve.NewPrefixQuery(lower(q))
+	namePre.SetField("name")
+	bio := bleve.NewMatchQuery(q)
+	bio.SetField("bio")
+	req := bleve.NewSearchRequestOptions(typed("user", bleve.NewDisjunctionQuery(pre, name, namePre, bio)), limit, 0, false)
+	return x.ids(req, "u:")
+}
+
+// Posts returns up to limit post IDs matching q in caption, hashtags or
+// place, most relevant first.
+func (x *Index) Posts(q string, limit int) ([]store.ID, error) {
+	q, err := CleanQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	caption := bleve.NewMatchQuery(q)
+	caption.SetField("caption")
+	tag := bleve.NewTermQuery(lower(strings.TrimPrefix(q, "#")))
+	tag.SetField("tags")
+	tag.SetBoost(2)
+	place := bleve.NewMatchQuery(q)
+	place.SetField("place")
+	req := bleve.NewSearchRequestOptions(typed("post", bleve.NewDisjunctionQuery(caption, tag, place)), limit, 0, false)
+	return x.ids(req, "p:")
+}
+
+// Places returns up to limit place IDs whose name matches q (typeahead).
+func (x *Index) Places(q string, limit int) ([]store.ID, error) {
+	q, err := CleanQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	pre := bleve.NewPrefixQuery(lower(q))
+	pre.SetField("name_kw")
+	pre.SetBoost(2)
+	name := bleve.NewMatchQuery(q)
+	name.SetField("name")
+	req := bleve.NewSearchRequestOptions(typed("place", bleve.NewDisjunctionQuery(pre, name)), limit, 0, false)
+	return x.ids(req, "l:")
+}
+
+// CheckPoint returns an ErrInvalid error unless lat and lon are degrees on
+// Earth.
+func CheckPoint(lat, lon float64) error {
+	if math.IsNaN(lat) || lat < -90 || lat > 90 {
+		return store.Invalid("lat", "Latitude must be between -90 and 90.")
+	}
+	if math.IsNaN(lon) || lon < -180 || lon > 180 {
+		return store.Invalid("lon", "Longitude must be between -180 and 180.")
+	}
+	return nil
+}
+
+// Near returns up to limit post IDs within radiusKm of a point, nearest
+// first.
+func (x *Index) Near(lat, lon, radiusKm float64, limit int) ([]store.ID, error) {
+	if err := CheckPoint(lat, lon); err != nil {
+		return nil, err
+	}
+	if math.IsNaN(radiusKm) || radiusKm <= 0 || radiusKm > 20000 {
+		return nil, store.Invalid("radius_km", "The radius must be more than 0 and at most 20,000 km.")
+	}
+	gq := bleve.NewGeoDistanceQuery(lon, lat, strconv.FormatFloat(radiusKm, 'f', 3, 64)+"km")
+	gq.SetField("geo")
+	req := bleve.NewSearchRequestOptions(typed("post", gq), limit, 0, false)
+	sortGeo, err := search.NewSortGeoDistance("geo", "km", lon, lat, false)
+	if err != nil {
+		return nil, err
+	}
+	req.SortByCustom(search.SortOrder{sortGeo})
+	return x.ids(req, "p:")
+}
+
+// Box is a map viewport in degrees. MinLon > MaxLon means the box crosses
+// the antimeridian.
+type Box struct {
+	MinLon, MinLat, MaxLon, MaxLat float64
+}
+
+// ParseBox parses "minLon,minLat,maxLon,maxLat". It returns an ErrInvalid
+// error for anything else, for values off the Earth, or for minLat >
+// maxLat.
+func ParseBox(s string) (Box, error) {
+	bad := store.Invalid("bbox", "Give the box as minLon,minLat,maxLon,maxLat in degrees, like -10,35,30,60.")
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return Box{}, bad
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return Box{}, bad
+		}
+		v[i] = f
+	}
+	b := Box{v[0], v[1], v[2], v[3]}
+	if CheckPoint(b.MinLat, b.MinLon) != nil || CheckPoint(b.MaxLat, b.MaxLon) != nil {
+		return Box{}, store.Invalid("bbox", "Longitudes must be within -180..180 and latitudes within -90..90.")
+	}
+	if b.MinLat > b.MaxLat {
+		return Box{}, store.Invalid("bbox", "minLat must not be above maxLat.")
+	}
+	return b, nil
+}
+
+// width returns the box's width in degrees of longitude.
+func (b Box) width() float64 {
+	if b.MinLon <= b.MaxLon {
+		return b.MaxLon - b.MinLon
+	}
+	return 360 - b.MinLon + b.MaxLon
+}
+
+func (b Box) query() query.Query {
+	box := func(minLon, maxLon float64) query.Query {
+		q := bleve.NewGeoBoundingBoxQuery(minLon, b.MaxLat, maxLon, b.MinLat)
+		q.SetField("geo")
+		return q
+	}
+	if b.MinLon <= b.MaxLon {
+		return box(b.MinLon, b.MaxLon)
+	}
+	return bleve.NewDisjunctionQuery(box(b.MinLon, 180), box(-180, b.MaxLon))
+}
+
+// Cluster is a map cell holding several posts.
+type Cluster struct {
+	Lat, Lon float64
+	Count    int
+	Posts    []store.ID // a few of its newest public posts, for the thumbnail
+}
+
+// MapResult is either the posts in a box or, when there are more than
+// the limit, clusters of them.
+type MapResult struct {
+	Posts    []store.ID
+	Clusters []Cluster
+	Total    int
+}
+
+// Map returns the public geotagged posts in the box (newest first) when
+// there are at most limit, or else grid clusters by geohash cell.
+func (x *Index) Map(b Box, limit int) (MapResult, error) {
+	pub := bleve.NewBoolFieldQuery(true)
+	pub.SetField("public")
+	q := bleve.NewConjunctionQuery(typed("post", b.query()), pub)
+	req := bleve.NewSearchRequestOptions(q, limit, 0, false)
+	req.SortBy([]string{"-created"})
+	// Cells about an eighth of the box wide.
+	prec := 1
+	for prec < 7 && cellWidth(prec+1) >= b.width()/8 {
+		prec++
+	}
+	field := "gh"
+	req.AddFacet("cells", bleve.NewFacetRequest(field, 256))
+	res, err := x.idx.Search(req)
+	if err != nil {
+		return MapResult{}, fmt.Errorf("search: %w", err)
+	}
+	out := MapResult{Total: int(res.Total)}
+	if int(res.Total) <= limit {
+		for _, h := range res.Hits {
+			if id, err := store.ParseID(strings.TrimPrefix(h.ID, "p:")); err == nil {
+				out.Posts = append(out.Posts, id)
+			}
+		}
+		return out, nil
+	}
+	want := strconv.Itoa(prec)
+	for _, t := range res.Facets["cells"].Terms.Terms() {
+		if !strings.HasPrefix(t.Term, want) || len(t.Term) != prec+1 {
+			continue
+		}
+		lat, lon := geo.DecodeGeoHash(t.Term[1:])
+		c := Cluster{Lat: lat, Lon: lon, Count: t.Count}
+		cell := bleve.NewTermQuery(t.Term)
+		cell.SetField("gh")
+		creq := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(typed("post", cell), pub), 3, 0, false)
+		creq.SortBy([]string{"-created"})
+		if ids, err := x.ids(creq, "p:"); err == nil {
+			c.Posts = ids
+		}
+		out.Clusters = append(out.Clusters, c)
+	}
+	sort.Slice(out.Clusters, func(i, j int) bool { return out.Clusters[i].Count > out.Clusters[j].Count })
+	return out, nil
+}
+
+// cellWidth is the width in degrees of longitude of a geohash cell of
+// precision p.
+func cellWidth(p int) float64 {
+	lonBits := (5*p + 1) / 2
+	return 360 / math.Pow(2, float64(lonBits))
+}
+
+// DistanceKm is the great-circle distance between two points (haversine,
+// mean Earth radius).
+func DistanceKm(lat1, lon1, lat2, lon2 float64) float64 {
+	const r = 6371.0088
+	rad := math.Pi / 180
+	dLat, dLon := (lat2-lat1)*rad, (lon2-lon1)*rad
+	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * r * math.Asin(math.Min(1, math.Sqrt(h)))
+}

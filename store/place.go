@@ -1,0 +1,271 @@
+package store
+
+import (
+	"hash/fnv"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Place is a named point that posts are tagged with. Posts naming the
+// same place (case-insensitively) within about a kilometre share one.
+type Place struct {
+	ID    ID      `json:"id"`
+	Name  string  `json:"name"`
+	Lat   float64 `json:"lat"`
+	Lon   float64 `json:"lon"`
+	Posts int64   `json:"posts"`
+}
+
+// Jobs that keep the search index current.
+const (
+	JobIndexPost = "index_post" // IndexJob: (re)index or drop a post
+	JobIndexUser = "index_user" // IndexJob: (re)index a user and their posts' visibility
+)
+
+// IndexJob names what changed.
+type IndexJob struct {
+	ID ID `json:"id"`
+}
+
+// PlaceID returns the ID of the place a location belongs to: a hash of the
+// lower-case name and the point rounded to 0.01° (about a kilometre).
+// Place IDs have their own range, so they never collide with other IDs.
+func PlaceID(l Location) ID {
+	h := fnv.New64a()
+	h.Write([]byte(strings.ToLower(strings.TrimSpace(l.Name))))
+	lat, lon := math.Round(l.Lat*100), math.Round(l.Lon*100)
+	var b [16]byte
+	for i, v := range []int64{int64(lat), int64(lon)} {
+		for j := range 8 {
+			b[i*8+j] = byte(uint64(v) >> (8 * j))
+		}
+	}
+	h.Write(b[:])
+	return ID(h.Sum64()>>1 | 1)
+}
+
+// placeAdd counts a post at its place, creating the place.
+func (t *Tx) placeAdd(p *Post) error {
+	if p.Location == nil {
+		return nil
+	}
+	id := PlaceID(*p.Location)
+	pl := &Place{}
+	if err := t.get(bPlaces, id.key(), pl, "place"); err != nil {
+		pl = &Place{ID: id, Name: p.Location.Name, Lat: p.Location.Lat, Lon: p.Location.Lon}
+	}
+	pl.Posts++
+	if err := t.put(bPlaces, id.key(), pl); err != nil {
+		return err
+	}
+	return t.mark(bPlacePosts, pair(id, p.ID), nil)
+}
+
+// placeRemove uncounts a deleted post; a place with no posts is dropped.
+func (t *Tx) placeRemove(p *Post) error {
+	if p.Location == nil {
+		return nil
+	}
+	id := PlaceID(*p.Location)
+	if err := t.unmark(bPlacePosts, pair(id, p.ID)); err != nil {
+		return err
+	}
+	pl := &Place{}
+	if err := t.get(bPlaces, id.key(), pl, "place"); err != nil {
+		return nil
+	}
+	pl.Posts--
+	if pl.Posts <= 0 {
+		return t.unmark(bPlaces, id.key())
+	}
+	return t.put(bPlaces, id.key(), pl)
+}
+
+// Place returns a place, or ErrNotFound.
+func (s *Store) Place(id ID) (*Place, error) {
+	pl := new(Place)
+	if err := s.view(func(tx *Tx) error { return tx.get(bPlaces, id.key(), pl, "That place") }); err != nil {
+		return nil, err
+	}
+	return pl, nil
+}
+
+// PlacePosts returns a page of the posts tagged with a place, newest
+// first, that viewer may see.
+func (s *Store) PlacePosts(viewer, place ID, p Page) (PostPage, error) {
+	p = p.norm()
+	var out PostPage
+	err := s.view(func(tx *Tx) error {
+		tx.walkNewest(bPlacePosts, place, p.Before, func(id ID) bool {
+			if len(out.Posts) == p.Limit {
+				out.Next = out.Posts[len(out.Posts)-1].ID
+				return false
+			}
+			if post, err := tx.post(id); err == nil {
+				if _, err := tx.canSeePost(viewer, post); err == nil {
+					out.Posts = append(out.Posts, post)
+				}
+			}
+			return true
+		})
+		out.Hydrated = tx.hydrate(viewer, out.Posts)
+		return nil
+	})
+	return out, err
+}
+
+// Posts returns the posts with these IDs that viewer may see, in the
+// given order, with what rendering them needs.
+func (s *Store) Posts(viewer ID, ids []ID) (PostPage, error) {
+	var out PostPage
+	err := s.view(func(tx *Tx) error {
+		for _, id := range ids {
+			if post, err := tx.post(id); err == nil {
+				if _, err := tx.canSeePost(viewer, post); err == nil {
+					out.Posts = append(out.Posts, post)
+				}
+			}
+		}
+		out.Hydrated = tx.hydrate(viewer, out.Posts)
+		return nil
+	})
+	return out, err
+}
+
+// EachPost calls fn for every post with its author, in ID order, a
+// thousand to a read transaction; for rebuilding derived indexes.
+func (s *Store) EachPost(fn func(p *Post, author *User) error) error {
+	var after ID
+	for {
+		var batch []*Post
+		var authors []*User
+		err := s.view(func(tx *Tx) error {
+			c := tx.tx.Bucket(bPosts).Cursor()
+			for k, v := c.Seek((after + 1).key()); k != nil && len(batch) < 1000; k, v = c.Next() {
+				p := new(Post)
+				if err := decode(v, p); err != nil {
+					return err
+				}
+				u, err := tx.user(p.AuthorID)
+				if err != nil {
+					continue
+				}
+				batch, authors = append(batch, p), append(authors, u)
+			}
+			return nil
+		})
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		for i, p := range batch {
+			if err := fn(p, authors[i]); err != nil {
+				return err
+			}
+		}
+		after = batch[len(batch)-1].ID
+	}
+}
+
+// EachUser calls fn for every user, a thousand to a read transaction.
+func (s *Store) EachUser(fn func(u *User) error) error {
+	ids, err := s.UserIDs()
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		u, err := s.User(id)
+		if err != nil {
+			continue
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EachPlace calls fn for every place.
+func (s *Store) EachPlace(fn func(pl *Place) error) error {
+	var places []*Place
+	err := s.view(func(tx *Tx) error {
+		return tx.tx.Bucket(bPlaces).ForEach(func(_, v []byte) error {
+			pl := new(Place)
+			if err := decode(v, pl); err != nil {
+				return err
+			}
+			places = append(places, pl)
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, pl := range places {
+		if err := fn(pl); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PostForIndex returns a post and its author regardless of who may see
+// it, for the search index; ErrNotFound once the post is deleted.
+func (s *Store) PostForIndex(id ID) (*Post, *User, error) {
+	var p *Post
+	var u *User
+	err := s.view(func(tx *Tx) (err error) {
+		if p, err = tx.post(id); err != nil {
+			return err
+		}
+		u, err = tx.user(p.AuthorID)
+		return err
+	})
+	return p, u, err
+}
+
+// UsersVisibleTo returns the users with these IDs, in order, leaving out
+// those the viewer blocks or is blocked by.
+func (s *Store) UsersVisibleTo(viewer ID, ids []ID) ([]*User, error) {
+	var out []*User
+	err := s.view(func(tx *Tx) error {
+		for _, id := range ids {
+			if u, err := tx.user(id); err == nil && !tx.blocked(viewer, id) {
+				out = append(out, u)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// TagCount is a hashtag and how many posts carry it.
+type TagCount struct {
+	Tag   string `json:"tag"`
+	Posts int    `json:"posts"`
+}
+
+// TagsWithPrefix returns up to limit hashtags starting with prefix, most
+// used first (typeahead: "sun" finds sunset).
+func (s *Store) TagsWithPrefix(prefix string, limit int) ([]TagCount, error) {
+	prefix = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(prefix), "#"))
+	var out []TagCount
+	err := s.view(func(tx *Tx) error {
+		c := tx.tx.Bucket(bTagCounts).Cursor()
+		n := 0
+		for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix) && n < 10_000; k, v = c.Next() {
+			if len(v) == 4 {
+				out = append(out, TagCount{Tag: string(k), Posts: int(uint32(v[0])<<24 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3]))})
+			}
+			n++
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Posts > out[j].Posts || out[i].Posts == out[j].Posts && out[i].Tag < out[j].Tag
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, err
+}

@@ -1,0 +1,285 @@
+package web
+
+import (
+	"context"
+	"math"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"aperture/search"
+	"aperture/store"
+)
+
+type searchInput struct {
+	Q     string `query:"q" maxLength:"10240" doc:"What to look for: a name, #tag or words"`
+	Type  string `query:"type" enum:"users,tags,posts," doc:"One kind of result; all three when absent"`
+	Limit int    `query:"limit" minimum:"1" maximum:"50" default:"10"`
+}
+
+type searchOutput struct {
+	Body struct {
+		Users []AuthorView     `json:"users"`
+		Tags  []store.TagCount `json:"tags"`
+		Posts []PostView       `json:"posts"`
+	}
+}
+
+// PlaceView is a place.
+type PlaceView struct {
+	ID    store.ID `json:"id"`
+	Name  string   `json:"name"`
+	Lat   float64  `json:"lat"`
+	Lon   float64  `json:"lon"`
+	Posts int64    `json:"posts"`
+}
+
+type nearbyInput struct {
+	Lat      float64 `query:"lat" required:"true"`
+	Lon      float64 `query:"lon" required:"true"`
+	RadiusKm float64 `query:"radius_km" default:"10" doc:"Up to 20,000 km"`
+	Limit    int     `query:"limit" minimum:"1" maximum:"100" default:"20"`
+}
+
+// NearbyView is a post with its distance from the point asked about.
+type NearbyView struct {
+	PostView
+	DistanceKm float64 `json:"distance_km"`
+}
+
+type nearbyOutput struct{ Body List[NearbyView] }
+
+type placeSearchInput struct {
+	Q     string `query:"q" maxLength:"10240"`
+	Limit int    `query:"limit" minimum:"1" maximum:"50" default:"10"`
+}
+
+type placesOutput struct{ Body List[PlaceView] }
+
+type placePostsInput struct {
+	ID string `path:"id" maxLength:"20"`
+	PageParams
+}
+
+type placePostsOutput struct {
+	Body struct {
+		Place PlaceView  `json:"place"`
+		Items []PostView `json:"items"`
+		Next  *string    `json:"next"`
+	}
+}
+
+type mapInput struct {
+	BBox  string `query:"bbox" required:"true" doc:"minLon,minLat,maxLon,maxLat; minLon > maxLon crosses the antimeridian"`
+	Limit int    `query:"limit" minimum:"1" maximum:"500" default:"100"`
+}
+
+// MapPost is a geotagged post on the map.
+type MapPost struct {
+	ID    store.ID `json:"id"`
+	Lat   float64  `json:"lat"`
+	Lon   float64  `json:"lon"`
+	Place string   `json:"place"`
+	Thumb string   `json:"thumb"`
+}
+
+// MapCluster is a cell of the map holding several posts.
+type MapCluster struct {
+	Lat   float64   `json:"lat"`
+	Lon   float64   `json:"lon"`
+	Count int       `json:"count"`
+	Thumb string    `json:"thumb,omitempty"`
+	Post  *store.ID `json:"post,omitempty" doc:"A post in the cell, to open"`
+}
+
+type mapOutput struct {
+	Body struct {
+		Posts    []MapPost    `json:"posts"`
+		Clusters []MapCluster `json:"clusters"`
+	}
+}
+
+func (s *Server) registerSearch(api huma.API) {
+	tags := []string{"search"}
+	huma.Register(api, s.op(huma.Operation{
+		OperationID: "search", Method: http.MethodGet, Path: "/api/v1/search", Tags: tags,
+		Summary: "Search people, hashtags and posts (typeahead: \"ali\" finds alice, \"#sun\" finds sunset)", Errors: []int{401, 422},
+	}), func(ctx context.Context, in *searchInput) (*searchOutput, error) {
+		c, _ := viewer(ctx)
+		out := &searchOutput{}
+		out.Body.Users, out.Body.Tags, out.Body.Posts = []AuthorView{}, []store.TagCount{}, []PostView{}
+		limit := max(1, in.Limit)
+		if in.Type == "" || in.Type == "users" {
+			ids, err := s.search.Users(in.Q, limit)
+			if err != nil {
+				return nil, err
+			}
+			users, err := s.st.UsersVisibleTo(c.UserID, ids)
+			if err != nil {
+				return nil, err
+			}
+			if out.Body.Users, err = s.renderUsers(users, now(ctx)); err != nil {
+				return nil, err
+			}
+		}
+		if in.Type == "" || in.Type == "tags" {
+			if _, err := search.CleanQuery(in.Q); err != nil {
+				return nil, err
+			}
+			t, err := s.st.TagsWithPrefix(in.Q, limit)
+			if err != nil {
+				return nil, err
+			}
+			out.Body.Tags = append(out.Body.Tags, t...)
+		}
+		if in.Type == "" || in.Type == "posts" {
+			ids, err := s.search.Posts(in.Q, 3*limit)
+			if err != nil {
+				return nil, err
+			}
+			page, err := s.st.Posts(c.UserID, ids)
+			if err != nil {
+				return nil, err
+			}
+			if len(page.Posts) > limit {
+				page.Posts = page.Posts[:limit]
+			}
+			out.Body.Posts = s.renderHydrated(c.UserID, page.Posts, page.Hydrated, now(ctx))
+		}
+		return out, nil
+	})
+
+	huma.Register(api, s.op(huma.Operation{
+		OperationID: "places-nearby", Method: http.MethodGet, Path: "/api/v1/places/nearby", Tags: tags,
+		Summary: "Posts near a point, nearest first, with distance_km", Errors: []int{401, 422},
+	}), func(ctx context.Context, in *nearbyInput) (*nearbyOutput, error) {
+		c, _ := viewer(ctx)
+		ids, err := s.search.Near(in.Lat, in.Lon, in.RadiusKm, 3*in.Limit)
+		if err != nil {
+			return nil, err
+		}
+		page, err := s.st.Posts(c.UserID, ids)
+		if err != nil {
+			return nil, err
+		}
+		if len(page.Posts) > in.Limit {
+			page.Posts = page.Posts[:in.Limit]
+		}
+		out := &nearbyOutput{Body: List[NearbyView]{Items: []NearbyView{}}}
+		for i, v := range s.renderHydrated(c.UserID, page.Posts, page.Hydrated, now(ctx)) {
+			l := page.Posts[i].Location
+			d := search.DistanceKm(in.Lat, in.Lon, l.Lat, l.Lon)
+			out.Body.Items = append(out.Body.Items, NearbyView{PostView: v, DistanceKm: math.Round(d*100) / 100})
+		}
+		return out, nil
+	})
+
+	huma.Register(api, s.op(huma.Operation{
+		OperationID: "places-search", Method: http.MethodGet, Path: "/api/v1/places/search", Tags: tags,
+		Summary: "Places by name (typeahead)", Errors: []int{401, 422},
+	}), func(ctx context.Context, in *placeSearchInput) (*placesOutput, error) {
+		ids, err := s.search.Places(in.Q, in.Limit)
+		if err != nil {
+			return nil, err
+		}
+		out := &placesOutput{Body: List[PlaceView]{Items: []PlaceView{}}}
+		for _, id := range ids {
+			if pl, err := s.st.Place(id); err == nil {
+				out.Body.Items = append(out.Body.Items, placeView(pl))
+			}
+		}
+		return out, nil
+	})
+
+	huma.Register(api, s.op(huma.Operation{
+		OperationID: "place-posts", Method: http.MethodGet, Path: "/api/v1/places/{id}/posts", Tags: tags,
+		Summary: "A place and its posts, newest first", Errors: []int{401, 404, 422},
+	}), func(ctx context.Context, in *placePostsInput) (*placePostsOutput, error) {
+		c, _ := viewer(ctx)
+		id, err := parseID("place", in.ID)
+		if err != nil {
+			return nil, err
+		}
+		pl, err := s.st.Place(id)
+		if err != nil {
+			return nil, err
+		}
+		pg, err := in.page()
+		if err != nil {
+			return nil, err
+		}
+		page, err := s.st.PlacePosts(c.UserID, id, pg)
+		if err != nil {
+			return nil, err
+		}
+		out := &placePostsOutput{}
+		out.Body.Place = placeView(pl)
+		out.Body.Items = s.renderHydrated(c.UserID, page.Posts, page.Hydrated, now(ctx))
+		out.Body.Next = cursor(page.Next)
+		return out, nil
+	})
+
+	huma.Register(api, s.op(huma.Operation{
+		OperationID: "map", Method: http.MethodGet, Path: "/api/v1/map", Tags: tags,
+		Summary:     "Geotagged public posts in a box, or clusters of them",
+		Description: "At most limit posts; when more match, grid clusters {lat,lon,count,thumb} instead, so a zoomed-out map stays light.",
+		Errors:      []int{401, 422},
+	}), func(ctx context.Context, in *mapInput) (*mapOutput, error) {
+		c, _ := viewer(ctx)
+		box, err := search.ParseBox(in.BBox)
+		if err != nil {
+			return nil, err
+		}
+		res, err := s.search.Map(box, in.Limit)
+		if err != nil {
+			return nil, err
+		}
+		out := &mapOutput{}
+		out.Body.Posts, out.Body.Clusters = []MapPost{}, []MapCluster{}
+		var ids []store.ID
+		ids = append(ids, res.Posts...)
+		for _, cl := range res.Clusters {
+			ids = append(ids, cl.Posts...)
+		}
+		page, err := s.st.Posts(c.UserID, ids)
+		if err != nil {
+			return nil, err
+		}
+		visible := map[store.ID]*store.Post{}
+		for _, p := range page.Posts {
+			visible[p.ID] = p
+		}
+		thumb := func(p *store.Post) string {
+			if len(p.MediaIDs) == 0 {
+				return ""
+			}
+			m, ok := page.Media[p.MediaIDs[0]]
+			author := page.Authors[p.AuthorID]
+			if !ok || author == nil {
+				return ""
+			}
+			return s.urls.url(m.Hash, "thumb", !author.Private, now(ctx))
+		}
+		for _, id := range res.Posts {
+			if p, ok := visible[id]; ok && p.Location != nil {
+				out.Body.Posts = append(out.Body.Posts, MapPost{ID: id, Lat: p.Location.Lat, Lon: p.Location.Lon, Place: p.Location.Name, Thumb: thumb(p)})
+			}
+		}
+		for _, cl := range res.Clusters {
+			mc := MapCluster{Lat: cl.Lat, Lon: cl.Lon, Count: cl.Count}
+			for _, id := range cl.Posts {
+				if p, ok := visible[id]; ok {
+					pid := id
+					mc.Thumb, mc.Post = thumb(p), &pid
+					break
+				}
+			}
+			out.Body.Clusters = append(out.Body.Clusters, mc)
+		}
+		return out, nil
+	})
+}
+
+func placeView(pl *store.Place) PlaceView {
+	return PlaceView{ID: pl.ID, Name: pl.Name, Lat: pl.Lat, Lon: pl.Lon, Posts: pl.Posts}
+}
