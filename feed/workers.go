@@ -21,6 +21,10 @@ import (
 // Handler runs one job. It returns an error to have the job retried.
 type Handler func(ctx context.Context, j *store.Job) error
 
+// BatchHandler runs many jobs of one kind together (for example, one
+// search-index batch for hundreds of changes). An error retries them all.
+type BatchHandler func(ctx context.Context, jobs []*store.Job) error
+
 // Config tunes the pool. Zero fields take the defaults in parentheses.
 type Config struct {
 	Workers     int           // jobs run at once (GOMAXPROCS)
@@ -36,6 +40,7 @@ type Pool struct {
 	cfg      Config
 	log      *slog.Logger
 	handlers map[string]Handler
+	batchers map[string]BatchHandler
 
 	wake    chan struct{}
 	mu      sync.Mutex
@@ -68,7 +73,7 @@ func NewPool(st *store.Store, cfg Config, log *slog.Logger) *Pool {
 	if log == nil {
 		log = slog.Default()
 	}
-	p := &Pool{st: st, cfg: cfg, log: log, wake: make(chan struct{}, 1), running: map[store.ID]bool{},
+	p := &Pool{st: st, cfg: cfg, log: log, wake: make(chan struct{}, 1), running: map[store.ID]bool{}, batchers: map[string]BatchHandler{},
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aperture_jobs_failed_total", Help: "Job attempts that failed, by kind."}, []string{"kind"}),
 		ran:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "aperture_jobs_done_total", Help: "Jobs finished, by kind."}, []string{"kind"}),
 		inserts:  prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_feed_inbox_inserts_total", Help: "Posts put into home-feed inboxes by fan-out."}),
@@ -85,6 +90,10 @@ func NewPool(st *store.Store, cfg Config, log *slog.Logger) *Pool {
 
 // Handle registers (or replaces) the handler of a job kind.
 func (p *Pool) Handle(kind string, h Handler) { p.handlers[kind] = h }
+
+// HandleBatch registers a handler that takes the due jobs of a kind
+// together, up to 500 at a time.
+func (p *Pool) HandleBatch(kind string, h BatchHandler) { p.batchers[kind] = h }
 
 // Collectors returns the pool's metrics, including outbox depth, oldest
 // job age and dead letters read from the store at scrape time.
@@ -117,13 +126,17 @@ func (p *Pool) Collectors() []prometheus.Collector {
 func (p *Pool) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
-	jobs := make(chan *store.Job)
+	jobs := make(chan []*store.Job)
 	for range p.cfg.Workers {
 		p.done.Add(1)
 		go func() {
 			defer p.done.Done()
-			for j := range jobs {
-				p.run(ctx, j)
+			for unit := range jobs {
+				if len(unit) == 1 && p.batchers[unit[0].Kind] == nil {
+					p.run(ctx, unit[0])
+				} else {
+					p.runBatch(ctx, unit)
+				}
 			}
 		}()
 	}
@@ -140,16 +153,18 @@ func (p *Pool) Start() {
 				skip[id] = true
 			}
 			p.mu.Unlock()
-			due, err := p.st.DueJobs(time.Now(), 4*p.cfg.Workers, skip)
+			due, err := p.st.DueJobs(time.Now(), 512, skip)
 			if err != nil && ctx.Err() == nil {
 				p.log.Error("outbox read", "error", err)
 			}
+			p.mu.Lock()
 			for _, j := range due {
-				p.mu.Lock()
 				p.running[j.ID] = true
-				p.mu.Unlock()
+			}
+			p.mu.Unlock()
+			for _, unit := range p.units(due) {
 				select {
-				case jobs <- j:
+				case jobs <- unit:
 				case <-ctx.Done():
 					return
 				}
@@ -181,6 +196,69 @@ func (p *Pool) Stop() {
 	if p.stop != nil {
 		p.stop()
 		p.done.Wait()
+	}
+}
+
+// units groups due jobs: the jobs of a batch kind together (up to 500),
+// every other job alone, in outbox order.
+func (p *Pool) units(due []*store.Job) [][]*store.Job {
+	var out [][]*store.Job
+	batch := map[string]int{} // kind → index in out
+	for _, j := range due {
+		if p.batchers[j.Kind] == nil {
+			out = append(out, []*store.Job{j})
+			continue
+		}
+		i, ok := batch[j.Kind]
+		if !ok || len(out[i]) >= 500 {
+			batch[j.Kind] = len(out)
+			out = append(out, []*store.Job{j})
+			continue
+		}
+		out[i] = append(out[i], j)
+	}
+	return out
+}
+
+// runBatch runs jobs of one kind with their batch handler.
+func (p *Pool) runBatch(ctx context.Context, jobs []*store.Job) {
+	defer func() {
+		p.mu.Lock()
+		for _, j := range jobs {
+			delete(p.running, j.ID)
+		}
+		p.mu.Unlock()
+	}()
+	kind := jobs[0].Kind
+	err := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		return p.batchers[kind](ctx, jobs)
+	}()
+	now := time.Now()
+	if err == nil {
+		ids := make([]store.ID, len(jobs))
+		for i, j := range jobs {
+			ids[i] = j.ID
+		}
+		if _, err := store.Exec(context.Background(), p.st, store.JobsDone{Meta: store.At(now), JobIDs: ids}); err != nil {
+			p.log.Error("jobs done", "kind", kind, "error", err)
+		}
+		p.ran.WithLabelValues(kind).Add(float64(len(jobs)))
+		return
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	p.failures.WithLabelValues(kind).Add(float64(len(jobs)))
+	p.log.Warn("job batch failed", "kind", kind, "jobs", len(jobs), "error", err)
+	for _, j := range jobs {
+		dead := j.Attempts+1 >= p.cfg.MaxAttempts
+		store.Exec(context.Background(), p.st, store.JobFailed{Meta: store.At(now), JobID: j.ID, Error: err.Error(),
+			RetryAt: now.Add(p.cfg.BaseBackoff << min(j.Attempts, 16)), Dead: dead})
 	}
 }
 

@@ -5,31 +5,64 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/blevesearch/bleve/v2"
+
 	"aperture/store"
 )
 
-// HandlePost is the outbox handler for post changes: it indexes the post
-// as it now is, or drops it once deleted, and updates its place.
-// Re-running it gives the same index, so it is safe to retry.
-func (x *Index) HandlePost(ctx context.Context, j *store.Job) error {
-	var job store.IndexJob
-	if err := j.Decode(&job); err != nil {
-		return err
+// HandlePosts is the outbox batch handler for post changes: it indexes
+// each post as it now is, or drops it once deleted, in one bleve batch,
+// and updates the places. It reads the store's current state, so jobs may
+// run twice or out of order.
+func (x *Index) HandlePosts(ctx context.Context, jobs []*store.Job) error {
+	b := x.idx.NewBatch()
+	seen := map[store.ID]bool{}
+	for _, j := range jobs {
+		var job store.IndexJob
+		if err := j.Decode(&job); err != nil {
+			return err
+		}
+		if seen[job.ID] {
+			continue
+		}
+		seen[job.ID] = true
+		p, author, err := x.st.PostForIndex(job.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			b.Delete(postID(job.ID))
+		case err != nil:
+			return err
+		default:
+			if err := b.Index(postID(p.ID), makePostDoc(p, author)); err != nil {
+				return err
+			}
+		}
 	}
-	p, author, err := x.st.PostForIndex(job.ID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		if err := x.idx.Delete(postID(job.ID)); err != nil {
-			return err
-		}
-	case err != nil:
+	if err := x.idx.Batch(b); err != nil {
 		return err
-	default:
-		if err := x.idx.Index(postID(p.ID), makePostDoc(p, author)); err != nil {
-			return err
-		}
 	}
 	return x.syncPlaces()
+}
+
+// HandleUsers is the outbox batch handler for profile changes: it
+// indexes the users and refreshes the public flag of their posts.
+func (x *Index) HandleUsers(ctx context.Context, jobs []*store.Job) error {
+	b := x.idx.NewBatch()
+	seen := map[store.ID]bool{}
+	for _, j := range jobs {
+		var job store.IndexJob
+		if err := j.Decode(&job); err != nil {
+			return err
+		}
+		if seen[job.ID] {
+			continue
+		}
+		seen[job.ID] = true
+		if err := x.userInto(b, job.ID); err != nil {
+			return err
+		}
+	}
+	return x.idx.Batch(b)
 }
 
 // syncPlaces is cheap enough to run per change only while places are few;
@@ -43,36 +76,31 @@ func (x *Index) syncPlaces() error {
 	return x.idx.Batch(b)
 }
 
-// HandleUser is the outbox handler for profile changes: it indexes the
-// user and refreshes the public flag of their posts.
-func (x *Index) HandleUser(ctx context.Context, j *store.Job) error {
-	var job store.IndexJob
-	if err := j.Decode(&job); err != nil {
-		return err
-	}
-	u, err := x.st.User(job.ID)
+// userInto adds a user and their posts' visibility to a batch.
+func (x *Index) userInto(b *bleve.Batch, id store.ID) error {
+	u, err := x.st.User(id)
 	if errors.Is(err, store.ErrNotFound) {
-		return x.idx.Delete(userID(job.ID))
+		b.Delete(userID(id))
+		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if err := x.idx.Index(userID(u.ID), makeUserDoc(u)); err != nil {
+	if err := b.Index(userID(u.ID), makeUserDoc(u)); err != nil {
 		return err
 	}
 	ids, err := x.st.RecentPostIDs(u.ID, 1<<30)
 	if err != nil {
 		return err
 	}
-	b := x.idx.NewBatch()
-	for _, id := range ids {
-		if p, author, err := x.st.PostForIndex(id); err == nil {
+	for _, pid := range ids {
+		if p, author, err := x.st.PostForIndex(pid); err == nil {
 			if err := b.Index(postID(p.ID), makePostDoc(p, author)); err != nil {
 				return err
 			}
 		}
 	}
-	return x.idx.Batch(b)
+	return nil
 }
 
 func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

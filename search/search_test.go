@@ -41,8 +41,8 @@ func newEnv(t *testing.T, dir string) *env {
 		t.Fatal(err)
 	}
 	pool := feed.NewPool(st, feed.Config{Poll: 2 * time.Millisecond}, nil)
-	pool.Handle(store.JobIndexPost, idx.HandlePost)
-	pool.Handle(store.JobIndexUser, idx.HandleUser)
+	pool.HandleBatch(store.JobIndexPost, idx.HandlePosts)
+	pool.HandleBatch(store.JobIndexUser, idx.HandleUsers)
 	pool.Start()
 	e := &env{t: t, dir: dir, st: st, idx: idx, pool: pool}
 	t.Cleanup(e.close)

@@ -115,6 +115,30 @@ func (c JobDone) apply(tx *Tx) (struct{}, error) {
 	return struct{}{}, tx.unmark(bOutbox, c.JobID.key())
 }
 
+// JobsDone removes finished jobs (a batch run together).
+type JobsDone struct {
+	Meta
+	JobIDs []ID `json:"job_ids"`
+}
+
+// Shard returns the first job's shard (in cluster mode the pool sends one
+// command per partition).
+func (c JobsDone) Shard() uint16 {
+	if len(c.JobIDs) == 0 {
+		return 0
+	}
+	return c.JobIDs[0].Shard()
+}
+
+func (c JobsDone) apply(tx *Tx) (struct{}, error) {
+	for _, id := range c.JobIDs {
+		if err := tx.unmark(bOutbox, id.key()); err != nil {
+			return struct{}{}, err
+		}
+	}
+	return struct{}{}, nil
+}
+
 // JobFailed records a failed attempt: the job runs again at RetryAt, or,
 // when Dead, moves to the dead-letter bucket.
 type JobFailed struct {

@@ -83,7 +83,7 @@ func TestSearchAndPlaces(t *testing.T) {
 		t.Fatalf("places: %+v", places.Items)
 	}
 	var pp struct {
-		Place web.PlaceView `json:"place"`
+		Place web.PlaceView  `json:"place"`
 		Items []web.PostView `json:"items"`
 	}
 	json.Unmarshal(ts.do("GET", "/api/v1/places/"+places.Items[0].ID.String()+"/posts", stranger, nil).body, &pp)

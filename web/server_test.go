@@ -98,8 +98,8 @@ func newServerWith(tb testing.TB, cfg web.Config, mc media.Config) *testServer {
 	}
 	tb.Cleanup(func() { idx.Close() })
 	pool := feed.NewPool(st, feed.Config{Poll: 5 * time.Millisecond}, cfg.Logger)
-	pool.Handle(store.JobIndexPost, idx.HandlePost)
-	pool.Handle(store.JobIndexUser, idx.HandleUser)
+	pool.HandleBatch(store.JobIndexPost, idx.HandlePosts)
+	pool.HandleBatch(store.JobIndexUser, idx.HandleUsers)
 	pool.Start()
 	tb.Cleanup(pool.Stop)
 	explore := &feed.Explore{St: st}

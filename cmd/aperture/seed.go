@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"math/rand"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -59,19 +60,20 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer st.Close()
-	s := &seeder{st: st, o: o, rng: rand.New(rand.NewSource(o.seed)), out: stdout,
+	s := &seeder{st: st, o: o, dataDir: cfg.Data, rng: rand.New(rand.NewSource(o.seed)), out: stdout,
 		proc: media.New(media.Config{Wait: time.Hour}, media.FileBlobs{Dir: filepath.Join(cfg.Data, "media")})}
 	return s.run(ctx)
 }
 
 type seeder struct {
-	st    *store.Store
-	proc  *media.Processor
-	o     seedOptions
-	rng   *rand.Rand
-	out   io.Writer
-	users []*store.User
-	clock time.Time
+	dataDir string
+	st      *store.Store
+	proc    *media.Processor
+	o       seedOptions
+	rng     *rand.Rand
+	out     io.Writer
+	users   []*store.User
+	clock   time.Time
 }
 
 // at returns the next command time: the seed's story runs forward from
@@ -110,11 +112,20 @@ func (s *seeder) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The search index is derived data: the server rebuilds it at its next
+	// start (the seed removes it), so the seed's index jobs are not needed;
+	// nor, for bulk data whose inboxes were built directly, the follows'
+	// backfills and the activity.
+	kinds := []string{store.JobIndexPost, store.JobIndexUser}
 	if s.o.noImages {
-		// The inboxes were built directly: the follows' backfills and the
-		// bulk activity are not needed.
+		kinds = append(kinds, store.JobBackfill, store.JobActivity)
+	}
+	if err := os.RemoveAll(filepath.Join(s.dataDir, "search")); err != nil {
+		return err
+	}
+	{
 		for {
-			d, err := store.Exec(ctx, s.st, store.DiscardJobs{Meta: s.at(0), Kinds: []string{store.JobBackfill, store.JobActivity}, Limit: 50_000})
+			d, err := store.Exec(ctx, s.st, store.DiscardJobs{Meta: s.at(0), Kinds: kinds, Limit: 50_000})
 			if err != nil {
 				return err
 			}

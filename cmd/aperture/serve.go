@@ -97,8 +97,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	metrics := web.NewMetrics(m.st)
 	m.pool = feed.NewPool(m.st, feed.Config{FanoutBatch: m.Config.FanoutBatch}, m.log)
-	m.pool.Handle(store.JobIndexPost, m.index.HandlePost)
-	m.pool.Handle(store.JobIndexUser, m.index.HandleUser)
+	m.pool.HandleBatch(store.JobIndexPost, m.index.HandlePosts)
+	m.pool.HandleBatch(store.JobIndexUser, m.index.HandleUsers)
 	metrics.Registry.MustRegister(m.pool.Collectors()...)
 	explore := &feed.Explore{St: m.st, Log: m.log}
 	m.srv = web.New(web.Config{
