@@ -8,7 +8,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN      := bin/aperture
 
-.PHONY: all build run test vet fmt fmt-check unit race long fuzz bench bench-flows bench-media clean
+.PHONY: all build run test vet fmt fmt-check unit race long fuzz bench bench-flows bench-search bench-media clean
 
 all: build
 
@@ -80,6 +80,13 @@ bench-flows: build
 	@./$(BIN) serve --data $(BENCHDATA) --addr 127.0.0.1:18181 --log-level warn & pid=$$!; sleep 2; \
 	  ./bin/loadgen -addr 127.0.0.1:18181 -conns 64 -duration 10s; status=$$?; kill $$pid; wait $$pid; exit $$status
 	$(GO) test -run '^$$' -bench 'CreatePost|Fanout10k|BenchmarkFeed' -benchtime 3s ./store/ ./feed/ ./web/
+
+# bench-search: reindex the bench-flows dataset (timed, docs/s) and query
+# latencies on it: hashtag term, two-word match, nearby 10 km, map clusters.
+bench-search: build
+	@if [ ! -e $(BENCHDATA)/aperture.db ]; then ./$(BIN) seed --data $(BENCHDATA) --users 10000 --posts 1000000 --no-images; fi
+	./$(BIN) reindex --data $(BENCHDATA) | tail -1
+	APERTURE_BENCH_DATA=$(BENCHDATA) $(GO) test -run '^$$' -bench BenchmarkQueries -benchtime 200x ./search/
 
 clean:
 	rm -rf bin

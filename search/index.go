@@ -21,6 +21,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
 	"github.com/blevesearch/bleve/v2/geo"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"aperture/store"
 )
@@ -119,6 +120,19 @@ func Open(dir string, st *store.Store, log *slog.Logger) (*Index, error) {
 	return x, nil
 }
 
+// Create makes a new, empty index in dir (which must not hold one), for
+// a rebuild in the foreground; see Rebuild.
+func Create(dir string, st *store.Store) (*Index, error) {
+	x := &Index{st: st, dir: filepath.Join(dir, "index.bleve"), log: slog.Default()}
+	idx, err := bleve.New(x.dir, indexMapping())
+	if err != nil {
+		return nil, fmt.Errorf("search: create index: %w", err)
+	}
+	x.idx = idx
+	x.ready.Store(true)
+	return x, nil
+}
+
 // Ready reports whether the index is complete (not rebuilding).
 func (x *Index) Ready() bool { return x.ready.Load() }
 
@@ -204,4 +218,28 @@ func (x *Index) Rebuild(ctx context.Context, progress func(done int)) (int, erro
 		return n, err
 	}
 	return n, flush()
+}
+
+// Collectors returns the index's metrics: documents, and the lag (age of
+// the oldest change not yet indexed).
+func (x *Index) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_search_docs", Help: "Documents in the search index."},
+			func() float64 { n, _ := x.idx.DocCount(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_search_lag_seconds", Help: "Age of the oldest change not yet in the search index."},
+			func() float64 {
+				t, err := x.st.OldestJob(store.JobIndexPost, store.JobIndexUser)
+				if err != nil || t.IsZero() {
+					return 0
+				}
+				return time.Since(t).Seconds()
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_search_ready", Help: "1 when the index is complete, 0 while it is rebuilt."},
+			func() float64 {
+				if x.Ready() {
+					return 1
+				}
+				return 0
+			}),
+	}
 }

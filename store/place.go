@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Place is a named point that posts are tagged with. Posts naming the
@@ -268,4 +269,43 @@ func (s *Store) TagsWithPrefix(prefix string, limit int) ([]TagCount, error) {
 		out = out[:limit]
 	}
 	return out, err
+}
+
+// CountDocs returns how many users, posts and places there are (what a
+// search rebuild indexes).
+func (s *Store) CountDocs() (int, error) {
+	n := 0
+	err := s.view(func(tx *Tx) error {
+		for _, b := range [][]byte{bUsers, bPosts, bPlaces} {
+			n += tx.tx.Bucket(b).Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}
+
+// OldestJob returns the creation time of the oldest queued job of the
+// given kinds among the first 10,000 in the outbox (zero if none): the
+// search index's lag.
+func (s *Store) OldestJob(kinds ...string) (time.Time, error) {
+	var oldest time.Time
+	err := s.view(func(tx *Tx) error {
+		c := tx.tx.Bucket(bOutbox).Cursor()
+		n := 0
+		for k, v := c.First(); k != nil && n < 10_000; k, v = c.Next() {
+			n++
+			j := new(Job)
+			if decode(v, j) != nil {
+				continue
+			}
+			for _, kind := range kinds {
+				if j.Kind == kind {
+					oldest = j.CreatedAt
+					return nil
+				}
+			}
+		}
+		return nil
+	})
+	return oldest, err
 }

@@ -39,6 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 	case "user":
 		err = userCommand(ctx, args, getenv, stdin, stdout, stderr)
+	case "reindex":
+		err = reindexCommand(ctx, args, getenv, stdout, stderr)
 	case "seed":
 		err = seedCommand(ctx, args, getenv, stdout, stderr)
 	case "version":
@@ -76,6 +78,7 @@ Usage:
   aperture seed [--users 50] [--posts N] [--no-images]
                                           fill the data directory with a demo community
                                           (or, with --no-images, a benchmark dataset)
+  aperture reindex [--data DIR]           rebuild the search index from the database
   aperture version                        print build information
 
 Run "aperture serve --help" for the server's flags.

@@ -100,6 +100,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.pool.HandleBatch(store.JobIndexPost, m.index.HandlePosts)
 	m.pool.HandleBatch(store.JobIndexUser, m.index.HandleUsers)
 	metrics.Registry.MustRegister(m.pool.Collectors()...)
+	metrics.Registry.MustRegister(m.index.Collectors()...)
 	explore := &feed.Explore{St: m.st, Log: m.log}
 	m.srv = web.New(web.Config{
 		Version:      version,

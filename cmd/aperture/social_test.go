@@ -52,6 +52,12 @@ func TestSeedDemo(t *testing.T) {
 	if total != 30 {
 		t.Fatalf("%d posts", total)
 	}
+	docs, _ := st.CountDocs()
+	st.Close()
+	out, err = exec.Command(binary, "reindex", "--data", dir).CombinedOutput()
+	if want := fmt.Sprintf("indexed %d documents", docs); err != nil || !strings.Contains(string(out), want) {
+		t.Fatalf("reindex: %v, want %q in\n%s", err, want, out)
+	}
 }
 
 // TestCrashDuringFanout kills the server with SIGKILL while it fans a
