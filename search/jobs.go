@@ -15,21 +15,16 @@ import (
 // and updates the places. It reads the store's current state, so jobs may
 // run twice or out of order.
 func (x *Index) HandlePosts(ctx context.Context, jobs []*store.Job) error {
+	ids, err := changed(jobs)
+	if err != nil {
+		return err
+	}
 	b := x.idx.NewBatch()
-	seen := map[store.ID]bool{}
-	for _, j := range jobs {
-		var job store.IndexJob
-		if err := j.Decode(&job); err != nil {
-			return err
-		}
-		if seen[job.ID] {
-			continue
-		}
-		seen[job.ID] = true
-		p, author, err := x.st.PostForIndex(job.ID)
+	for _, id := range ids {
+		p, author, err := x.st.PostForIndex(id)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			b.Delete(postID(job.ID))
+			b.Delete(postID(id))
 		case err != nil:
 			return err
 		default:
@@ -47,22 +42,34 @@ func (x *Index) HandlePosts(ctx context.Context, jobs []*store.Job) error {
 // HandleUsers is the outbox batch handler for profile changes: it
 // indexes the users and refreshes the public flag of their posts.
 func (x *Index) HandleUsers(ctx context.Context, jobs []*store.Job) error {
+	ids, err := changed(jobs)
+	if err != nil {
+		return err
+	}
 	b := x.idx.NewBatch()
-	seen := map[store.ID]bool{}
-	for _, j := range jobs {
-		var job store.IndexJob
-		if err := j.Decode(&job); err != nil {
-			return err
-		}
-		if seen[job.ID] {
-			continue
-		}
-		seen[job.ID] = true
-		if err := x.userInto(b, job.ID); err != nil {
+	for _, id := range ids {
+		if err := x.userInto(b, id); err != nil {
 			return err
 		}
 	}
 	return x.idx.Batch(b)
+}
+
+// changed returns the distinct IDs that index jobs name, in order.
+func changed(jobs []*store.Job) ([]store.ID, error) {
+	seen := map[store.ID]bool{}
+	var ids []store.ID
+	for _, j := range jobs {
+		var job store.IndexJob
+		if err := j.Decode(&job); err != nil {
+			return nil, err
+		}
+		if !seen[job.ID] {
+			seen[job.ID] = true
+			ids = append(ids, job.ID)
+		}
+	}
+	return ids, nil
 }
 
 // syncPlaces is cheap enough to run per change only while places are few;
