@@ -109,6 +109,30 @@ func TestSearchAndPlaces(t *testing.T) {
 		t.Fatalf("clusters: %+v", m.Clusters)
 	}
 
+	// A blocked user's content never appears for the blocker.
+	blocker, _ := ts.signup("blocker")
+	ts.do("POST", "/api/v1/users/alice/block", blocker, nil)
+	json.Unmarshal(ts.do("GET", "/api/v1/search?q=ali", blocker, nil).body, &s)
+	if len(s.Users) != 0 || len(s.Posts) != 0 {
+		t.Fatalf("blocked account in search: %+v %+v", s.Users, s.Posts)
+	}
+	json.Unmarshal(ts.do("GET", "/api/v1/search?q=sunset&type=posts", blocker, nil).body, &s)
+	if len(s.Posts) != 0 {
+		t.Fatalf("blocked account's posts in search: %d", len(s.Posts))
+	}
+	json.Unmarshal(ts.do("GET", "/api/v1/places/nearby?lat=38.7223&lon=-9.1393&radius_km=5", blocker, nil).body, &near)
+	if len(near.Items) != 0 {
+		t.Fatalf("blocked account's posts nearby: %+v", near.Items)
+	}
+	json.Unmarshal(ts.do("GET", "/api/v1/map?bbox=-10,38,-9,39", blocker, nil).body, &m)
+	if len(m.Posts) != 0 {
+		t.Fatalf("blocked account's posts on the map: %+v", m.Posts)
+	}
+	json.Unmarshal(ts.do("GET", "/api/v1/places/"+places.Items[0].ID.String()+"/posts", blocker, nil).body, &pp)
+	if len(pp.Items) != 0 {
+		t.Fatalf("blocked account's posts on a place page: %d", len(pp.Items))
+	}
+
 	// Bad input is a 422 with a sentence, never a 500.
 	for _, path := range []string{
 		"/api/v1/search?q=", "/api/v1/search?q=" + strings.Repeat("a", 300), "/api/v1/search?q=x&type=cats",
