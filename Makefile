@@ -86,7 +86,7 @@ bench-flows: build
 bench-search: build
 	@if [ ! -e $(BENCHDATA)/aperture.db ]; then ./$(BIN) seed --data $(BENCHDATA) --users 10000 --posts 1000000 --no-images; fi
 	./$(BIN) reindex --data $(BENCHDATA) | tail -1
-	APERTURE_BENCH_DATA=$(BENCHDATA) $(GO) test -run '^$$' -bench BenchmarkQueries -benchtime 200x ./search/
+	APERTURE_BENCH_DATA=$(BENCHDATA) $(GO) test -run '^$$' -bench BenchmarkQueries -benchtime 100x ./search/
 
 clean:
 	rm -rf bin

@@ -45,6 +45,10 @@ func BenchmarkQueries(b *testing.B) {
 		run  func() error
 	}{
 		{"hashtag-term", func() error { _, err := idx.Posts("#"+tags[rng.Intn(len(tags))], 20); return err }},
+		{"hashtag-page-bbolt", func() error {
+			_, _, err := st.TagPosts(0, tags[rng.Intn(len(tags))], store.Page{Limit: 20})
+			return err
+		}},
 		{"two-word-match", func() error { _, err := idx.Posts(words[rng.Intn(len(words))], 20); return err }},
 		{"nearby-10km", func() error {
 			c := cities[rng.Intn(len(cities))]

@@ -121,7 +121,9 @@ func CheckPoint(lat, lon float64) error {
 }
 
 // Near returns up to limit post IDs within radiusKm of a point, nearest
-// first.
+// first. It searches growing rings (1%, then 10% of the radius, then all
+// of it) and stops at the first that holds limit posts: those are the
+// nearest, and sorting a small ring is far cheaper than a crowded city.
 func (x *Index) Near(lat, lon, radiusKm float64, limit int) ([]store.ID, error) {
 	if err := CheckPoint(lat, lon); err != nil {
 		return nil, err
@@ -129,15 +131,40 @@ func (x *Index) Near(lat, lon, radiusKm float64, limit int) ([]store.ID, error) 
 	if math.IsNaN(radiusKm) || radiusKm <= 0 || radiusKm > 20000 {
 		return nil, store.Invalid("radius_km", "The radius must be more than 0 and at most 20,000 km.")
 	}
+	for _, r := range []float64{radiusKm / 100, radiusKm / 10} {
+		if r < 0.2 {
+			continue
+		}
+		ids, total, err := x.near(lat, lon, r, limit)
+		if err != nil || total >= limit {
+			return ids, err
+		}
+	}
+	ids, _, err := x.near(lat, lon, radiusKm, limit)
+	return ids, err
+}
+
+// near is one ring of Near; it also returns how many posts the ring holds.
+func (x *Index) near(lat, lon, radiusKm float64, limit int) ([]store.ID, int, error) {
 	gq := bleve.NewGeoDistanceQuery(lon, lat, strconv.FormatFloat(radiusKm, 'f', 3, 64)+"km")
 	gq.SetField("geo")
 	req := bleve.NewSearchRequestOptions(typed("post", gq), limit, 0, false)
 	sortGeo, err := search.NewSortGeoDistance("geo", "km", lon, lat, false)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req.SortByCustom(search.SortOrder{sortGeo})
-	return x.ids(req, "p:")
+	res, err := x.idx.Search(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search: %w", err)
+	}
+	var out []store.ID
+	for _, h := range res.Hits {
+		if id, err := store.ParseID(strings.TrimPrefix(h.ID, "p:")); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out, int(res.Total), nil
 }
 
 // Box is a map viewport in degrees. MinLon > MaxLon means the box crosses

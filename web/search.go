@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -132,7 +133,15 @@ func (s *Server) registerSearch(api huma.API) {
 			}
 			out.Body.Tags = append(out.Body.Tags, t...)
 		}
-		if in.Type == "" || in.Type == "posts" {
+		if tag, ok := singleTag(in.Q); ok && (in.Type == "" || in.Type == "posts") {
+			// A lone #tag is answered from the store's time-ordered tag
+			// index: newest first, and fast however popular the tag.
+			page, _, err := s.st.TagPosts(c.UserID, tag, store.Page{Limit: limit})
+			if err != nil {
+				return nil, err
+			}
+			out.Body.Posts = s.renderHydrated(c.UserID, page.Posts, page.Hydrated, now(ctx))
+		} else if in.Type == "" || in.Type == "posts" {
 			ids, err := s.search.Posts(in.Q, 3*limit)
 			if err != nil {
 				return nil, err
@@ -282,4 +291,13 @@ func (s *Server) registerSearch(api huma.API) {
 
 func placeView(pl *store.Place) PlaceView {
 	return PlaceView{ID: pl.ID, Name: pl.Name, Lat: pl.Lat, Lon: pl.Lon, Posts: pl.Posts}
+}
+
+// singleTag reports whether q is one hashtag ("#sunset"), and which.
+func singleTag(q string) (string, bool) {
+	q = strings.TrimSpace(q)
+	if len(q) < 2 || q[0] != '#' || strings.ContainsAny(q[1:], " \t#") {
+		return "", false
+	}
+	return strings.ToLower(q[1:]), true
 }
