@@ -121,8 +121,8 @@ func CheckPoint(lat, lon float64) error {
 }
 
 // Near returns up to limit post IDs within radiusKm of a point, nearest
-// first. It searches growing rings (1%, then 10% of the radius, then all
-// of it) and stops at the first that holds limit posts: those are the
+// first. It searches growing rings (1%, 3%, 10%, 30% of the radius, then
+// all of it) and stops at the first that holds limit posts: those are the
 // nearest, and sorting a small ring is far cheaper than a crowded city.
 func (x *Index) Near(lat, lon, radiusKm float64, limit int) ([]store.ID, error) {
 	if err := CheckPoint(lat, lon); err != nil {
@@ -131,8 +131,8 @@ func (x *Index) Near(lat, lon, radiusKm float64, limit int) ([]store.ID, error) 
 	if math.IsNaN(radiusKm) || radiusKm <= 0 || radiusKm > 20000 {
 		return nil, store.Invalid("radius_km", "The radius must be more than 0 and at most 20,000 km.")
 	}
-	for _, r := range []float64{radiusKm / 100, radiusKm / 10} {
-		if r < 0.2 {
+	for _, r := range []float64{radiusKm / 100, radiusKm / 30, radiusKm / 10, radiusKm / 3} {
+		if r < 0.05 {
 			continue
 		}
 		ids, total, err := x.near(lat, lon, r, limit)
