@@ -1,6 +1,7 @@
 package search_test
 
 import (
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -57,6 +58,12 @@ func BenchmarkQueries(b *testing.B) {
 		}},
 		{"map-clusters", func() error {
 			box, _ := search.ParseBox(boxes[rng.Intn(len(boxes))])
+			_, err := st.GeoCells(box.Precision(), box.MinLat, box.MinLon, box.MaxLat, box.MaxLon)
+			return err
+		}},
+		{"map-posts-small-box", func() error {
+			c := cities[rng.Intn(len(cities))]
+			box, _ := search.ParseBox(fmt.Sprintf("%f,%f,%f,%f", c[1]-0.01, c[0]-0.01, c[1]+0.01, c[0]+0.01))
 			_, err := idx.Map(box, 100)
 			return err
 		}},

@@ -19,7 +19,6 @@ import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
-	"github.com/blevesearch/bleve/v2/geo"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -41,7 +40,7 @@ type Index struct {
 //
 //	user:  username (keyword), name, bio
 //	post:  caption, tags (keyword), author (keyword), place, geo,
-//	       created (ms), likes, public (bool), gh (geohash cells 1–7)
+//	       created (ms), likes, public (bool)
 //	place: name, name_kw (keyword, lower case), geo, posts
 type doc = map[string]any
 
@@ -72,7 +71,6 @@ func indexMapping() mapping.IndexMapping {
 	post.AddFieldMappingsAt("created", num)
 	post.AddFieldMappingsAt("likes", num)
 	post.AddFieldMappingsAt("public", boolean)
-	post.AddFieldMappingsAt("gh", kw)
 	m.AddDocumentMapping("post", post)
 
 	place := bleve.NewDocumentMapping()
@@ -159,12 +157,6 @@ func makePostDoc(p *store.Post, author *store.User) doc {
 		"created": float64(p.CreatedAt.UnixMilli()), "likes": float64(p.LikeCount), "public": !author.Private}
 	if l := p.Location; l != nil {
 		d["place"], d["geo"] = l.Name, point(l.Lat, l.Lon)
-		gh := geo.EncodeGeoHash(l.Lat, l.Lon)
-		var cells []string
-		for i := 1; i <= 7 && i <= len(gh); i++ {
-			cells = append(cells, fmt.Sprintf("%d%s", i, gh[:i]))
-		}
-		d["gh"] = cells
 	}
 	return d
 }

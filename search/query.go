@@ -3,13 +3,11 @@ package search
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/geo"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 
@@ -220,67 +218,25 @@ func (b Box) query() query.Query {
 	return bleve.NewDisjunctionQuery(box(b.MinLon, 180), box(-180, b.MaxLon))
 }
 
-// Cluster is a map cell holding several posts.
-type Cluster struct {
-	Lat, Lon float64
-	Count    int
-	Posts    []store.ID // a few of its newest public posts, for the thumbnail
-}
-
-// MapResult is either the posts in a box or, when there are more than
-// the limit, clusters of them.
-type MapResult struct {
-	Posts    []store.ID
-	Clusters []Cluster
-	Total    int
-}
-
-// Map returns the public geotagged posts in the box (newest first) when
-// there are at most limit, or else grid clusters by geohash cell.
-func (x *Index) Map(b Box, limit int) (MapResult, error) {
+// Map returns up to limit public geotagged posts in the box, newest
+// first. (When a box holds more, the web layer draws clusters from the
+// store's per-cell counters instead.)
+func (x *Index) Map(b Box, limit int) ([]store.ID, error) {
 	pub := bleve.NewBoolFieldQuery(true)
 	pub.SetField("public")
-	q := bleve.NewConjunctionQuery(typed("post", b.query()), pub)
-	req := bleve.NewSearchRequestOptions(q, limit, 0, false)
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(typed("post", b.query()), pub), limit, 0, false)
 	req.SortBy([]string{"-created"})
-	// Cells about an eighth of the box wide.
-	prec := 1
-	for prec < 7 && cellWidth(prec+1) >= b.width()/8 {
-		prec++
+	return x.ids(req, "p:")
+}
+
+// Precision returns the geohash precision whose cells are about an eighth
+// of the box wide, for clusters.
+func (b Box) Precision() int {
+	p := 1
+	for p < 7 && cellWidth(p+1) >= b.width()/8 {
+		p++
 	}
-	field := "gh"
-	req.AddFacet("cells", bleve.NewFacetRequest(field, 256))
-	res, err := x.idx.Search(req)
-	if err != nil {
-		return MapResult{}, fmt.Errorf("search: %w", err)
-	}
-	out := MapResult{Total: int(res.Total)}
-	if int(res.Total) <= limit {
-		for _, h := range res.Hits {
-			if id, err := store.ParseID(strings.TrimPrefix(h.ID, "p:")); err == nil {
-				out.Posts = append(out.Posts, id)
-			}
-		}
-		return out, nil
-	}
-	want := strconv.Itoa(prec)
-	for _, t := range res.Facets["cells"].Terms.Terms() {
-		if !strings.HasPrefix(t.Term, want) || len(t.Term) != prec+1 {
-			continue
-		}
-		lat, lon := geo.DecodeGeoHash(t.Term[1:])
-		c := Cluster{Lat: lat, Lon: lon, Count: t.Count}
-		cell := bleve.NewTermQuery(t.Term)
-		cell.SetField("gh")
-		creq := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(typed("post", cell), pub), 3, 0, false)
-		creq.SortBy([]string{"-created"})
-		if ids, err := x.ids(creq, "p:"); err == nil {
-			c.Posts = ids
-		}
-		out.Clusters = append(out.Clusters, c)
-	}
-	sort.Slice(out.Clusters, func(i, j int) bool { return out.Clusters[i].Count > out.Clusters[j].Count })
-	return out, nil
+	return p
 }
 
 // cellWidth is the width in degrees of longitude of a geohash cell of

@@ -41,6 +41,7 @@ var (
 	bActivity   = []byte("activity")   // user | activity ID → Activity
 	bPlaces     = []byte("places")     // place ID → Place
 	bPlacePosts = []byte("placeposts") // place | post → nothing
+	bGeoCells   = []byte("geocells")   // len | geohash → posts (uint32) | newest post (8)
 )
 
 var keySchema = []byte("schema")
@@ -87,6 +88,19 @@ var migrations = []migration{
 			}
 		}
 		return nil
+	}},
+	{to: 5, name: "map cells, counted for the posts already placed", up: func(btx *bolt.Tx) error {
+		if _, err := btx.CreateBucketIfNotExists(bGeoCells); err != nil {
+			return err
+		}
+		tx := &Tx{tx: btx}
+		return btx.Bucket(bPosts).ForEach(func(_, v []byte) error {
+			p := new(Post)
+			if err := decode(v, p); err != nil {
+				return err
+			}
+			return tx.geoCount(p, 1)
+		})
 	}},
 }
 

@@ -118,6 +118,9 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 	if err := tx.placeAdd(p); err != nil {
 		return nil, err
 	}
+	if err := tx.geoCount(p, 1); err != nil {
+		return nil, err
+	}
 	if err := tx.enqueue(c.Shard(), JobIndexPost, IndexJob{ID: id}); err != nil {
 		return nil, err
 	}
@@ -256,6 +259,7 @@ func (c DeletePost) apply(tx *Tx) (struct{}, error) {
 		func() error { return tx.unmark(bUserPosts, pair(p.AuthorID, p.ID)) },
 		func() error { return tx.indexTags(p, nil, p.Tags) },
 		func() error { return tx.placeRemove(p) },
+		func() error { return tx.geoCount(p, -1) },
 		func() error { return tx.enqueue(c.Shard(), JobIndexPost, IndexJob{ID: p.ID}) },
 		func() error { return tx.count(p.AuthorID, func(c *Counts) { c.Posts-- }) },
 		func() error { return tx.inboxRemove(p.AuthorID, p.ID) },

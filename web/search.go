@@ -231,7 +231,7 @@ func (s *Server) registerSearch(api huma.API) {
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "map", Method: http.MethodGet, Path: "/api/v1/map", Tags: tags,
 		Summary:     "Geotagged public posts in a box, or clusters of them",
-		Description: "At most limit posts; when more match, grid clusters {lat,lon,count,thumb} instead, so a zoomed-out map stays light.",
+		Description: "At most limit posts; when the box holds more, grid clusters {lat,lon,count,thumb,post} by geohash cell (about an eighth of the box wide) instead, so a zoomed-out map stays light. Cluster counts include every post placed in the cell; thumbnails only posts the viewer may see.",
 		Errors:      []int{401, 422},
 	}), func(ctx context.Context, in *mapInput) (*mapOutput, error) {
 		c, _ := viewer(ctx)
@@ -239,16 +239,23 @@ func (s *Server) registerSearch(api huma.API) {
 		if err != nil {
 			return nil, err
 		}
-		res, err := s.search.Map(box, in.Limit)
+		// Clusters come from the store's per-cell counters; only a box
+		// with few posts asks the index for them.
+		cells, err := s.st.GeoCells(box.Precision(), box.MinLat, box.MinLon, box.MaxLat, box.MaxLon)
 		if err != nil {
 			return nil, err
 		}
-		out := &mapOutput{}
-		out.Body.Posts, out.Body.Clusters = []MapPost{}, []MapCluster{}
+		total := 0
 		var ids []store.ID
-		ids = append(ids, res.Posts...)
-		for _, cl := range res.Clusters {
-			ids = append(ids, cl.Posts...)
+		for _, c := range cells {
+			total += c.Count
+			ids = append(ids, c.Newest)
+		}
+		clustered := total > in.Limit
+		if !clustered {
+			if ids, err = s.search.Map(box, in.Limit); err != nil {
+				return nil, err
+			}
 		}
 		page, err := s.st.Posts(c.UserID, ids)
 		if err != nil {
@@ -269,19 +276,21 @@ func (s *Server) registerSearch(api huma.API) {
 			}
 			return s.urls.url(m.Hash, "thumb", !author.Private, now(ctx))
 		}
-		for _, id := range res.Posts {
-			if p, ok := visible[id]; ok && p.Location != nil {
-				out.Body.Posts = append(out.Body.Posts, MapPost{ID: id, Lat: p.Location.Lat, Lon: p.Location.Lon, Place: p.Location.Name, Thumb: thumb(p)})
-			}
-		}
-		for _, cl := range res.Clusters {
-			mc := MapCluster{Lat: cl.Lat, Lon: cl.Lon, Count: cl.Count}
-			for _, id := range cl.Posts {
-				if p, ok := visible[id]; ok {
-					pid := id
-					mc.Thumb, mc.Post = thumb(p), &pid
-					break
+		out := &mapOutput{}
+		out.Body.Posts, out.Body.Clusters = []MapPost{}, []MapCluster{}
+		if !clustered {
+			for _, id := range ids {
+				if p, ok := visible[id]; ok && p.Location != nil {
+					out.Body.Posts = append(out.Body.Posts, MapPost{ID: id, Lat: p.Location.Lat, Lon: p.Location.Lon, Place: p.Location.Name, Thumb: thumb(p)})
 				}
+			}
+			return out, nil
+		}
+		for _, cell := range cells {
+			mc := MapCluster{Lat: cell.Lat, Lon: cell.Lon, Count: cell.Count}
+			if p, ok := visible[cell.Newest]; ok {
+				id := p.ID
+				mc.Thumb, mc.Post = thumb(p), &id
 			}
 			out.Body.Clusters = append(out.Body.Clusters, mc)
 		}

@@ -105,8 +105,14 @@ func TestSearchAndPlaces(t *testing.T) {
 		t.Fatalf("map: %+v", m)
 	}
 	json.Unmarshal(ts.do("GET", "/api/v1/map?bbox=-180,-90,180,90&limit=1", "", nil).body, &m)
-	if len(m.Clusters) == 0 || m.Clusters[0].Count != 2 {
+	// Counts cover every post placed in the cell; the newest here is the
+	// private one, which a stranger gets no thumbnail or link for.
+	if len(m.Clusters) != 1 || m.Clusters[0].Count != 3 || m.Clusters[0].Post != nil || m.Clusters[0].Thumb != "" {
 		t.Fatalf("clusters: %+v", m.Clusters)
+	}
+	json.Unmarshal(ts.do("GET", "/api/v1/map?bbox=-180,-90,180,90&limit=1", hidden, nil).body, &m)
+	if len(m.Clusters) != 1 || m.Clusters[0].Post == nil || *m.Clusters[0].Post != secret.ID || m.Clusters[0].Thumb == "" {
+		t.Fatalf("owner's clusters: %+v", m.Clusters)
 	}
 
 	// A blocked user's content never appears for the blocker.

@@ -1,0 +1,135 @@
+package store
+
+import (
+	"encoding/binary"
+	"math"
+	"sort"
+)
+
+// Map cells: for every geotagged post, a counter per geohash cell at
+// precisions 1–7 (about 5,000 km down to 150 m), kept in the same
+// transaction as the post, so that a zoomed-out map is a few dozen key
+// reads instead of a scan of every post in view.
+
+const geoPrecisions = 7
+
+const geohashAlphabet = "0123456789bcdefghjkmnpqrstuvwxyz"
+
+// Geohash returns the geohash of a point at precision p (1–12).
+func Geohash(lat, lon float64, p int) string {
+	latLo, latHi, lonLo, lonHi := -90.0, 90.0, -180.0, 180.0
+	out := make([]byte, 0, p)
+	bit, ch, even := 0, 0, true
+	for len(out) < p {
+		if even {
+			mid := (lonLo + lonHi) / 2
+			if lon >= mid {
+				ch |= 1 << (4 - bit)
+				lonLo = mid
+			} else {
+				lonHi = mid
+			}
+		} else {
+			mid := (latLo + latHi) / 2
+			if lat >= mid {
+				ch |= 1 << (4 - bit)
+				latLo = mid
+			} else {
+				latHi = mid
+			}
+		}
+		even = !even
+		if bit < 4 {
+			bit++
+		} else {
+			out = append(out, geohashAlphabet[ch])
+			bit, ch = 0, 0
+		}
+	}
+	return string(out)
+}
+
+// CellSize returns the width and height in degrees of a geohash cell of
+// precision p.
+func CellSize(p int) (w, h float64) {
+	lonBits, latBits := (5*p+1)/2, 5*p/2
+	return 360 / math.Pow(2, float64(lonBits)), 180 / math.Pow(2, float64(latBits))
+}
+
+func cellKey(hash string) []byte { return append([]byte{byte(len(hash))}, hash...) }
+
+// geoCount adds d to the cells of a post's point and remembers the post as
+// the cells' newest.
+func (t *Tx) geoCount(p *Post, d int) error {
+	if p.Location == nil {
+		return nil
+	}
+	full := Geohash(p.Location.Lat, p.Location.Lon, geoPrecisions)
+	b := t.tx.Bucket(bGeoCells)
+	for i := 1; i <= geoPrecisions; i++ {
+		k := cellKey(full[:i])
+		var n uint32
+		var newest ID
+		if v := b.Get(k); len(v) == 12 {
+			n, newest = binary.BigEndian.Uint32(v), idFromKey(v[4:])
+		}
+		nn := int64(n) + int64(d)
+		if nn <= 0 {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+			continue
+		}
+		if d > 0 && p.ID > newest {
+			newest = p.ID
+		}
+		v := binary.BigEndian.AppendUint32(nil, uint32(nn))
+		if err := b.Put(k, append(v, newest.key()...)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GeoCell is a map cell with posts in it.
+type GeoCell struct {
+	Hash     string
+	Lat, Lon float64 // the cell's centre
+	Count    int
+	Newest   ID // the newest post placed in it
+}
+
+// GeoCells returns the non-empty cells of precision p (1–7) that cover the
+// box, most posts first. minLon > maxLon crosses the antimeridian.
+func (s *Store) GeoCells(p int, minLat, minLon, maxLat, maxLon float64) ([]GeoCell, error) {
+	p = max(1, min(geoPrecisions, p))
+	w, h := CellSize(p)
+	spans := [][2]float64{{minLon, maxLon}}
+	if minLon > maxLon {
+		spans = [][2]float64{{minLon, 180}, {-180, maxLon}}
+	}
+	var out []GeoCell
+	err := s.view(func(tx *Tx) error {
+		b := tx.tx.Bucket(bGeoCells)
+		seen := map[string]bool{}
+		for y := math.Floor((minLat + 90) / h); y*h-90 <= maxLat && y*h-90 < 90; y++ {
+			lat := y*h - 90 + h/2
+			for _, sp := range spans {
+				for x := math.Floor((sp[0] + 180) / w); x*w-180 <= sp[1] && x*w-180 < 180; x++ {
+					lon := x*w - 180 + w/2
+					hash := Geohash(lat, lon, p)
+					if seen[hash] {
+						continue
+					}
+					seen[hash] = true
+					if v := b.Get(cellKey(hash)); len(v) == 12 {
+						out = append(out, GeoCell{Hash: hash, Lat: lat, Lon: lon, Count: int(binary.BigEndian.Uint32(v)), Newest: idFromKey(v[4:])})
+					}
+				}
+			}
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	return out, err
+}
