@@ -68,35 +68,55 @@ func (t *Tx) geoCount(p *Post, d int) error {
 	b := t.tx.Bucket(bGeoCells)
 	for i := 1; i <= geoPrecisions; i++ {
 		k := cellKey(full[:i])
-		var n uint32
-		var newest ID
-		if v := b.Get(k); len(v) == 12 {
-			n, newest = binary.BigEndian.Uint32(v), idFromKey(v[4:])
-		}
-		nn := int64(n) + int64(d)
-		if nn <= 0 {
+		c := decodeCell(b.Get(k))
+		c.Count += d
+		if c.Count <= 0 {
 			if err := b.Delete(k); err != nil {
 				return err
 			}
 			continue
 		}
-		if d > 0 && p.ID > newest {
-			newest = p.ID
+		if d > 0 && p.ID > c.Newest {
+			c.Newest = p.ID
 		}
-		v := binary.BigEndian.AppendUint32(nil, uint32(nn))
-		if err := b.Put(k, append(v, newest.key()...)); err != nil {
+		c.sumLat += float64(d) * p.Location.Lat
+		c.sumLon += float64(d) * p.Location.Lon
+		if err := b.Put(k, c.encode()); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// A cell's value: posts (4) | newest post (8) | sum of latitudes (8) |
+// sum of longitudes (8), so clusters sit at their posts' centroid.
+func decodeCell(v []byte) GeoCell {
+	var c GeoCell
+	if len(v) >= 12 {
+		c.Count, c.Newest = int(binary.BigEndian.Uint32(v)), idFromKey(v[4:12])
+	}
+	if len(v) == 28 {
+		c.sumLat = math.Float64frombits(binary.BigEndian.Uint64(v[12:]))
+		c.sumLon = math.Float64frombits(binary.BigEndian.Uint64(v[20:]))
+	}
+	return c
+}
+
+func (c GeoCell) encode() []byte {
+	v := binary.BigEndian.AppendUint32(make([]byte, 0, 28), uint32(c.Count))
+	v = append(v, c.Newest.key()...)
+	v = binary.BigEndian.AppendUint64(v, math.Float64bits(c.sumLat))
+	return binary.BigEndian.AppendUint64(v, math.Float64bits(c.sumLon))
+}
+
 // GeoCell is a map cell with posts in it.
 type GeoCell struct {
 	Hash     string
-	Lat, Lon float64 // the cell's centre
+	Lat, Lon float64 // the centroid of its posts
 	Count    int
 	Newest   ID // the newest post placed in it
+
+	sumLat, sumLon float64
 }
 
 // GeoCells returns the non-empty cells of precision p (1–7) that cover the
@@ -122,8 +142,13 @@ func (s *Store) GeoCells(p int, minLat, minLon, maxLat, maxLon float64) ([]GeoCe
 						continue
 					}
 					seen[hash] = true
-					if v := b.Get(cellKey(hash)); len(v) == 12 {
-						out = append(out, GeoCell{Hash: hash, Lat: lat, Lon: lon, Count: int(binary.BigEndian.Uint32(v)), Newest: idFromKey(v[4:])})
+					if v := b.Get(cellKey(hash)); len(v) >= 12 {
+						c := decodeCell(v)
+						c.Hash, c.Lat, c.Lon = hash, lat, lon
+						if len(v) == 28 && c.Count > 0 {
+							c.Lat, c.Lon = c.sumLat/float64(c.Count), c.sumLon/float64(c.Count)
+						}
+						out = append(out, c)
 					}
 				}
 			}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"aperture/store"
@@ -37,6 +38,10 @@ func TestGeohashAndCells(t *testing.T) {
 	}
 	if total != 3 || cells[0].Count != 2 || cells[0].Newest != posts[1].ID {
 		t.Fatalf("cells %+v", cells)
+	}
+	// Clusters sit at their posts' centroid, not the cell's centre.
+	if c := cells[0]; math.Abs(c.Lat - -18.125) > 1e-9 || math.Abs(c.Lon-178.445) > 1e-9 {
+		t.Fatalf("centroid %v,%v", c.Lat, c.Lon)
 	}
 	store.Exec(ctx, s, store.DeletePost{Meta: store.At(t0), ActorID: u.ID, PostID: posts[0].ID})
 	cells, _ = s.GeoCells(2, -40, 170, -5, -170)
