@@ -119,9 +119,11 @@ func CheckPoint(lat, lon float64) error {
 }
 
 // Near returns up to limit post IDs within radiusKm of a point, nearest
-// first. It searches growing rings (1%, 3%, 10%, 30% of the radius, then
-// all of it) and stops at the first that holds limit posts: those are the
-// nearest, and sorting a small ring is far cheaper than a crowded city.
+// first. It searches growing rings — first one sized from the store's
+// density counters to hold about twice the page, then 1%, 3%, 10%, 30% of
+// the radius, then all of it — and stops at the first that holds limit
+// posts: those are the nearest, and sorting a small ring is far cheaper
+// than a crowded city.
 func (x *Index) Near(lat, lon, radiusKm float64, limit int) ([]store.ID, error) {
 	if err := CheckPoint(lat, lon); err != nil {
 		return nil, err
@@ -129,10 +131,12 @@ func (x *Index) Near(lat, lon, radiusKm float64, limit int) ([]store.ID, error) 
 	if math.IsNaN(radiusKm) || radiusKm <= 0 || radiusKm > 20000 {
 		return nil, store.Invalid("radius_km", "The radius must be more than 0 and at most 20,000 km.")
 	}
-	for _, r := range []float64{radiusKm / 100, radiusKm / 30, radiusKm / 10, radiusKm / 3} {
-		if r < 0.05 {
+	tried := 0.0
+	for _, r := range append(x.guessRadius(lat, lon, radiusKm, limit), radiusKm/100, radiusKm/30, radiusKm/10, radiusKm/3) {
+		if r < 0.05 || r >= radiusKm || r <= tried {
 			continue
 		}
+		tried = r
 		ids, total, err := x.near(lat, lon, r, limit)
 		if err != nil || total >= limit {
 			return ids, err
@@ -140,6 +144,30 @@ func (x *Index) Near(lat, lon, radiusKm float64, limit int) ([]store.ID, error) 
 	}
 	ids, _, err := x.near(lat, lon, radiusKm, limit)
 	return ids, err
+}
+
+// guessRadius estimates, from the store's map-cell counters around the
+// point, the radius that holds about twice limit posts, so that a crowded
+// city usually needs one small ring. It returns nothing when the
+// neighbourhood is sparse.
+func (x *Index) guessRadius(lat, lon, radiusKm float64, limit int) []float64 {
+	const p = 5 // cells of about 4.9 × 4.9 km
+	w, h := store.CellSize(p)
+	cells, err := x.st.GeoCells(p, lat-h/2, lon-w/2, lat+h/2, lon+w/2)
+	if err != nil || len(cells) == 0 {
+		return nil
+	}
+	n := 0
+	for _, c := range cells {
+		n += c.Count
+	}
+	kmLat := h * 111.2
+	kmLon := w * 111.2 * math.Max(0.01, math.Cos(lat*math.Pi/180))
+	density := float64(n) / (float64(len(cells)) * kmLat * kmLon) // posts per km²
+	if density <= 0 {
+		return nil
+	}
+	return []float64{math.Sqrt(2 * float64(limit) / (math.Pi * density))}
 }
 
 // near is one ring of Near; it also returns how many posts the ring holds.
