@@ -195,7 +195,7 @@ func (x *Index) Rebuild(ctx context.Context, progress func(done int)) (int, erro
 			return err
 		}
 		n++
-		if b.Size() >= 5000 {
+		if b.Size() >= 2000 {
 			return flush()
 		}
 		return nil
