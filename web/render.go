@@ -1,7 +1,11 @@
 package web
 
 import (
+	"strconv"
+	"sync"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 
 	"aperture/store"
 )
@@ -35,6 +39,59 @@ type PostView struct {
 	LikedByMe    bool          `json:"liked_by_me"`
 	CreatedAt    time.Time     `json:"created_at"`
 	EditedAt     *time.Time    `json:"edited_at,omitempty"`
+
+	raw []byte // the encoded view, from the fragment cache
+}
+
+// MarshalJSON returns the cached encoding when there is one.
+func (v PostView) MarshalJSON() ([]byte, error) {
+	if v.raw != nil {
+		return v.raw, nil
+	}
+	type plain PostView
+	return gojson.Marshal(plain(v))
+}
+
+// fragments caches the encoded JSON of posts. The key holds everything
+// the encoding depends on — the post's counters and edit time, the
+// viewer's like and ownership, the author's profile version, and the hour
+// that signed URLs are valid from — so an entry is never stale, only
+// unused; the map is emptied when full.
+type fragments struct {
+	mu  sync.RWMutex
+	m   map[string][]byte
+	max int
+}
+
+func (f *fragments) get(k string) []byte {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.m[k]
+}
+
+func (f *fragments) put(k string, b []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.m) >= f.max {
+		clear(f.m)
+	}
+	f.m[k] = b
+}
+
+func fragmentKey(p *store.Post, author *store.User, liked, owner bool, t time.Time) string {
+	b := make([]byte, 0, 96)
+	for _, n := range []int64{int64(p.ID), p.LikeCount, p.CommentCount, p.EditedAt.UnixMilli(), author.UpdatedAt.UnixMilli(), t.Unix() / 3600} {
+		b = strconv.AppendInt(b, n, 36)
+		b = append(b, '|')
+	}
+	for _, flag := range []bool{liked, owner, author.Private} {
+		if flag {
+			b = append(b, '1')
+		} else {
+			b = append(b, '0')
+		}
+	}
+	return string(b)
 }
 
 // CommentView is a comment as the API returns it.
@@ -78,6 +135,11 @@ func (s *Server) renderHydrated(viewer store.ID, posts []*store.Post, h store.Hy
 		if !ok {
 			continue
 		}
+		key := fragmentKey(p, author, h.Liked[p.ID], viewer == author.ID, t)
+		if raw := s.fragments.get(key); raw != nil {
+			out = append(out, PostView{ID: p.ID, raw: raw})
+			continue
+		}
 		v := PostView{ID: p.ID, Author: s.authorView(author, h.Media, t), Caption: p.Caption, Tags: nonNil(p.Tags),
 			Mentions: []string{}, Media: []MediaView{}, LikeCount: p.LikeCount, CommentCount: p.CommentCount,
 			LikedByMe: h.Liked[p.ID], CreatedAt: p.CreatedAt}
@@ -97,6 +159,10 @@ func (s *Server) renderHydrated(viewer store.ID, posts []*store.Post, h store.Hy
 		if !p.EditedAt.IsZero() {
 			e := p.EditedAt
 			v.EditedAt = &e
+		}
+		if raw, err := v.MarshalJSON(); err == nil {
+			s.fragments.put(key, raw)
+			v.raw = raw
 		}
 		out = append(out, v)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -46,6 +47,18 @@ type nearbyInput struct {
 type NearbyView struct {
 	PostView
 	DistanceKm float64 `json:"distance_km"`
+}
+
+// MarshalJSON writes the post's fields and distance_km in one object (the
+// embedded PostView's own MarshalJSON would otherwise drop the distance).
+func (n NearbyView) MarshalJSON() ([]byte, error) {
+	b, err := n.PostView.MarshalJSON()
+	if err != nil || len(b) < 2 {
+		return b, err
+	}
+	out := append(append([]byte{}, b[:len(b)-1]...), `,"distance_km":`...)
+	out = strconv.AppendFloat(out, n.DistanceKm, 'f', -1, 64)
+	return append(out, '}'), nil
 }
 
 type nearbyOutput struct{ Body List[NearbyView] }

@@ -58,19 +58,20 @@ type Deps struct {
 
 // Server is the fiber app with aperture's routes.
 type Server struct {
-	cfg     Config
-	st      *store.Store
-	auth    *auth.Service
-	media   *media.Processor
-	urls    *mediaURLs
-	metrics *Metrics
-	ready   func() error
-	wake    func()
-	explore Explorer
-	search  *search.Index
-	log     *slog.Logger
-	app     *fiber.App
-	api     huma.API
+	cfg       Config
+	st        *store.Store
+	auth      *auth.Service
+	media     *media.Processor
+	urls      *mediaURLs
+	metrics   *Metrics
+	ready     func() error
+	wake      func()
+	explore   Explorer
+	search    *search.Index
+	fragments *fragments
+	log       *slog.Logger
+	app       *fiber.App
+	api       huma.API
 }
 
 // New builds the app and registers every route.
@@ -103,7 +104,8 @@ func New(cfg Config, d Deps) *Server {
 		cfg.MaxBodyBytes = need
 	}
 	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
-		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger}
+		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger,
+		fragments: &fragments{m: map[string][]byte{}, max: 50_000}}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "aperture",
 		BodyLimit:             cfg.MaxBodyBytes,
