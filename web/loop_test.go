@@ -188,3 +188,47 @@ func manyTags(n int) string {
 	}
 	return s
 }
+
+// TestPostFragmentsPerViewer: the cached encoding of a post never leaks
+// one viewer's like or ownership to another, and follows every change.
+func TestPostFragmentsPerViewer(t *testing.T) {
+	ts := newServer(t, web.Config{})
+	owner, _ := ts.signup("owner")
+	a, _ := ts.signup("viewera")
+	b, _ := ts.signup("viewerb")
+	p := ts.share(owner, "cache me")
+	path := "/api/v1/posts/" + p.ID.String()
+	get := func(token string) web.PostView {
+		var v web.PostView
+		json.Unmarshal(ts.do("GET", path, token, nil).body, &v)
+		return v
+	}
+	for range 2 { // twice: the second read comes from the cache
+		if v := get(b); v.LikedByMe || v.LikeCount != 0 {
+			t.Fatalf("before the like: %+v", v)
+		}
+	}
+	ts.do("POST", path+"/like", a, nil)
+	for range 2 {
+		if v := get(a); !v.LikedByMe || v.LikeCount != 1 {
+			t.Fatalf("liker: liked %v, count %d", v.LikedByMe, v.LikeCount)
+		}
+		if v := get(b); v.LikedByMe || v.LikeCount != 1 {
+			t.Fatalf("other viewer: liked %v, count %d", v.LikedByMe, v.LikeCount)
+		}
+		if _, ok := get(b).Media[0].Variants["full"]; ok {
+			t.Fatal("another viewer got the owner's full copy")
+		}
+		if _, ok := get(owner).Media[0].Variants["full"]; !ok {
+			t.Fatal("the owner lost the full copy")
+		}
+	}
+	ts.do("PATCH", path, owner, map[string]string{"caption": "edited"})
+	if v := get(b); v.Caption != "edited" {
+		t.Fatalf("stale caption %q", v.Caption)
+	}
+	ts.do("PATCH", "/api/v1/me", owner, map[string]any{"display_name": "New Name"})
+	if v := get(b); v.Author.DisplayName != "New Name" {
+		t.Fatalf("stale author %q", v.Author.DisplayName)
+	}
+}
