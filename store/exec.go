@@ -69,6 +69,8 @@ type Tx struct {
 	// users caches decoded users in read transactions, which read the
 	// same authors many times; write transactions never cache.
 	users map[ID]*User
+	// blockFree remembers, in read transactions, users in no block at all.
+	blockFree map[ID]bool
 	// cache is the shared object cache (read transactions only), gen the
 	// cache generation when the transaction began.
 	cache *objCache

@@ -23,9 +23,33 @@ type PairJob struct {
 	Author ID `json:"author"`
 }
 
-// blocked reports whether either user blocks the other.
+// blocked reports whether either user blocks the other. Read
+// transactions first ask, once per user, whether a takes part in any
+// block at all, which for most viewers saves two lookups per item.
 func (t *Tx) blocked(a, b ID) bool {
-	return a != 0 && b != 0 && (t.has(bBlocks, pair(a, b)) || t.has(bBlocks, pair(b, a)))
+	if a == 0 || b == 0 {
+		return false
+	}
+	if t.users != nil {
+		free, ok := t.blockFree[a]
+		if !ok {
+			free = !t.hasPrefix(bBlocks, a) && !t.hasPrefix(bBlockedBy, a)
+			if t.blockFree == nil {
+				t.blockFree = map[ID]bool{}
+			}
+			t.blockFree[a] = free
+		}
+		if free {
+			return false
+		}
+	}
+	return t.has(bBlocks, pair(a, b)) || t.has(bBlocks, pair(b, a))
+}
+
+// hasPrefix reports whether any key of bucket starts with owner.
+func (t *Tx) hasPrefix(bucket []byte, owner ID) bool {
+	k, _ := t.tx.Bucket(bucket).Cursor().Seek(owner.key())
+	return k != nil && string(k[:8]) == string(owner.key())
 }
 
 func (t *Tx) follows(follower, followee ID) bool {
