@@ -171,45 +171,56 @@ func makePlaceDoc(pl *store.Place) doc {
 func point(lat, lon float64) map[string]any { return map[string]any{"lat": lat, "lon": lon} }
 
 // Rebuild indexes every user, post and place from the store in batches,
-// reporting progress (done, total posts) to progress if not nil. It
-// returns the number of documents indexed.
+// reporting progress (documents done) to progress if not nil. Reading the
+// store and indexing overlap: one goroutine decodes and builds batches
+// while the caller's goroutine hands them to bleve. It returns the number
+// of documents indexed.
 func (x *Index) Rebuild(ctx context.Context, progress func(done int)) (int, error) {
-	b := x.idx.NewBatch()
-	n := 0
-	flush := func() error {
-		if b.Size() == 0 {
+	batches := make(chan *bleve.Batch, 2)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		b := x.idx.NewBatch()
+		add := func(id string, d doc) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := b.Index(id, d); err != nil {
+				return err
+			}
+			if b.Size() >= 2000 {
+				batches <- b
+				b = x.idx.NewBatch()
+			}
 			return nil
 		}
-		err := x.idx.Batch(b)
-		b.Reset()
-		if progress != nil {
+		err := x.st.EachUser(func(u *store.User) error { return add(userID(u.ID), makeUserDoc(u)) })
+		if err == nil {
+			err = x.st.EachPost(func(p *store.Post, a *store.User) error { return add(postID(p.ID), makePostDoc(p, a)) })
+		}
+		if err == nil {
+			err = x.st.EachPlace(func(pl *store.Place) error { return add(placeID(pl.ID), makePlaceDoc(pl)) })
+		}
+		if err == nil && b.Size() > 0 {
+			batches <- b
+		}
+		readErr <- err
+	}()
+	n := 0
+	var indexErr error
+	for b := range batches {
+		if indexErr != nil {
+			continue // drain so the reader can finish
+		}
+		n += b.Size()
+		if indexErr = x.idx.Batch(b); indexErr == nil && progress != nil {
 			progress(n)
 		}
-		return err
 	}
-	add := func(id string, doc any) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := b.Index(id, doc); err != nil {
-			return err
-		}
-		n++
-		if b.Size() >= 2000 {
-			return flush()
-		}
-		return nil
-	}
-	if err := x.st.EachUser(func(u *store.User) error { return add(userID(u.ID), makeUserDoc(u)) }); err != nil {
+	if err := <-readErr; err != nil {
 		return n, err
 	}
-	if err := x.st.EachPost(func(p *store.Post, a *store.User) error { return add(postID(p.ID), makePostDoc(p, a)) }); err != nil {
-		return n, err
-	}
-	if err := x.st.EachPlace(func(pl *store.Place) error { return add(placeID(pl.ID), makePlaceDoc(pl)) }); err != nil {
-		return n, err
-	}
-	return n, flush()
+	return n, indexErr
 }
 
 // Collectors returns the index's metrics: documents, and the lag (age of
