@@ -136,5 +136,8 @@ type fileBlob struct {
 	fi fs.FileInfo
 }
 
-func (f *fileBlob) Size() int64        { return f.fi.Size() }
+// Size returns the file's size in bytes.
+func (f *fileBlob) Size() int64 { return f.fi.Size() }
+
+// ModTime returns when the file was written.
 func (f *fileBlob) ModTime() time.Time { return f.fi.ModTime() }

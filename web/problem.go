@@ -167,7 +167,7 @@ func fieldSentence(errs []FieldError) string {
 	return b.String()
 }
 
-// humaErrors makes huma build aperture Problems, with the request ID, and
+// init makes huma build aperture Problems, with the request ID, and
 // remembers internal causes on the request for the access log.
 func init() {
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
