@@ -261,17 +261,13 @@ func (x *Index) Map(b Box, limit int) ([]store.ID, error) {
 // of the box wide, for clusters.
 func (b Box) Precision() int {
 	p := 1
-	for p < 7 && cellWidth(p+1) >= b.width()/8 {
+	for p < 7 {
+		if w, _ := store.CellSize(p + 1); w < b.width()/8 {
+			break
+		}
 		p++
 	}
 	return p
-}
-
-// cellWidth is the width in degrees of longitude of a geohash cell of
-// precision p.
-func cellWidth(p int) float64 {
-	lonBits := (5*p + 1) / 2
-	return 360 / math.Pow(2, float64(lonBits))
 }
 
 // DistanceKm is the great-circle distance between two points (haversine,

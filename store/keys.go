@@ -55,21 +55,15 @@ func (p Page) norm() Page {
 func (t *Tx) walkNewest(bucket []byte, owner ID, before ID, fn func(item ID) bool) {
 	prefix := owner.key()
 	c := t.tx.Bucket(bucket).Cursor()
-	var k []byte
+	bound := pair(owner, before) // the first key not to return
 	if before == 0 {
-		k, _ = c.Seek(pair(owner+1, 0))
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
-		}
+		bound = pair(owner+1, 0)
+	}
+	k, _ := c.Seek(bound)
+	if k == nil {
+		k, _ = c.Last()
 	} else {
-		k, _ = c.Seek(pair(owner, before))
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
-		}
+		k, _ = c.Prev()
 	}
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
 		if !fn(idFromKey(k[8:])) {

@@ -254,10 +254,8 @@ func (s *Store) TagsWithPrefix(prefix string, limit int) ([]TagCount, error) {
 	err := s.view(func(tx *Tx) error {
 		c := tx.tx.Bucket(bTagCounts).Cursor()
 		n := 0
-		for k, v := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix) && n < 10_000; k, v = c.Next() {
-			if len(v) == 4 {
-				out = append(out, TagCount{Tag: string(k), Posts: int(uint32(v[0])<<24 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3]))})
-			}
+		for k, _ := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix) && n < 10_000; k, _ = c.Next() {
+			out = append(out, TagCount{Tag: string(k), Posts: int(tx.counter(bTagCounts, k))})
 			n++
 		}
 		return nil

@@ -63,7 +63,7 @@ type MediaView struct {
 	ID                 store.ID               `json:"id"`
 	Width              int                    `json:"width"`
 	Height             int                    `json:"height"`
-	Blurhash           string                 `json:"blurhash" doc:"A 4×3 blurhash of the photo, for placeholders"`
+	Blurhash           string                 `json:"blurhash" doc:"A 4×3 blurhash of the photo: a blurred preview to show while it loads"`
 	Alt                string                 `json:"alt"`
 	Filter             string                 `json:"filter"`
 	Variants           map[string]VariantView `json:"variants" doc:"thumb (150×150), small (320 wide), medium (640), large (1080); full (long edge ≤ 4096) for the owner only"`
