@@ -11,11 +11,11 @@ import (
 )
 
 // HandlePosts is the outbox batch handler for post changes: it indexes
-// each post as it now is, or drops it once deleted, in one bleve batch,
-// and updates the places. It reads the store's current state, so jobs may
-// run twice or out of order.
+// each post as it now is, or drops it once deleted, and each place the
+// changes touched, in one bleve batch. It reads the store's current
+// state, so jobs may run twice or out of order.
 func (x *Index) HandlePosts(ctx context.Context, jobs []*store.Job) error {
-	ids, err := changed(jobs)
+	ids, places, err := changed(jobs)
 	if err != nil {
 		return err
 	}
@@ -33,16 +33,26 @@ func (x *Index) HandlePosts(ctx context.Context, jobs []*store.Job) error {
 			}
 		}
 	}
-	if err := x.idx.Batch(b); err != nil {
-		return err
+	for _, id := range places {
+		pl, err := x.st.Place(id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			b.Delete(placeID(id)) // its last post is gone
+		case err != nil:
+			return err
+		default:
+			if err := b.Index(placeID(id), makePlaceDoc(pl)); err != nil {
+				return err
+			}
+		}
 	}
-	return x.syncPlaces()
+	return x.idx.Batch(b)
 }
 
 // HandleUsers is the outbox batch handler for profile changes: it
 // indexes the users and refreshes the public flag of their posts.
 func (x *Index) HandleUsers(ctx context.Context, jobs []*store.Job) error {
-	ids, err := changed(jobs)
+	ids, _, err := changed(jobs)
 	if err != nil {
 		return err
 	}
@@ -55,32 +65,25 @@ func (x *Index) HandleUsers(ctx context.Context, jobs []*store.Job) error {
 	return x.idx.Batch(b)
 }
 
-// changed returns the distinct IDs that index jobs name, in order.
-func changed(jobs []*store.Job) ([]store.ID, error) {
+// changed returns the distinct IDs and places that index jobs name, in
+// order.
+func changed(jobs []*store.Job) (ids, places []store.ID, err error) {
 	seen := map[store.ID]bool{}
-	var ids []store.ID
 	for _, j := range jobs {
 		var job store.IndexJob
 		if err := j.Decode(&job); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !seen[job.ID] {
 			seen[job.ID] = true
 			ids = append(ids, job.ID)
 		}
+		if job.Place != 0 && !seen[job.Place] {
+			seen[job.Place] = true
+			places = append(places, job.Place)
+		}
 	}
-	return ids, nil
-}
-
-// syncPlaces is cheap enough to run per change only while places are few;
-// it indexes the places the store has and drops those it no longer has.
-func (x *Index) syncPlaces() error {
-	b := x.idx.NewBatch()
-	err := x.st.EachPlace(func(pl *store.Place) error { return b.Index(placeID(pl.ID), makePlaceDoc(pl)) })
-	if err != nil {
-		return err
-	}
-	return x.idx.Batch(b)
+	return ids, places, nil
 }
 
 // userInto adds a user and their posts' visibility to a batch.

@@ -356,4 +356,11 @@ func TestTypeahead(t *testing.T) {
 	if len(pl) != 1 {
 		t.Fatalf("lis finds %d places", len(pl))
 	}
+	// The place leaves the index with its last post.
+	posts, _ := e.st.RecentPostIDs(u.ID, 10)
+	store.Exec(context.Background(), e.st, store.DeletePost{Meta: store.At(time.Now()), ActorID: u.ID, PostID: posts[0]})
+	e.drain()
+	if pl, _ := e.idx.Places("lis", 10); len(pl) != 0 {
+		t.Fatalf("a place without posts is still found: %v", pl)
+	}
 }

@@ -24,9 +24,20 @@ const (
 	JobIndexUser = "index_user" // IndexJob: (re)index a user and their posts' visibility
 )
 
-// IndexJob names what changed.
+// IndexJob names what changed: a post or user, and for a post with a
+// location, its place (whose post count changed with it).
 type IndexJob struct {
-	ID ID `json:"id"`
+	ID    ID `json:"id"`
+	Place ID `json:"place,omitempty"`
+}
+
+// indexPost queues the index job of a post change.
+func (t *Tx) indexPost(p *Post) error {
+	job := IndexJob{ID: p.ID}
+	if p.Location != nil {
+		job.Place = PlaceID(*p.Location)
+	}
+	return t.enqueue(p.ID.Shard(), JobIndexPost, job)
 }
 
 // PlaceID returns the ID of the place a location belongs to: a hash of the

@@ -121,7 +121,7 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 	if err := tx.geoCount(p, 1); err != nil {
 		return nil, err
 	}
-	if err := tx.enqueue(c.Shard(), JobIndexPost, IndexJob{ID: id}); err != nil {
+	if err := tx.indexPost(p); err != nil {
 		return nil, err
 	}
 	if err := tx.count(c.AuthorID, func(c *Counts) { c.Posts++ }); err != nil {
@@ -227,7 +227,7 @@ func (c EditCaption) apply(tx *Tx) (*Post, error) {
 		}
 	}
 	p.Caption, p.Tags, p.Mentions, p.EditedAt = caption, tags, mentions, tx.now
-	if err := tx.enqueue(c.Shard(), JobIndexPost, IndexJob{ID: p.ID}); err != nil {
+	if err := tx.indexPost(p); err != nil {
 		return nil, err
 	}
 	return p, tx.put(bPosts, p.ID.key(), p)
@@ -260,7 +260,7 @@ func (c DeletePost) apply(tx *Tx) (struct{}, error) {
 		func() error { return tx.indexTags(p, nil, p.Tags) },
 		func() error { return tx.placeRemove(p) },
 		func() error { return tx.geoCount(p, -1) },
-		func() error { return tx.enqueue(c.Shard(), JobIndexPost, IndexJob{ID: p.ID}) },
+		func() error { return tx.indexPost(p) },
 		func() error { return tx.count(p.AuthorID, func(c *Counts) { c.Posts-- }) },
 		func() error { return tx.inboxRemove(p.AuthorID, p.ID) },
 		func() error { return tx.enqueue(c.Shard(), JobPostDeleted, FanoutJob{Post: p.ID, Author: p.AuthorID}) },
