@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math/rand"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"aperture/feed"
 	"aperture/store"
 )
 
@@ -343,4 +345,55 @@ func TestPaginationStableWhileNewPostsArrive(t *testing.T) {
 			t.Fatalf("post %d skipped", id)
 		}
 	}
+}
+
+// TestRetriesAndDeadLetters: a failing job is retried with backoff, parked
+// after MaxAttempts, and runs again once retried from the dead letters.
+func TestRetriesAndDeadLetters(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pool := feed.NewPool(st, feed.Config{Poll: 2 * time.Millisecond, BaseBackoff: time.Millisecond, MaxAttempts: 3}, nil)
+	var calls atomic.Int64
+	var healthy atomic.Bool
+	pool.Handle(store.JobIndexUser, func(context.Context, *store.Job) error {
+		calls.Add(1)
+		if !healthy.Load() {
+			panic("index down") // a panic counts as a failure
+		}
+		return nil
+	})
+	pool.Start()
+	defer pool.Stop()
+	if _, err := store.Exec(context.Background(), st, store.CreateUser{Meta: store.At(time.Now()), Username: "retry", PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	var dead []*store.Job
+	for range 2000 {
+		if dead, _ = st.DeadJobs(10); len(dead) == 1 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if len(dead) != 1 || dead[0].Attempts != 3 || calls.Load() != 3 || dead[0].LastError == "" {
+		t.Fatalf("dead letters %+v after %d calls", dead, calls.Load())
+	}
+	if s, _ := st.OutboxStats(); s.Depth != 0 || s.DeadLetter != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+	healthy.Store(true)
+	if _, err := store.Exec(context.Background(), st, store.RetryDeadJob{Meta: store.At(time.Now()), JobID: dead[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	pool.Wake()
+	for range 2000 {
+		if s, _ := st.OutboxStats(); s.Depth == 0 && s.DeadLetter == 0 && calls.Load() == 4 {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	s, _ := st.OutboxStats()
+	t.Fatalf("after retry: %+v, %d calls", s, calls.Load())
 }

@@ -132,11 +132,7 @@ func (p *Pool) Start() {
 		go func() {
 			defer p.done.Done()
 			for unit := range jobs {
-				if len(unit) == 1 && p.batchers[unit[0].Kind] == nil {
-					p.run(ctx, unit[0])
-				} else {
-					p.runBatch(ctx, unit)
-				}
+				p.run(ctx, unit)
 			}
 		}()
 	}
@@ -220,8 +216,22 @@ func (p *Pool) units(due []*store.Job) [][]*store.Job {
 	return out
 }
 
-// runBatch runs jobs of one kind with their batch handler.
-func (p *Pool) runBatch(ctx context.Context, jobs []*store.Job) {
+// handler returns how to run jobs of a kind: its batch handler, or its
+// one-job handler over a unit of one.
+func (p *Pool) handler(kind string) BatchHandler {
+	if h, ok := p.batchers[kind]; ok {
+		return h
+	}
+	if h, ok := p.handlers[kind]; ok {
+		return func(ctx context.Context, jobs []*store.Job) error { return h(ctx, jobs[0]) }
+	}
+	return func(context.Context, []*store.Job) error { return fmt.Errorf("no handler for job kind %q", kind) }
+}
+
+// run runs a unit of jobs of one kind. On success one command removes
+// them all; on failure each is retried with exponential backoff, or
+// parked in the dead letters after MaxAttempts. A panic is a failure.
+func (p *Pool) run(ctx context.Context, jobs []*store.Job) {
 	defer func() {
 		p.mu.Lock()
 		for _, j := range jobs {
@@ -230,13 +240,14 @@ func (p *Pool) runBatch(ctx context.Context, jobs []*store.Job) {
 		p.mu.Unlock()
 	}()
 	kind := jobs[0].Kind
+	h := p.handler(kind)
 	err := func() (err error) {
 		defer func() {
 			if r := recover(); r != nil {
 				err = fmt.Errorf("panic: %v", r)
 			}
 		}()
-		return p.batchers[kind](ctx, jobs)
+		return h(ctx, jobs)
 	}()
 	now := time.Now()
 	if err == nil {
@@ -251,56 +262,15 @@ func (p *Pool) runBatch(ctx context.Context, jobs []*store.Job) {
 		return
 	}
 	if ctx.Err() != nil {
-		return
+		return // stopping: the jobs stay and run after restart
 	}
 	p.failures.WithLabelValues(kind).Add(float64(len(jobs)))
-	p.log.Warn("job batch failed", "kind", kind, "jobs", len(jobs), "error", err)
 	for _, j := range jobs {
 		dead := j.Attempts+1 >= p.cfg.MaxAttempts
-		store.Exec(context.Background(), p.st, store.JobFailed{Meta: store.At(now), JobID: j.ID, Error: err.Error(),
-			RetryAt: now.Add(p.cfg.BaseBackoff << min(j.Attempts, 16)), Dead: dead})
-	}
-}
-
-func (p *Pool) run(ctx context.Context, j *store.Job) {
-	defer func() {
-		p.mu.Lock()
-		delete(p.running, j.ID)
-		p.mu.Unlock()
-	}()
-	h, ok := p.handlers[j.Kind]
-	var err error
-	if !ok {
-		err = fmt.Errorf("no handler for job kind %q", j.Kind)
-	} else {
-		err = safe(ctx, h, j)
-	}
-	now := time.Now()
-	if err == nil {
-		if _, err := store.Exec(context.Background(), p.st, store.JobDone{Meta: store.At(now), JobID: j.ID}); err != nil {
-			p.log.Error("job done", "kind", j.Kind, "job", j.ID, "error", err)
+		p.log.Warn("job failed", "kind", kind, "job", j.ID, "attempt", j.Attempts+1, "dead", dead, "error", err)
+		if _, err := store.Exec(context.Background(), p.st, store.JobFailed{Meta: store.At(now), JobID: j.ID, Error: err.Error(),
+			RetryAt: now.Add(p.cfg.BaseBackoff << min(j.Attempts, 16)), Dead: dead}); err != nil {
+			p.log.Error("job failed", "kind", kind, "job", j.ID, "error", err)
 		}
-		p.ran.WithLabelValues(j.Kind).Inc()
-		return
 	}
-	if ctx.Err() != nil {
-		return // stopping: the job stays and runs after restart
-	}
-	p.failures.WithLabelValues(j.Kind).Inc()
-	dead := j.Attempts+1 >= p.cfg.MaxAttempts
-	delay := p.cfg.BaseBackoff << min(j.Attempts, 16)
-	p.log.Warn("job failed", "kind", j.Kind, "job", j.ID, "attempt", j.Attempts+1, "dead", dead, "error", err)
-	if _, err := store.Exec(context.Background(), p.st, store.JobFailed{Meta: store.At(now), JobID: j.ID, Error: err.Error(),
-		RetryAt: now.Add(delay), Dead: dead}); err != nil {
-		p.log.Error("job failed", "kind", j.Kind, "job", j.ID, "error", err)
-	}
-}
-
-func safe(ctx context.Context, h Handler, j *store.Job) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v", r)
-		}
-	}()
-	return h(ctx, j)
 }

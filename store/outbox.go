@@ -102,20 +102,7 @@ func (s *Store) DeadJobs(limit int) ([]*Job, error) {
 	return out, err
 }
 
-// JobDone removes a finished job. Finishing a job twice changes nothing.
-type JobDone struct {
-	Meta
-	JobID ID `json:"job_id"`
-}
-
-// Shard returns the job's shard.
-func (c JobDone) Shard() uint16 { return c.JobID.Shard() }
-
-func (c JobDone) apply(tx *Tx) (struct{}, error) {
-	return struct{}{}, tx.unmark(bOutbox, c.JobID.key())
-}
-
-// JobsDone removes finished jobs (a batch run together).
+// JobsDone removes finished jobs. Finishing a job twice changes nothing.
 type JobsDone struct {
 	Meta
 	JobIDs []ID `json:"job_ids"`
