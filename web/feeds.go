@@ -170,16 +170,18 @@ func (s *Server) registerFeeds(api huma.API) {
 }
 
 func (s *Server) renderActivity(ctx context.Context, user store.ID, groups []store.ActivityGroup, next store.ID, unread int) (*activityOutput, error) {
-	var actors []store.ID
-	var posts []*store.Post
+	var actors, postIDs []store.ID
 	for _, g := range groups {
 		actors = append(actors, g.Actors...)
 		if g.PostID != 0 {
-			if p, err := s.st.ViewPost(user, g.PostID); err == nil {
-				posts = append(posts, p)
-			}
+			postIDs = append(postIDs, g.PostID)
 		}
 	}
+	page, err := s.st.Posts(user, postIDs) // the posts the user may still see
+	if err != nil {
+		return nil, err
+	}
+	posts := page.Posts
 	h, err := s.st.Hydrate(user, posts, actors...)
 	if err != nil {
 		return nil, err

@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"io"
 	"mime/multipart"
 	"net/http/httptest"
 	"strings"
@@ -86,34 +85,16 @@ func (ts *testServer) upload(token string, file []byte, fields map[string]string
 	w.Close()
 	req := httptest.NewRequest("POST", "/api/v1/media", &body)
 	req.Header.Set("Content-Type", w.FormDataContentType())
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := ts.srv.App().Test(req, -1)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{status: res.StatusCode, header: res.Header, body: b}
+	return ts.send(req, token)
 }
 
 func (ts *testServer) get(url, token string, headers map[string]string) resp {
 	ts.t.Helper()
 	req := httptest.NewRequest("GET", url, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	res, err := ts.srv.App().Test(req, -1)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{status: res.StatusCode, header: res.Header, body: b}
+	return ts.send(req, token)
 }
 
 func TestUploadAndServe(t *testing.T) {

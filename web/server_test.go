@@ -141,6 +141,13 @@ func (ts *testServer) do(method, path, token string, body any) resp {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return ts.send(req, token)
+}
+
+// send runs a request through the real fiber app, with a bearer token if
+// given.
+func (ts *testServer) send(req *http.Request, token string) resp {
+	ts.t.Helper()
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
