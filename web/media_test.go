@@ -285,3 +285,35 @@ func TestUnattachedPhotosSwept(t *testing.T) {
 		t.Fatalf("fresh upload swept: %d", r.status)
 	}
 }
+
+func TestPreviewEndpoint(t *testing.T) {
+	ts := newServer(t, web.Config{})
+	tok, _ := ts.signup("previewer")
+	form := func(token string, file []byte) resp {
+		var body bytes.Buffer
+		w := multipart.NewWriter(&body)
+		fw, _ := w.CreateFormFile("file", "photo.jpg")
+		fw.Write(file)
+		w.WriteField("crop", "0,0,1,1")
+		w.Close()
+		req := httptest.NewRequest("POST", "/api/v1/media/preview", &body)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		return ts.send(req, token)
+	}
+	r := form(tok, photo(t, true))
+	if r.status != 200 {
+		t.Fatalf("preview: %d %s", r.status, r.body)
+	}
+	var pv web.PreviewView
+	if err := json.Unmarshal(r.body, &pv); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(pv.Base, "data:image/jpeg;base64,") || pv.Width == 0 || pv.LocationSuggestion == nil {
+		t.Fatalf("preview without base or location: %+v", pv.Width)
+	}
+	if len(pv.Filters) < 13 || pv.Filters[0].Name != "normal" || !strings.HasPrefix(pv.Filters[5].Image, "data:image/jpeg;base64,") {
+		t.Fatalf("filters: %d", len(pv.Filters))
+	}
+	wantProblem(t, form("", photo(t, false)), 401)
+	wantProblem(t, form(tok, []byte("not a photo at all")), 415)
+}

@@ -141,6 +141,7 @@ func New(cfg Config, d Deps) *Server {
 	s.registerGraph(s.api)
 	s.registerFeeds(s.api)
 	s.registerSearch(s.api)
+	s.registerPreview(s.api)
 	s.registerMediaFiles(s.api)
 	return s
 }
