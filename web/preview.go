@@ -48,9 +48,9 @@ func dataURL(jpeg []byte) string {
 func (s *Server) registerPreview(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "preview-media", Method: http.MethodPost, Path: "/api/v1/media/preview", Tags: []string{"media"},
-		Summary:     "Preview a photo with every filter, storing nothing",
-		Description: "The new-post screens show the crop step on `base` and the filter strip from `filters`. Samples are rendered by the same pipeline as the stored photo, so what you pick is what you get.",
-		Security:    bearer,
+		Summary:      "Preview a photo with every filter, storing nothing",
+		Description:  "The new-post screens show the crop step on `base` and the filter strip from `filters`. Samples are rendered by the same pipeline as the stored photo, so what you pick is what you get.",
+		Security:     bearer,
 		MaxBodyBytes: s.media.Config().MaxBytes + 1<<20, BodyReadTimeout: 2 * time.Minute,
 		Errors: []int{400, 401, 413, 415, 422, 503},
 	}, func(ctx context.Context, in *previewInput) (*previewOutput, error) {
