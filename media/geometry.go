@@ -48,6 +48,17 @@ const (
 	maxAspect = 1.91
 )
 
+// centreCrop returns the largest centred crop of a w×h photo with the
+// given aspect (width/height).
+func centreCrop(w, h int, aspect float64) *Crop {
+	fw := aspect * float64(h) / float64(w)
+	if fw <= 1 {
+		return &Crop{X: (1 - fw) / 2, Y: 0, W: fw, H: 1}
+	}
+	fh := 1 / fw
+	return &Crop{X: 0, Y: (1 - fh) / 2, W: 1, H: fh}
+}
+
 // cropRect returns the pixel rectangle of the upright photo (w×h) to keep:
 // the requested crop, or else a centred crop into the aspect bounds. The
 // result is itself clamped into the bounds.

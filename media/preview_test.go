@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"image/jpeg"
+	"image/png"
 	"io/fs"
 	"path/filepath"
 	"testing"
@@ -101,4 +102,39 @@ func countFiles(t *testing.T, dir string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func TestPlaceholder(t *testing.T) {
+	p, _ := newProcessor(t, media.Config{})
+	res := mustProcess(t, p, encodeJPEG(t, pattern(400, 300), 90), media.Edit{})
+	b, err := media.Placeholder(res.Blurhash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil || img.Bounds().Dx() != 16 || len(b) > 1200 {
+		t.Fatalf("placeholder %v, %d bytes: %v", img.Bounds(), len(b), err)
+	}
+	// The top-left of the pattern is red.
+	r, g, _, _ := img.At(1, 1).RGBA()
+	if r <= g {
+		t.Fatalf("top-left is not reddish: r=%d g=%d", r>>8, g>>8)
+	}
+	if _, err := media.Placeholder("nope"); err == nil {
+		t.Fatal("a bad hash decoded")
+	}
+}
+
+func TestAspectCrop(t *testing.T) {
+	p, _ := newProcessor(t, media.Config{})
+	data := encodeJPEG(t, pattern(1200, 800), 90)
+	for _, c := range []struct {
+		aspect float64
+		w, h   int
+	}{{1, 800, 800}, {0.8, 640, 800}, {0, 1200, 800}} {
+		res := mustProcess(t, p, data, media.Edit{Aspect: c.aspect})
+		if res.Width != c.w || res.Height != c.h {
+			t.Errorf("aspect %v: %d×%d, want %d×%d", c.aspect, res.Width, res.Height, c.w, c.h)
+		}
+	}
 }

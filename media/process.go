@@ -90,10 +90,12 @@ func (p *Processor) Config() Config { return p.cfg }
 // Blobs returns where the processor stores files.
 func (p *Processor) Blobs() Blobs { return p.blobs }
 
-// Edit is what the person asked for: a filter and an optional crop.
+// Edit is what the person asked for: a filter and an optional crop, or
+// else an optional aspect (width/height, e.g. 1 or 4/5) to centre-crop to.
 type Edit struct {
 	Filter string
 	Crop   *Crop
+	Aspect float64
 }
 
 // Variant is one stored rendition.
@@ -156,6 +158,10 @@ func (p *Processor) Process(ctx context.Context, data []byte, e Edit, commit fun
 		return nil, err
 	}
 	ex := readEXIF(f, data)
+	if e.Crop == nil && e.Aspect > 0 {
+		uw, uh := uprightSize(cfg.Width, cfg.Height, ex.Orientation)
+		e.Crop = centreCrop(uw, uh, e.Aspect)
+	}
 	hash := blobHash(data, filter.Name, e.Crop)
 	if commit == nil {
 		commit = func(*Result) error { return nil }

@@ -112,13 +112,7 @@ func (s *Store) ActivityPage(user ID, p Page) (groups []ActivityGroup, next ID, 
 		if err != nil {
 			return err
 		}
-		tx.walkNewest(bActivity, user, 0, func(id ID) bool {
-			if id <= u.ActivitySeen || unread == 99 {
-				return false
-			}
-			unread++
-			return true
-		})
+		unread = tx.unread(u)
 		index := map[[2]any]int{}
 		tx.walkNewest(bActivity, user, p.Before, func(id ID) bool {
 			a := new(Activity)
@@ -156,4 +150,28 @@ func containsID(ids []ID, id ID) bool {
 		}
 	}
 	return false
+}
+
+// UnreadActivity returns how many of the user's activities are unread,
+// at most 99, or ErrNotFound for an unknown user.
+func (s *Store) UnreadActivity(user ID) (n int, err error) {
+	err = s.view(func(tx *Tx) error {
+		u, err := tx.user(user)
+		if err == nil {
+			n = tx.unread(u)
+		}
+		return err
+	})
+	return n, err
+}
+
+func (tx *Tx) unread(u *User) (n int) {
+	tx.walkNewest(bActivity, u.ID, 0, func(id ID) bool {
+		if id <= u.ActivitySeen || n == 99 {
+			return false
+		}
+		n++
+		return true
+	})
+	return n
 }

@@ -73,12 +73,11 @@ func (s *Server) registerAccounts(api huma.API) {
 		Summary: "Create an account and sign in", DefaultStatus: http.StatusCreated,
 		Errors: []int{400, 409, 413, 422, 429},
 	}), func(ctx context.Context, in *signupInput) (*tokenOutput, error) {
-		g, err := s.auth.SignUp(ctx, auth.SignUp{Username: in.Body.Username, Password: in.Body.Password,
-			Email: in.Body.Email, DisplayName: in.Body.DisplayName, UserAgent: in.UserAgent}, now(ctx))
+		g, err := s.signIn(ctx, true, auth.SignUp{Username: in.Body.Username, Password: in.Body.Password,
+			Email: in.Body.Email, DisplayName: in.Body.DisplayName, UserAgent: in.UserAgent})
 		if err != nil {
 			return nil, err
 		}
-		s.metrics.signups.Inc()
 		return grantOutput(g), nil
 	})
 
@@ -86,12 +85,10 @@ func (s *Server) registerAccounts(api huma.API) {
 		OperationID: "login", Method: http.MethodPost, Path: "/api/v1/auth/login", Tags: []string{"accounts"},
 		Summary: "Sign in with username and password", Errors: []int{400, 401, 413, 422, 429},
 	}), func(ctx context.Context, in *loginInput) (*tokenOutput, error) {
-		g, err := s.auth.Login(ctx, in.Body.Username, in.Body.Password, in.UserAgent, now(ctx))
+		g, err := s.signIn(ctx, false, auth.SignUp{Username: in.Body.Username, Password: in.Body.Password, UserAgent: in.UserAgent})
 		if err != nil {
-			s.metrics.logins.WithLabelValues("refused").Inc()
 			return nil, err
 		}
-		s.metrics.logins.WithLabelValues("ok").Inc()
 		return grantOutput(g), nil
 	})
 
@@ -131,16 +128,7 @@ func (s *Server) registerAccounts(api huma.API) {
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "update-me", Method: http.MethodPatch, Path: "/api/v1/me", Tags: []string{"accounts"},
 		Summary: "Change the signed-in user's profile", Security: bearer, Errors: []int{400, 401, 413, 422},
-	}), func(ctx context.Context, in *patchMeInput) (*meOutput, error) {
-		c, _ := viewer(ctx)
-		b := in.Body
-		u, err := store.Exec(ctx, s.st, store.UpdateProfile{Meta: store.At(now(ctx)), UserID: c.UserID,
-			DisplayName: b.DisplayName, Bio: b.Bio, Website: b.Website, Email: b.Email, Private: b.Private, AvatarMediaID: b.AvatarMediaID})
-		if err != nil {
-			return nil, err
-		}
-		return s.meOutput(ctx, u)
-	})
+	}), s.updateMe)
 }
 
 func (s *Server) meOutput(ctx context.Context, u *store.User) (*meOutput, error) {
@@ -151,4 +139,35 @@ func (s *Server) meOutput(ctx context.Context, u *store.User) (*meOutput, error)
 	v := meView(u)
 	v.Avatar = s.avatar(u, h.Media, now(ctx))
 	return &meOutput{Body: v}, nil
+}
+
+// updateMe answers PATCH /api/v1/me and the edit-profile form.
+func (s *Server) updateMe(ctx context.Context, in *patchMeInput) (*meOutput, error) {
+	c, _ := viewer(ctx)
+	b := in.Body
+	u, err := store.Exec(ctx, s.st, store.UpdateProfile{Meta: store.At(now(ctx)), UserID: c.UserID,
+		DisplayName: b.DisplayName, Bio: b.Bio, Website: b.Website, Email: b.Email, Private: b.Private, AvatarMediaID: b.AvatarMediaID})
+	if err != nil {
+		return nil, err
+	}
+	return s.meOutput(ctx, u)
+}
+
+// signIn signs up (creating the account) or logs in, for the API and the
+// forms alike, and counts the outcome.
+func (s *Server) signIn(ctx context.Context, signup bool, in auth.SignUp) (*auth.Grant, error) {
+	if signup {
+		g, err := s.auth.SignUp(ctx, in, now(ctx))
+		if err == nil {
+			s.metrics.signups.Inc()
+		}
+		return g, err
+	}
+	g, err := s.auth.Login(ctx, in.Username, in.Password, in.UserAgent, now(ctx))
+	if err != nil {
+		s.metrics.logins.WithLabelValues("refused").Inc()
+		return nil, err
+	}
+	s.metrics.logins.WithLabelValues("ok").Inc()
+	return g, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
 )
 
 // authenticate is a huma middleware. For operations that declare the
@@ -13,6 +14,14 @@ import (
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	required := len(ctx.Operation().Security) > 0
 	token, ok := bearerToken(ctx.Header("Authorization"))
+	if ri := infoFrom(ctx.Context()); !ok && ri != nil && ri.byCookie {
+		if unsafeMethod(ctx.Method()) && !s.cookies.validCSRF(humafiber.Unwrap(ctx)) {
+			huma.WriteErr(s.api, ctx, http.StatusForbidden, "This request came without the page's CSRF token, so it was refused; reload the page and try again.")
+			return
+		}
+		next(ctx)
+		return
+	}
 	if !ok {
 		if required {
 			ctx.SetHeader("WWW-Authenticate", `Bearer realm="aperture"`)

@@ -67,34 +67,12 @@ func (s *Server) registerFeeds(api huma.API) {
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "home-feed", Method: http.MethodGet, Path: "/api/v1/feed", Tags: tags,
 		Summary: "Posts of the accounts you follow and your own, newest first", Security: bearer, Errors: []int{401, 422},
-	}), func(ctx context.Context, in *PageParams) (*postsOutput, error) {
-		c, _ := viewer(ctx)
-		pg, err := in.page()
-		if err != nil {
-			return nil, err
-		}
-		page, err := s.st.Feed(c.UserID, pg)
-		if err != nil {
-			return nil, err
-		}
-		return s.postsPage(ctx, c.UserID, page)
-	})
+	}), s.homeFeed)
 
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "activity", Method: http.MethodGet, Path: "/api/v1/activity", Tags: tags,
 		Summary: "Likes, comments, follows, requests and mentions, grouped per post and day", Security: bearer, Errors: []int{401, 422},
-	}), func(ctx context.Context, in *PageParams) (*activityOutput, error) {
-		c, _ := viewer(ctx)
-		pg, err := in.page()
-		if err != nil {
-			return nil, err
-		}
-		groups, next, unread, err := s.st.ActivityPage(c.UserID, pg)
-		if err != nil {
-			return nil, err
-		}
-		return s.renderActivity(ctx, c.UserID, groups, next, unread)
-	})
+	}), s.activity)
 
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "activity-read", Method: http.MethodPost, Path: "/api/v1/activity/read", Tags: tags,
@@ -108,65 +86,14 @@ func (s *Server) registerFeeds(api huma.API) {
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "tag-posts", Method: http.MethodGet, Path: "/api/v1/tags/{tag}/posts", Tags: tags,
 		Summary: "Posts with a hashtag, newest first", Errors: []int{401, 422},
-	}), func(ctx context.Context, in *tagInput) (*tagOutput, error) {
-		c, _ := viewer(ctx)
-		pg, err := in.page()
-		if err != nil {
-			return nil, err
-		}
-		page, total, err := s.st.TagPosts(c.UserID, in.Tag, pg)
-		if err != nil {
-			return nil, err
-		}
-		views := s.renderHydrated(c.UserID, page.Posts, page.Hydrated, now(ctx))
-		out := &tagOutput{}
-		out.Body.Tag, out.Body.Count, out.Body.Items, out.Body.Next = in.Tag, total, views, cursor(page.Next)
-		return out, nil
-	})
+	}), s.tagPosts)
 
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "explore", Method: http.MethodGet, Path: "/api/v1/explore", Tags: tags,
 		Summary:     "Popular recent public posts",
 		Description: "Posts of the last 7 days from public accounts, ranked by (likes + 2·comments) / (age in hours + 2)^1.5, recomputed every minute.",
 		Errors:      []int{401, 422},
-	}), func(ctx context.Context, in *exploreInput) (*postsOutput, error) {
-		c, _ := viewer(ctx)
-		start := 0
-		if in.Cursor != "" {
-			n, err := strconv.Atoi(in.Cursor)
-			if err != nil || n < 0 {
-				return nil, store.Invalid("cursor", "cursor must be the next cursor of a previous page.")
-			}
-			start = n
-		}
-		var ranked []*store.Post
-		if s.explore != nil {
-			ranked = s.explore.Ranked()
-		}
-		visible, err := s.st.Visible(c.UserID, ranked)
-		if err != nil {
-			return nil, err
-		}
-		limit := in.Limit
-		if limit <= 0 {
-			limit = 30
-		}
-		var page []*store.Post
-		var next *string
-		if start < len(visible) {
-			end := min(len(visible), start+limit)
-			page = visible[start:end]
-			if end < len(visible) {
-				n := strconv.Itoa(end)
-				next = &n
-			}
-		}
-		views, err := s.renderPosts(c.UserID, page, now(ctx))
-		if err != nil {
-			return nil, err
-		}
-		return &postsOutput{Body: List[PostView]{Items: views, Next: next}}, nil
-	})
+	}), s.explorePosts)
 }
 
 func (s *Server) renderActivity(ctx context.Context, user store.ID, groups []store.ActivityGroup, next store.ID, unread int) (*activityOutput, error) {
@@ -218,4 +145,89 @@ func (s *Server) renderActivity(ctx context.Context, user store.ID, groups []sto
 		out.Body.Items = append(out.Body.Items, v)
 	}
 	return out, nil
+}
+
+// homeFeed answers GET /api/v1/feed and the home page.
+func (s *Server) homeFeed(ctx context.Context, in *PageParams) (*postsOutput, error) {
+	c, _ := viewer(ctx)
+	pg, err := in.page()
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.st.Feed(c.UserID, pg)
+	if err != nil {
+		return nil, err
+	}
+	return s.postsPage(ctx, c.UserID, page)
+}
+
+// activity answers GET /api/v1/activity and the activity page.
+func (s *Server) activity(ctx context.Context, in *PageParams) (*activityOutput, error) {
+	c, _ := viewer(ctx)
+	pg, err := in.page()
+	if err != nil {
+		return nil, err
+	}
+	groups, next, unread, err := s.st.ActivityPage(c.UserID, pg)
+	if err != nil {
+		return nil, err
+	}
+	return s.renderActivity(ctx, c.UserID, groups, next, unread)
+}
+
+// tagPosts answers GET /api/v1/tags/{tag}/posts and the tag page.
+func (s *Server) tagPosts(ctx context.Context, in *tagInput) (*tagOutput, error) {
+	c, _ := viewer(ctx)
+	pg, err := in.page()
+	if err != nil {
+		return nil, err
+	}
+	page, total, err := s.st.TagPosts(c.UserID, in.Tag, pg)
+	if err != nil {
+		return nil, err
+	}
+	views := s.renderHydrated(ctx, c.UserID, page.Posts, page.Hydrated)
+	out := &tagOutput{}
+	out.Body.Tag, out.Body.Count, out.Body.Items, out.Body.Next = in.Tag, total, views, cursor(page.Next)
+	return out, nil
+}
+
+// explorePosts answers GET /api/v1/explore and the explore page.
+func (s *Server) explorePosts(ctx context.Context, in *exploreInput) (*postsOutput, error) {
+	c, _ := viewer(ctx)
+	start := 0
+	if in.Cursor != "" {
+		n, err := strconv.Atoi(in.Cursor)
+		if err != nil || n < 0 {
+			return nil, store.Invalid("cursor", "cursor must be the next cursor of a previous page.")
+		}
+		start = n
+	}
+	var ranked []*store.Post
+	if s.explore != nil {
+		ranked = s.explore.Ranked()
+	}
+	visible, err := s.st.Visible(c.UserID, ranked)
+	if err != nil {
+		return nil, err
+	}
+	limit := in.Limit
+	if limit <= 0 {
+		limit = 30
+	}
+	var page []*store.Post
+	var next *string
+	if start < len(visible) {
+		end := min(len(visible), start+limit)
+		page = visible[start:end]
+		if end < len(visible) {
+			n := strconv.Itoa(end)
+			next = &n
+		}
+	}
+	views, err := s.renderPosts(ctx, c.UserID, page)
+	if err != nil {
+		return nil, err
+	}
+	return &postsOutput{Body: List[PostView]{Items: views, Next: next}}, nil
 }

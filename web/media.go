@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -83,12 +84,27 @@ func readUpload(f huma.FormFile, max int64) ([]byte, error) {
 	if !f.IsSet || f.File == nil {
 		return nil, store.Invalid("file", "Choose a photo to upload.")
 	}
-	defer f.File.Close()
-	if f.Size > max {
-		return nil, &media.Error{Kind: media.ErrTooLarge, Field: "file",
-			Msg: fmt.Sprintf("The photo is %.1f MiB; aperture accepts photos up to %.0f MiB.", float64(f.Size)/(1<<20), float64(max)/(1<<20))}
+	return readPhoto(f.File, f.Size, max)
+}
+
+// readFormFile reads a photo of an HTML form.
+func readFormFile(fh *multipart.FileHeader, max int64) ([]byte, error) {
+	f, err := fh.Open()
+	if err != nil {
+		return nil, store.Invalid("file", "The photo could not be read; choose it again.")
 	}
-	return io.ReadAll(io.LimitReader(f.File, max+1))
+	return readPhoto(f, fh.Size, max)
+}
+
+// readPhoto reads and closes an uploaded file of the given size, refusing
+// one over max bytes.
+func readPhoto(f io.ReadCloser, size, max int64) ([]byte, error) {
+	defer f.Close()
+	if size > max {
+		return nil, &media.Error{Kind: media.ErrTooLarge, Field: "file",
+			Msg: fmt.Sprintf("The photo is %.1f MiB; aperture accepts photos up to %.0f MiB.", float64(size)/(1<<20), float64(max)/(1<<20))}
+	}
+	return io.ReadAll(io.LimitReader(f, max+1))
 }
 
 // upload processes a photo and records it for its owner, all under the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -24,7 +25,11 @@ type reqInfo struct {
 	start  time.Time
 	claims auth.Claims
 	authed bool
-	err    error
+	// byCookie marks a browser session signed in by cookies (see
+	// cookieSession): its state-changing calls need a CSRF token.
+	byCookie bool
+	page     bool // an HTML page: post views are built in full
+	err      error
 }
 
 type reqKey struct{}
@@ -133,14 +138,22 @@ func recoverPanics(log *slog.Logger) fiber.Handler {
 
 // csp is the Content-Security-Policy of every response: no inline
 // scripts, nothing from other origins, no framing.
-const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
-	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+// csp allows nothing but this origin (and data:/blob: images, for
+// placeholders and previews); imgOrigin adds a map tile server.
+func csp(imgOrigin string) string {
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:" + imgOrigin + "; " +
+		"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+}
 
 // securityHeaders sets the headers every response carries.
-func securityHeaders(tls bool) fiber.Handler {
+func securityHeaders(tls bool, tiles string) fiber.Handler {
+	policy := csp("")
+	if u, err := url.Parse(tiles); err == nil && u.Host != "" {
+		policy = csp(" " + u.Scheme + "://" + u.Host)
+	}
 	return func(c *fiber.Ctx) error {
 		h := &c.Response().Header
-		h.Set("Content-Security-Policy", csp)
+		h.Set("Content-Security-Policy", policy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")

@@ -42,7 +42,7 @@ type previewOutput struct {
 }
 
 func dataURL(jpeg []byte) string {
-	return "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(jpeg)
+	return dataURLOf("image/jpeg", jpeg)
 }
 
 func (s *Server) registerPreview(api huma.API) {
@@ -76,4 +76,8 @@ func (s *Server) registerPreview(api huma.API) {
 		}
 		return out, nil
 	})
+}
+
+func dataURLOf(ctype string, b []byte) string {
+	return "data:" + ctype + ";base64," + base64.StdEncoding.EncodeToString(b)
 }

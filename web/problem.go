@@ -203,8 +203,11 @@ func writeProblem(c *fiber.Ctx, p *Problem) error {
 
 // fiberError is fiber's ErrorHandler: every error that escapes a
 // handler, and fiber's own (404, 405, 413 from the body limit), leaves as
-// problem+json.
-func fiberError(c *fiber.Ctx, err error) error {
+// problem+json — or, for a browser asking for a page, as an error page.
+func (s *Server) fiberError(c *fiber.Ctx, err error) error {
+	if wantsPage(c) {
+		return s.errorPage(c, err)
+	}
 	var fe *fiber.Error
 	status, detail := http.StatusInternalServerError, ""
 	if errors.As(err, &fe) {
@@ -231,4 +234,12 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// wantsPage reports whether a request is a browser's, for a page rather
+// than the API or a file.
+func wantsPage(c *fiber.Ctx) bool {
+	p := c.Path()
+	return c.Method() == http.MethodGet && !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/media/") &&
+		!strings.HasPrefix(p, "/assets/") && strings.Contains(c.Get(fiber.HeaderAccept), "text/html")
 }

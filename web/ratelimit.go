@@ -62,38 +62,54 @@ func (l *keyedLimiter) take(key string, now time.Time) (ok bool, left int, wait 
 	return false, 0, wait
 }
 
-// authLimits guards sign-up, log-in and refresh with a token bucket per
-// client IP and one per username named in the body, so that neither one
-// address nor a botnet aimed at one account can guess passwords quickly.
-// Over either limit the answer is 429 with Retry-After; every answer
-// carries X-RateLimit-Limit/Remaining/Reset for the tighter bucket.
-func authLimits(perIP, perUser int, window time.Duration) fiber.Handler {
-	byIP, byUser := newKeyedLimiter(perIP, window), newKeyedLimiter(perUser, window)
-	return func(c *fiber.Ctx) error {
-		if c.Method() != http.MethodPost {
-			return c.Next()
+// authLimiter guards sign-up, log-in and refresh with a token bucket per
+// client IP and one per username, so that neither one address nor a
+// botnet aimed at one account can guess passwords quickly.
+type authLimiter struct {
+	perIP, perUser int
+	byIP, byUser   *keyedLimiter
+}
+
+func newAuthLimiter(perIP, perUser int, window time.Duration) *authLimiter {
+	return &authLimiter{perIP: perIP, perUser: perUser, byIP: newKeyedLimiter(perIP, window), byUser: newKeyedLimiter(perUser, window)}
+}
+
+// take spends a token of the client's IP and of username (if any). Over
+// either limit it returns a 429 Problem with Retry-After. It sets
+// X-RateLimit-Limit/Remaining (and Reset) for the tighter bucket.
+func (l *authLimiter) take(c *fiber.Ctx, username string) *Problem {
+	now := time.Now()
+	limit := l.perIP
+	ok, left, wait := l.byIP.take(c.IP(), now)
+	if username != "" && ok {
+		var uleft int
+		ok, uleft, wait = l.byUser.take(username, now)
+		if !ok || uleft < left {
+			limit, left = l.perUser, uleft
 		}
-		now := time.Now()
-		limit := perIP
-		ok, left, wait := byIP.take(c.IP(), now)
-		if name := usernameIn(c.Body()); ok && name != "" {
-			var uleft int
-			ok, uleft, wait = byUser.take(name, now)
-			if !ok || uleft < left {
-				limit, left = perUser, uleft
-			}
-		}
-		c.Set("X-RateLimit-Limit", strconv.Itoa(limit))
-		c.Set("X-RateLimit-Remaining", strconv.Itoa(left))
-		if ok {
-			return c.Next()
-		}
-		secs := int(math.Ceil(wait.Seconds()))
-		c.Set("X-RateLimit-Reset", strconv.Itoa(secs))
-		p, _ := newProblem(http.StatusTooManyRequests, fmt.Sprintf("Too many attempts; wait %d seconds and try again.", secs))
-		p.retryAfter = secs
+	}
+	c.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	c.Set("X-RateLimit-Remaining", strconv.Itoa(left))
+	if ok {
+		return nil
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	c.Set("X-RateLimit-Reset", strconv.Itoa(secs))
+	c.Set("Retry-After", strconv.Itoa(secs))
+	p, _ := newProblem(http.StatusTooManyRequests, fmt.Sprintf("Too many attempts; wait %d seconds and try again.", secs))
+	p.retryAfter = secs
+	return p
+}
+
+// middleware limits the API's POSTs, naming the username of a JSON body.
+func (l *authLimiter) middleware(c *fiber.Ctx) error {
+	if c.Method() != http.MethodPost {
+		return c.Next()
+	}
+	if p := l.take(c, usernameIn(c.Body())); p != nil {
 		return writeProblem(c, p)
 	}
+	return c.Next()
 }
 
 // usernameIn returns the lower-cased username of a JSON body, or "".

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"strconv"
 	"sync"
 	"time"
@@ -119,20 +120,31 @@ func (s *Server) authorView(u *store.User, media map[store.ID]*store.Media, t ti
 }
 
 // renderPosts turns posts into views with one batch read.
-func (s *Server) renderPosts(viewer store.ID, posts []*store.Post, t time.Time) ([]PostView, error) {
+func (s *Server) renderPosts(ctx context.Context, viewer store.ID, posts []*store.Post) ([]PostView, error) {
 	h, err := s.st.Hydrate(viewer, posts)
 	if err != nil {
 		return nil, err
 	}
-	return s.renderHydrated(viewer, posts, h, t), nil
+	return s.renderHydrated(ctx, viewer, posts, h), nil
 }
 
 // renderHydrated turns posts into views from what was read with them.
-func (s *Server) renderHydrated(viewer store.ID, posts []*store.Post, h store.Hydrated, t time.Time) []PostView {
+// For the API the views carry their cached JSON; pages, which read the
+// fields, get full views.
+func (s *Server) renderHydrated(ctx context.Context, viewer store.ID, posts []*store.Post, h store.Hydrated) []PostView {
+	t := now(ctx)
+	page := false
+	if ri := infoFrom(ctx); ri != nil {
+		page = ri.page
+	}
 	out := make([]PostView, 0, len(posts))
 	for _, p := range posts {
 		author, ok := h.Authors[p.AuthorID]
 		if !ok {
+			continue
+		}
+		if page {
+			out = append(out, s.postView(viewer, p, author, h, t))
 			continue
 		}
 		key := fragmentKey(p, author, h.Liked[p.ID], viewer == author.ID, t)
@@ -140,26 +152,7 @@ func (s *Server) renderHydrated(viewer store.ID, posts []*store.Post, h store.Hy
 			out = append(out, PostView{ID: p.ID, raw: raw})
 			continue
 		}
-		v := PostView{ID: p.ID, Author: s.authorView(author, h.Media, t), Caption: p.Caption, Tags: nonNil(p.Tags),
-			Mentions: []string{}, Media: []MediaView{}, LikeCount: p.LikeCount, CommentCount: p.CommentCount,
-			LikedByMe: h.Liked[p.ID], CreatedAt: p.CreatedAt}
-		for _, id := range p.Mentions {
-			if u, ok := h.Authors[id]; ok {
-				v.Mentions = append(v.Mentions, u.Username)
-			}
-		}
-		for _, mid := range p.MediaIDs {
-			if m, ok := h.Media[mid]; ok {
-				v.Media = append(v.Media, s.mediaView(m, !author.Private, viewer == author.ID, t))
-			}
-		}
-		if p.Location != nil {
-			v.Location = &LocationView{Name: p.Location.Name, Lat: p.Location.Lat, Lon: p.Location.Lon}
-		}
-		if !p.EditedAt.IsZero() {
-			e := p.EditedAt
-			v.EditedAt = &e
-		}
+		v := s.postView(viewer, p, author, h, t)
 		if raw, err := v.MarshalJSON(); err == nil {
 			s.fragments.put(key, raw)
 			v.raw = raw
@@ -167,6 +160,31 @@ func (s *Server) renderHydrated(viewer store.ID, posts []*store.Post, h store.Hy
 		out = append(out, v)
 	}
 	return out
+}
+
+// postView builds the view of p, whose author and media were read into h.
+func (s *Server) postView(viewer store.ID, p *store.Post, author *store.User, h store.Hydrated, t time.Time) PostView {
+	v := PostView{ID: p.ID, Author: s.authorView(author, h.Media, t), Caption: p.Caption, Tags: nonNil(p.Tags),
+		Mentions: []string{}, Media: []MediaView{}, LikeCount: p.LikeCount, CommentCount: p.CommentCount,
+		LikedByMe: h.Liked[p.ID], CreatedAt: p.CreatedAt}
+	for _, id := range p.Mentions {
+		if u, ok := h.Authors[id]; ok {
+			v.Mentions = append(v.Mentions, u.Username)
+		}
+	}
+	for _, mid := range p.MediaIDs {
+		if m, ok := h.Media[mid]; ok {
+			v.Media = append(v.Media, s.mediaView(m, !author.Private, viewer == author.ID, t))
+		}
+	}
+	if p.Location != nil {
+		v.Location = &LocationView{Name: p.Location.Name, Lat: p.Location.Lat, Lon: p.Location.Lon}
+	}
+	if !p.EditedAt.IsZero() {
+		e := p.EditedAt
+		v.EditedAt = &e
+	}
+	return v
 }
 
 func nonNil(s []string) []string {

@@ -118,58 +118,7 @@ func (s *Server) registerSearch(api huma.API) {
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "search", Method: http.MethodGet, Path: "/api/v1/search", Tags: tags,
 		Summary: "Search people, hashtags and posts (typeahead: \"ali\" finds alice, \"#sun\" finds sunset)", Errors: []int{401, 422},
-	}), func(ctx context.Context, in *searchInput) (*searchOutput, error) {
-		c, _ := viewer(ctx)
-		out := &searchOutput{}
-		out.Body.Users, out.Body.Tags, out.Body.Posts = []AuthorView{}, []store.TagCount{}, []PostView{}
-		limit := max(1, in.Limit)
-		if in.Type == "" || in.Type == "users" {
-			ids, err := s.search.Users(in.Q, limit)
-			if err != nil {
-				return nil, err
-			}
-			users, err := s.st.UsersVisibleTo(c.UserID, ids)
-			if err != nil {
-				return nil, err
-			}
-			if out.Body.Users, err = s.renderUsers(users, now(ctx)); err != nil {
-				return nil, err
-			}
-		}
-		if in.Type == "" || in.Type == "tags" {
-			if _, err := search.CleanQuery(in.Q); err != nil {
-				return nil, err
-			}
-			t, err := s.st.TagsWithPrefix(in.Q, limit)
-			if err != nil {
-				return nil, err
-			}
-			out.Body.Tags = append(out.Body.Tags, t...)
-		}
-		if tag, ok := singleTag(in.Q); ok && (in.Type == "" || in.Type == "posts") {
-			// A lone #tag is answered from the store's time-ordered tag
-			// index: newest first, and fast however popular the tag.
-			page, _, err := s.st.TagPosts(c.UserID, tag, store.Page{Limit: limit})
-			if err != nil {
-				return nil, err
-			}
-			out.Body.Posts = s.renderHydrated(c.UserID, page.Posts, page.Hydrated, now(ctx))
-		} else if in.Type == "" || in.Type == "posts" {
-			ids, err := s.search.Posts(in.Q, 3*limit)
-			if err != nil {
-				return nil, err
-			}
-			page, err := s.st.Posts(c.UserID, ids)
-			if err != nil {
-				return nil, err
-			}
-			if len(page.Posts) > limit {
-				page.Posts = page.Posts[:limit]
-			}
-			out.Body.Posts = s.renderHydrated(c.UserID, page.Posts, page.Hydrated, now(ctx))
-		}
-		return out, nil
-	})
+	}), s.searchQuery)
 
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "places-nearby", Method: http.MethodGet, Path: "/api/v1/places/nearby", Tags: tags,
@@ -188,7 +137,7 @@ func (s *Server) registerSearch(api huma.API) {
 			page.Posts = page.Posts[:in.Limit]
 		}
 		out := &nearbyOutput{Body: List[NearbyView]{Items: []NearbyView{}}}
-		for i, v := range s.renderHydrated(c.UserID, page.Posts, page.Hydrated, now(ctx)) {
+		for i, v := range s.renderHydrated(ctx, c.UserID, page.Posts, page.Hydrated) {
 			l := page.Posts[i].Location
 			d := search.DistanceKm(in.Lat, in.Lon, l.Lat, l.Lon)
 			out.Body.Items = append(out.Body.Items, NearbyView{PostView: v, DistanceKm: math.Round(d*100) / 100})
@@ -199,116 +148,19 @@ func (s *Server) registerSearch(api huma.API) {
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "places-search", Method: http.MethodGet, Path: "/api/v1/places/search", Tags: tags,
 		Summary: "Places by name (typeahead)", Errors: []int{401, 422},
-	}), func(ctx context.Context, in *placeSearchInput) (*placesOutput, error) {
-		ids, err := s.search.Places(in.Q, in.Limit)
-		if err != nil {
-			return nil, err
-		}
-		out := &placesOutput{Body: List[PlaceView]{Items: []PlaceView{}}}
-		for _, id := range ids {
-			if pl, err := s.st.Place(id); err == nil {
-				out.Body.Items = append(out.Body.Items, placeView(pl))
-			}
-		}
-		return out, nil
-	})
+	}), s.placeSearch)
 
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "place-posts", Method: http.MethodGet, Path: "/api/v1/places/{id}/posts", Tags: tags,
 		Summary: "A place and its posts, newest first", Errors: []int{401, 404, 422},
-	}), func(ctx context.Context, in *placePostsInput) (*placePostsOutput, error) {
-		c, _ := viewer(ctx)
-		id, err := parseID("place", in.ID)
-		if err != nil {
-			return nil, err
-		}
-		pl, err := s.st.Place(id)
-		if err != nil {
-			return nil, err
-		}
-		pg, err := in.page()
-		if err != nil {
-			return nil, err
-		}
-		page, err := s.st.PlacePosts(c.UserID, id, pg)
-		if err != nil {
-			return nil, err
-		}
-		out := &placePostsOutput{}
-		out.Body.Place = placeView(pl)
-		out.Body.Items = s.renderHydrated(c.UserID, page.Posts, page.Hydrated, now(ctx))
-		out.Body.Next = cursor(page.Next)
-		return out, nil
-	})
+	}), s.placePosts)
 
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "map", Method: http.MethodGet, Path: "/api/v1/map", Tags: tags,
 		Summary:     "Geotagged public posts in a box, or clusters of them",
 		Description: "At most limit posts; when the box holds more, grid clusters {lat,lon,count,thumb,post} by geohash cell (about an eighth of the box wide) instead, so a zoomed-out map stays light. Cluster counts include every post placed in the cell; thumbnails only posts the viewer may see.",
 		Errors:      []int{401, 422},
-	}), func(ctx context.Context, in *mapInput) (*mapOutput, error) {
-		c, _ := viewer(ctx)
-		box, err := search.ParseBox(in.BBox)
-		if err != nil {
-			return nil, err
-		}
-		// Clusters come from the store's per-cell counters; only a box
-		// with few posts asks the index for them.
-		cells, err := s.st.GeoCells(box.Precision(), box.MinLat, box.MinLon, box.MaxLat, box.MaxLon)
-		if err != nil {
-			return nil, err
-		}
-		total := 0
-		var ids []store.ID
-		for _, c := range cells {
-			total += c.Count
-			ids = append(ids, c.Newest)
-		}
-		clustered := total > in.Limit
-		if !clustered {
-			if ids, err = s.search.Map(box, in.Limit); err != nil {
-				return nil, err
-			}
-		}
-		page, err := s.st.Posts(c.UserID, ids)
-		if err != nil {
-			return nil, err
-		}
-		visible := map[store.ID]*store.Post{}
-		for _, p := range page.Posts {
-			visible[p.ID] = p
-		}
-		thumb := func(p *store.Post) string {
-			if len(p.MediaIDs) == 0 {
-				return ""
-			}
-			m, ok := page.Media[p.MediaIDs[0]]
-			author := page.Authors[p.AuthorID]
-			if !ok || author == nil {
-				return ""
-			}
-			return s.urls.url(m.Hash, "thumb", !author.Private, now(ctx))
-		}
-		out := &mapOutput{}
-		out.Body.Posts, out.Body.Clusters = []MapPost{}, []MapCluster{}
-		if !clustered {
-			for _, id := range ids {
-				if p, ok := visible[id]; ok && p.Location != nil {
-					out.Body.Posts = append(out.Body.Posts, MapPost{ID: id, Lat: p.Location.Lat, Lon: p.Location.Lon, Place: p.Location.Name, Thumb: thumb(p)})
-				}
-			}
-			return out, nil
-		}
-		for _, cell := range cells {
-			mc := MapCluster{Lat: cell.Lat, Lon: cell.Lon, Count: cell.Count}
-			if p, ok := visible[cell.Newest]; ok {
-				id := p.ID
-				mc.Thumb, mc.Post = thumb(p), &id
-			}
-			out.Body.Clusters = append(out.Body.Clusters, mc)
-		}
-		return out, nil
-	})
+	}), s.mapQuery)
 }
 
 func placeView(pl *store.Place) PlaceView {
@@ -322,4 +174,164 @@ func singleTag(q string) (string, bool) {
 		return "", false
 	}
 	return strings.ToLower(q[1:]), true
+}
+
+// mapQuery answers GET /api/v1/map and the map page.
+func (s *Server) mapQuery(ctx context.Context, in *mapInput) (*mapOutput, error) {
+	c, _ := viewer(ctx)
+	box, err := search.ParseBox(in.BBox)
+	if err != nil {
+		return nil, err
+	}
+	// Clusters come from the store's per-cell counters; only a box
+	// with few posts asks the index for them.
+	cells, err := s.st.GeoCells(box.Precision(), box.MinLat, box.MinLon, box.MaxLat, box.MaxLon)
+	if err != nil {
+		return nil, err
+	}
+	total := 0
+	var ids []store.ID
+	for _, c := range cells {
+		total += c.Count
+		ids = append(ids, c.Newest)
+	}
+	clustered := total > in.Limit
+	if !clustered {
+		if ids, err = s.search.Map(box, in.Limit); err != nil {
+			return nil, err
+		}
+	}
+	page, err := s.st.Posts(c.UserID, ids)
+	if err != nil {
+		return nil, err
+	}
+	visible := map[store.ID]*store.Post{}
+	for _, p := range page.Posts {
+		visible[p.ID] = p
+	}
+	thumb := func(p *store.Post) string {
+		if len(p.MediaIDs) == 0 {
+			return ""
+		}
+		m, ok := page.Media[p.MediaIDs[0]]
+		author := page.Authors[p.AuthorID]
+		if !ok || author == nil {
+			return ""
+		}
+		return s.urls.url(m.Hash, "thumb", !author.Private, now(ctx))
+	}
+	out := &mapOutput{}
+	out.Body.Posts, out.Body.Clusters = []MapPost{}, []MapCluster{}
+	if !clustered {
+		for _, id := range ids {
+			if p, ok := visible[id]; ok && p.Location != nil {
+				out.Body.Posts = append(out.Body.Posts, MapPost{ID: id, Lat: p.Location.Lat, Lon: p.Location.Lon, Place: p.Location.Name, Thumb: thumb(p)})
+			}
+		}
+		return out, nil
+	}
+	for _, cell := range cells {
+		mc := MapCluster{Lat: cell.Lat, Lon: cell.Lon, Count: cell.Count}
+		if p, ok := visible[cell.Newest]; ok {
+			id := p.ID
+			mc.Thumb, mc.Post = thumb(p), &id
+		}
+		out.Body.Clusters = append(out.Body.Clusters, mc)
+	}
+	return out, nil
+}
+
+// searchQuery answers GET /api/v1/search and the search page.
+func (s *Server) searchQuery(ctx context.Context, in *searchInput) (*searchOutput, error) {
+	c, _ := viewer(ctx)
+	out := &searchOutput{}
+	out.Body.Users, out.Body.Tags, out.Body.Posts = []AuthorView{}, []store.TagCount{}, []PostView{}
+	limit := max(1, in.Limit)
+	if in.Type == "" || in.Type == "users" {
+		ids, err := s.search.Users(in.Q, limit)
+		if err != nil {
+			return nil, err
+		}
+		users, err := s.st.UsersVisibleTo(c.UserID, ids)
+		if err != nil {
+			return nil, err
+		}
+		if out.Body.Users, err = s.renderUsers(users, now(ctx)); err != nil {
+			return nil, err
+		}
+	}
+	if in.Type == "" || in.Type == "tags" {
+		if _, err := search.CleanQuery(in.Q); err != nil {
+			return nil, err
+		}
+		t, err := s.st.TagsWithPrefix(in.Q, limit)
+		if err != nil {
+			return nil, err
+		}
+		out.Body.Tags = append(out.Body.Tags, t...)
+	}
+	if tag, ok := singleTag(in.Q); ok && (in.Type == "" || in.Type == "posts") {
+		// A lone #tag is answered from the store's time-ordered tag
+		// index: newest first, and fast however popular the tag.
+		page, _, err := s.st.TagPosts(c.UserID, tag, store.Page{Limit: limit})
+		if err != nil {
+			return nil, err
+		}
+		out.Body.Posts = s.renderHydrated(ctx, c.UserID, page.Posts, page.Hydrated)
+	} else if in.Type == "" || in.Type == "posts" {
+		ids, err := s.search.Posts(in.Q, 3*limit)
+		if err != nil {
+			return nil, err
+		}
+		page, err := s.st.Posts(c.UserID, ids)
+		if err != nil {
+			return nil, err
+		}
+		if len(page.Posts) > limit {
+			page.Posts = page.Posts[:limit]
+		}
+		out.Body.Posts = s.renderHydrated(ctx, c.UserID, page.Posts, page.Hydrated)
+	}
+	return out, nil
+}
+
+// placePosts answers GET /api/v1/places/{id}/posts and the place page.
+func (s *Server) placePosts(ctx context.Context, in *placePostsInput) (*placePostsOutput, error) {
+	c, _ := viewer(ctx)
+	id, err := parseID("place", in.ID)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := s.st.Place(id)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := in.page()
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.st.PlacePosts(c.UserID, id, pg)
+	if err != nil {
+		return nil, err
+	}
+	out := &placePostsOutput{}
+	out.Body.Place = placeView(pl)
+	out.Body.Items = s.renderHydrated(ctx, c.UserID, page.Posts, page.Hydrated)
+	out.Body.Next = cursor(page.Next)
+	return out, nil
+}
+
+// placeSearch answers GET /api/v1/places/search and the search page's places.
+func (s *Server) placeSearch(ctx context.Context, in *placeSearchInput) (*placesOutput, error) {
+	ids, err := s.search.Places(in.Q, in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &placesOutput{Body: List[PlaceView]{Items: []PlaceView{}}}
+	for _, id := range ids {
+		if pl, err := s.st.Place(id); err == nil {
+			out.Body.Items = append(out.Body.Items, placeView(pl))
+		}
+	}
+	return out, nil
 }

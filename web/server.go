@@ -36,6 +36,12 @@ type Config struct {
 	AuthWindow   time.Duration // the rate-limit window (1 minute)
 	TLS          bool          // served over TLS: HSTS and Secure cookies
 	Logger       *slog.Logger  // slog.Default()
+	// MapTiles is an optional raster tile URL template with {z}, {x} and
+	// {y} for the photo map; without it the map draws the embedded land
+	// shapes and needs nothing online.
+	MapTiles       string
+	MapAttribution string // credit shown under tiles
+
 }
 
 // Deps are the packages the web layer calls.
@@ -69,6 +75,9 @@ type Server struct {
 	explore   Explorer
 	search    *search.Index
 	fragments *fragments
+	cookies   *cookies
+	limits    *authLimiter
+	ui        *ui
 	log       *slog.Logger
 	app       *fiber.App
 	api       huma.API
@@ -105,19 +114,20 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
 		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger,
-		fragments: &fragments{m: map[string][]byte{}, max: 50_000}}
+		fragments: &fragments{m: map[string][]byte{}, max: 50_000}, cookies: newCookies(d.MediaKey, cfg.TLS)}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "aperture",
 		BodyLimit:             cfg.MaxBodyBytes,
-		ErrorHandler:          fiberError,
+		ErrorHandler:          s.fiberError,
 		DisableStartupMessage: true,
 		ReadTimeout:           60 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		ReadBufferSize:        16 << 10,
 	})
-	s.app.Use(requestContext, recoverPanics(s.log), accessLog(s.log), s.metrics.observe, securityHeaders(cfg.TLS))
-	s.app.Use("/api/v1/auth", authLimits(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow))
+	s.app.Use(requestContext, recoverPanics(s.log), accessLog(s.log), s.metrics.observe, securityHeaders(cfg.TLS, cfg.MapTiles), s.cookieSession)
+	s.limits = newAuthLimiter(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow)
+	s.app.Use("/api/v1/auth", s.limits.middleware)
 
 	hc := huma.DefaultConfig("aperture", cfg.Version)
 	hc.Formats = map[string]huma.Format{"application/json": fastJSON, "json": fastJSON}
@@ -143,6 +153,12 @@ func New(cfg Config, d Deps) *Server {
 	s.registerSearch(s.api)
 	s.registerPreview(s.api)
 	s.registerMediaFiles(s.api)
+	ui, err := newUI(s.uiFuncs())
+	if err != nil {
+		panic("web: embedded templates: " + err.Error()) // a build defect, caught by every test
+	}
+	s.ui = ui
+	s.registerPages()
 	return s
 }
 

@@ -22,21 +22,24 @@ func (s *Server) registerUsers(api huma.API) {
 		Summary:     "A user's public profile",
 		Description: "Anyone may read a profile. With a bearer token, relationship says how the viewer and the user are connected.",
 		Errors:      []int{401, 404},
-	}), func(ctx context.Context, in *UserParam) (*userOutput, error) {
-		c, signedIn := viewer(ctx)
-		u, rel, err := s.st.ViewProfile(c.UserID, in.Username)
-		if err != nil {
-			return nil, err
-		}
-		h, err := s.st.Hydrate(0, nil, u.ID)
-		if err != nil {
-			return nil, err
-		}
-		v := userView(u)
-		v.Avatar = s.avatar(u, h.Media, now(ctx))
-		if signedIn {
-			v.Relationship = &Relationship{Following: rel.Following, FollowedBy: rel.FollowedBy, Requested: rel.Requested, Blocking: rel.Blocking}
-		}
-		return &userOutput{Body: v}, nil
-	})
+	}), s.getUser)
+}
+
+// getUser answers GET /api/v1/users/{username} and the profile page.
+func (s *Server) getUser(ctx context.Context, in *UserParam) (*userOutput, error) {
+	c, signedIn := viewer(ctx)
+	u, rel, err := s.st.ViewProfile(c.UserID, in.Username)
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.st.Hydrate(0, nil, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := userView(u)
+	v.Avatar = s.avatar(u, h.Media, now(ctx))
+	if signedIn {
+		v.Relationship = &Relationship{Following: rel.Following, FollowedBy: rel.FollowedBy, Requested: rel.Requested, Blocking: rel.Blocking}
+	}
+	return &userOutput{Body: v}, nil
 }

@@ -1,0 +1,107 @@
+// Command screenshots saves full-page screenshots of aperture's main pages
+// at a phone's and a desktop's width, driving headless Chromium against a
+// running (seeded) instance on loopback. `make screenshots` runs it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+func main() {
+	base := flag.String("base", "http://127.0.0.1:18282", "the instance (loopback only)")
+	out := flag.String("out", "docs/screenshots", "where to write the JPEGs")
+	user := flag.String("user", "maya", "who to sign in as")
+	password := flag.String("password", "aperture-demo", "their password")
+	flag.Parse()
+	u, err := url.Parse(*base)
+	if err != nil || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost") {
+		log.Fatalf("screenshots: %s is not a loopback address", *base)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		log.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.NoSandbox)
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		opts = append(opts, chromedp.ExecPath(p))
+	}
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	for _, dev := range []struct {
+		name  string
+		w, h  int64
+		phone bool
+	}{{"phone", 390, 844, true}, {"desktop", 1280, 900, false}} {
+		if err := capture(alloc, *base, *out, *user, *password, dev.name, dev.w, dev.h, dev.phone); err != nil {
+			log.Fatalf("screenshots (%s): %v", dev.name, err)
+		}
+	}
+}
+
+func capture(alloc context.Context, base, out, user, password, dev string, w, h int64, phone bool) error {
+	ctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	ctx, stop := context.WithTimeout(ctx, 3*time.Minute)
+	defer stop()
+	shot := func(name, path string) error {
+		err := chromedp.Do(ctx, chromedp.Navigate(base+path), chromedp.WaitReady("body"),
+			chromedp.Sleep(700*time.Millisecond)) // photos fade in
+		if err != nil {
+			return err
+		}
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+		if err != nil {
+			return err
+		}
+		file := filepath.Join(out, fmt.Sprintf("%s-%s.jpg", name, dev))
+		fmt.Println(file)
+		return os.WriteFile(file, buf, 0o644)
+	}
+	mobile := func(p *emulation.SetDeviceMetricsOverrideParams, t *emulation.SetTouchEmulationEnabledParams) {
+		p.Mobile, t.Enabled = phone, phone
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, h, chromedp.EmulateScale(1), mobile)); err != nil {
+		return err
+	}
+	if err := shot("login", "/login"); err != nil {
+		return err
+	}
+	err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), user),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+		chromedp.Submit(chromedp.CSS(`input[name=password]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.feed`)),
+	)
+	if err != nil {
+		return err
+	}
+	for _, p := range [][2]string{{"feed", "/"}, {"explore", "/explore"}, {"profile", "/u/" + user},
+		{"post", "/p/" + firstPost(ctx, base)}, {"tag", "/tags/sunset"}, {"map", "/map"},
+		{"search", "/search?q=ma"}, {"activity", "/activity"}, {"new", "/new"}} {
+		if err := shot(p[0], p[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// firstPost finds a post on the explore page to show.
+func firstPost(ctx context.Context, base string) string {
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/explore")); err != nil {
+		return "0"
+	}
+	a, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`.grid a.tile`), "href"))
+	if err != nil || len(a.Value) < 4 {
+		return "0"
+	}
+	return a.Value[3:]
+}

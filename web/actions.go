@@ -1,0 +1,126 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"aperture/media"
+	"aperture/store"
+)
+
+// The forms of the pages, for browsers without JavaScript (with it, the
+// same buttons call the JSON API in place). Each runs the API's own
+// operation and sends the browser back.
+func (s *Server) registerActions() {
+	a := s.app
+	postID := func(c *fiber.Ctx) *PostIDParam { return &PostIDParam{ID: strings.Clone(c.Params("id"))} }
+	user := func(c *fiber.Ctx) *UserParam { return &UserParam{Username: strings.Clone(c.Params("username"))} }
+	for _, undo := range []bool{false, true} {
+		verb := map[bool]string{false: "like", true: "unlike"}[undo]
+		a.Post("/p/:id/"+verb, s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
+			_, err := s.like(undo)(ctx, postID(c))
+			return "", err
+		}))
+		verb = map[bool]string{false: "follow", true: "unfollow"}[undo]
+		a.Post("/u/:username/"+verb, s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
+			_, err := s.follow(undo)(ctx, user(c))
+			return "", err
+		}))
+		verb = map[bool]string{false: "block", true: "unblock"}[undo]
+		a.Post("/u/:username/"+verb, s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
+			_, err := s.block(undo)(ctx, user(c))
+			return "", err
+		}))
+		verb = map[bool]string{false: "approve", true: "deny"}[undo]
+		a.Post("/requests/:id/"+verb, s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
+			_, err := s.answerRequest(!undo)(ctx, &requestInput{UserID: strings.Clone(c.Params("id"))})
+			return "", err
+		}))
+	}
+	a.Post("/p/:id/comments", s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
+		in := &commentInput{PostIDParam: *postID(c)}
+		in.Body.Text = strings.Clone(c.FormValue("text"))
+		out, err := s.addComment(ctx, in)
+		if err != nil {
+			return "", err
+		}
+		return "/p/" + in.ID + "#c" + out.Body.ID.String(), nil
+	}))
+	a.Post("/p/:id/delete", s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
+		if _, err := s.deletePost(ctx, postID(c)); err != nil {
+			return "", err
+		}
+		return "/", nil
+	}))
+	a.Post("/c/:id/delete", s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
+		_, err := s.deleteComment(ctx, &commentIDInput{ID: strings.Clone(c.Params("id"))})
+		return "", err
+	}))
+}
+
+// aspects are the crops the new-post form offers.
+var aspects = map[string]float64{"square": 1, "portrait": 0.8}
+
+// newForm shares the photos of the new-post form as one post: each photo
+// is cropped to the chosen aspect and filtered, then the post is created.
+func (s *Server) newForm(c *fiber.Ctx, ctx context.Context) error {
+	if _, err := requireMe(c); err != nil {
+		return err
+	}
+	if !s.cookies.validCSRF(c) {
+		return s.renderNew(c, http.StatusForbidden, "This form came without its CSRF token, so it was refused; reload the page and try again.")
+	}
+	id, err := s.shareForm(c, ctx)
+	if err != nil {
+		p, cause := newProblem(http.StatusInternalServerError, "", err)
+		if cause != nil {
+			return err
+		}
+		return s.renderNew(c, p.Status, p.Detail)
+	}
+	return c.Redirect("/p/"+id.String(), http.StatusSeeOther)
+}
+
+func (s *Server) shareForm(c *fiber.Ctx, ctx context.Context) (store.ID, error) {
+	cl, _ := viewer(ctx)
+	form, err := c.MultipartForm()
+	if err != nil || len(form.File["file"]) == 0 {
+		return 0, store.Invalid("file", "Choose at least one photo to share.")
+	}
+	files := form.File["file"]
+	if len(files) > 10 {
+		return 0, store.Invalid("file", "A post holds at most 10 photos.")
+	}
+	in := &createPostInput{}
+	in.Body.Caption = strings.Clone(c.FormValue("caption"))
+	if place := strings.TrimSpace(c.FormValue("place")); place != "" {
+		lat, err1 := strconv.ParseFloat(strings.TrimSpace(c.FormValue("lat")), 64)
+		lon, err2 := strconv.ParseFloat(strings.TrimSpace(c.FormValue("lon")), 64)
+		if err1 != nil || err2 != nil {
+			return 0, store.Invalid("location", "Give the place's latitude and longitude as numbers, or pick it from the suggestions.")
+		}
+		in.Body.Location = &LocationView{Name: strings.Clone(place), Lat: lat, Lon: lon}
+	}
+	edit := media.Edit{Filter: strings.Clone(c.FormValue("filter")), Aspect: aspects[c.FormValue("aspect")]}
+	alt := strings.Clone(c.FormValue("alt"))
+	for _, fh := range files {
+		data, err := readFormFile(fh, s.media.Config().MaxBytes)
+		if err != nil {
+			return 0, err
+		}
+		v, err := s.upload(ctx, cl.UserID, data, edit, alt)
+		if err != nil {
+			return 0, err
+		}
+		in.Body.MediaIDs = append(in.Body.MediaIDs, v.ID)
+	}
+	out, err := s.createPost(ctx, in)
+	if err != nil {
+		return 0, err
+	}
+	return out.Body.ID, nil
+}
