@@ -219,7 +219,7 @@ func (s *Server) suggestions(ctx context.Context) ([]AuthorView, error) {
 }
 
 type authData struct {
-	Signup                         bool
+	Signup                             bool
 	Next, Username, DisplayName, Error string
 }
 
