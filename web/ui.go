@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 
@@ -162,8 +163,8 @@ func (s *Server) frame(c *fiber.Ctx, v *view) error {
 	v.CSRF = s.cookies.token(c)
 	v.Path = string(c.Request().URI().RequestURI())
 	if f := c.Cookies(cookieFlash); f != "" {
-		v.Flash = f
-		c.ClearCookie(cookieFlash)
+		v.Flash, _ = url.QueryUnescape(f)
+		c.Cookie(&fiber.Cookie{Name: cookieFlash, Path: "/", MaxAge: -1, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode})
 	}
 	cl, ok := viewer(ctxOf(c))
 	if !ok || v.Me != nil {

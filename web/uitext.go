@@ -150,8 +150,15 @@ func placeholder(hash string) template.URL {
 	return u
 }
 
-// compactCount writes 999, 1,234, 12.3K, 4.5M.
-func compactCount(n int64) string {
+// compactCount writes a count (int or int64) as 999, 1,234, 12.3K, 4.5M.
+func compactCount(v any) string {
+	var n int64
+	switch x := v.(type) {
+	case int:
+		n = int64(x)
+	case int64:
+		n = x
+	}
 	switch {
 	case n >= 1_000_000:
 		return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + "M"

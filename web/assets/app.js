@@ -23,8 +23,9 @@ export { csrf };
 
 // showError puts the API's sentence next to the control that caused it.
 export function showError(near, err) {
-  const box = near.closest('article, form, section, li')?.querySelector('[data-error]') ?? near.parentElement.querySelector('[data-error]');
-  if (!box) { alert(err.message); return; }
+  const box = near.closest('article, form, section, li')?.querySelector('[data-error]') ?? near.parentElement?.querySelector('[data-error]');
+  if (!box && !near.isConnected) return;
+  if (!box) { if (err) alert(err.message); return; }
   box.textContent = err?.message ?? '';
   box.hidden = !err;
 }

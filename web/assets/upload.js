@@ -48,7 +48,13 @@ export default function start({ send, csrf, el, attachList, suggest }) {
     if (crop) fd.append('crop', [crop.x, crop.y, crop.w, crop.h].map((v) => v.toFixed(4)).join(','));
     return send('/api/v1/media/preview', { method: 'POST', body: fd });
   }
-  const toBlob = async (dataURL) => (await fetch(dataURL)).blob();
+  // A data: URL as a Blob (fetching it would break the CSP's connect-src).
+  const toBlob = (dataURL) => {
+    const [head, b64] = dataURL.split(',');
+    const bin = atob(b64);
+    const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    return new Blob([bytes], { type: head.slice(5, head.indexOf(';')) });
+  };
 
   async function pick(files) {
     if (!files.length) return;
@@ -57,7 +63,7 @@ export default function start({ send, csrf, el, attachList, suggest }) {
     try {
       photos = await Promise.all(files.map(async (file) => {
         const p = await preview(file);
-        return { file, base: { url: p.base, width: p.width, height: p.height, blob: await toBlob(p.base) }, gps: p.location_suggestion, aspect: 'original', crop: null, filter: 'normal', samples: p.filters };
+        return { file, base: { url: p.base, width: p.width, height: p.height, blob: toBlob(p.base) }, gps: p.location_suggestion, aspect: 'original', crop: null, filter: 'normal', samples: p.filters };
       }));
     } catch (e) { fail(e); drop.querySelector('span').textContent = 'Choose photos or drag them here'; return; }
     cur = 0;
