@@ -8,7 +8,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN      := bin/aperture
 
-.PHONY: all build run test vet fmt fmt-check unit race long fuzz bench bench-flows bench-search bench-media clean
+.PHONY: all build run test vet fmt fmt-check unit race long fuzz bench bench-flows bench-search bench-media bench-ui screenshots clean
 
 all: build
 
@@ -56,6 +56,17 @@ fuzz:
 	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
 	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
+
+# screenshots saves full-page screenshots of the main pages at phone and
+# desktop widths into docs/screenshots, from a freshly seeded demo
+# instance (needs Chromium).
+SHOTDATA ?= /tmp/aperture-shots
+screenshots: build
+	rm -rf $(SHOTDATA)
+	./$(BIN) seed --data $(SHOTDATA) --users 24 --posts 90 --seed 7 >/dev/null
+	@./$(BIN) serve --data $(SHOTDATA) --addr 127.0.0.1:18282 --log-level warn & pid=$$!; sleep 2; \
+	  $(GO) run ./cmd/screenshots -base http://127.0.0.1:18282 -out docs/screenshots; rc=$$?; \
+	  kill $$pid; wait $$pid; exit $$rc
 
 # bench runs the unit benchmarks (3 runs each) and then the whole flows
 # over loopback (bench-flows). Numbers go into docs/BENCHMARKS.md.

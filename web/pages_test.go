@@ -240,3 +240,21 @@ func TestLoginForm(t *testing.T) {
 		t.Fatalf("cookie API call with CSRF: %d %s", r.status, r.body)
 	}
 }
+
+// TestMapTiles: with a tile server configured the map draws its tiles and
+// the CSP lets them in; without one it draws the built-in land.
+func TestMapTiles(t *testing.T) {
+	ts := newServer(t, web.Config{MapTiles: "https://tiles.example.org/{z}/{x}/{y}.png", MapAttribution: "© Example"})
+	r := ts.visitor().get("/map?lat=0&lon=0&z=3")
+	body := string(r.body)
+	if !strings.Contains(body, `href="https://tiles.example.org/3/3/3.png"`) || !strings.Contains(body, "© Example") || strings.Contains(body, `class="land"`) {
+		t.Fatalf("tiles not drawn: %s", body)
+	}
+	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' data: blob: https://tiles.example.org;") {
+		t.Fatalf("CSP: %s", csp)
+	}
+	plain := newServer(t, web.Config{}).visitor().get("/map")
+	if !strings.Contains(string(plain.body), `class="land"`) || strings.Contains(plain.header.Get("Content-Security-Policy"), "tiles") {
+		t.Fatal("the built-in map is missing")
+	}
+}

@@ -26,6 +26,9 @@ type Config struct {
 	Decoders        int
 	FanoutBatch     int
 	CelebrityAt     int
+	HTTPS           bool
+	MapTiles        string
+	MapAttribution  string
 }
 
 // flagSet binds cfg's fields to flags whose defaults come from the
@@ -76,6 +79,22 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	num(&cfg.Decoders, "decoders", "APERTURE_DECODERS", 0, "photos decoded at once (0: one per CPU)")
 	num(&cfg.FanoutBatch, "fanout-batch", "APERTURE_FANOUT_BATCH", 1000, "followers whose feeds one fan-out transaction fills")
 	num(&cfg.CelebrityAt, "celebrity-followers", "APERTURE_CELEBRITY_FOLLOWERS", 10000, "followers from which an author's posts are merged into feeds at read time instead of fanned out")
+	str(&cfg.MapTiles, "map-tiles", "APERTURE_MAP_TILES", "", "raster tile URL template with {z}, {x}, {y} for the photo map (empty: the built-in offline map)")
+	str(&cfg.MapAttribution, "map-attribution", "APERTURE_MAP_ATTRIBUTION", "", "credit line shown under map tiles")
+	https := "false"
+	if v := getenv("APERTURE_HTTPS"); v != "" {
+		https = v
+	}
+	fs.BoolFunc("https", "people reach aperture over HTTPS (e.g. behind a TLS proxy): cookies are Secure and HSTS is sent ($APERTURE_HTTPS)", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		cfg.HTTPS = b
+		return err
+	})
+	if b, err := strconv.ParseBool(https); err != nil {
+		bad = append(bad, fmt.Sprintf("$APERTURE_HTTPS=%q is not true or false", https))
+	} else {
+		cfg.HTTPS = b
+	}
 	check := func() error {
 		if len(bad) > 0 {
 			return fmt.Errorf("%s", strings.Join(bad, "; "))
