@@ -258,3 +258,31 @@ func TestMapTiles(t *testing.T) {
 		t.Fatal("the built-in map is missing")
 	}
 }
+
+// TestAssetBudget: the JavaScript and CSS a browser downloads stay under
+// 60 KB compressed, and assets are cached for good by their version.
+func TestAssetBudget(t *testing.T) {
+	ts := newServer(t, web.Config{})
+	page := ts.visitor().get("/login")
+	refs := regexp.MustCompile(`/assets/[a-z]+\.(?:js|css)\?v=[0-9a-f]+`).FindAllString(string(page.body), -1)
+	refs = append(refs, "/assets/upload.js", "/assets/map.js") // loaded by the pages that need them
+	total := 0
+	for _, ref := range refs {
+		r := ts.get(ref, "", map[string]string{"Accept-Encoding": "gzip"})
+		if r.status != 200 || r.header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("%s: %d, encoding %q", ref, r.status, r.header.Get("Content-Encoding"))
+		}
+		if strings.Contains(ref, "?v=") != strings.Contains(r.header.Get("Cache-Control"), "immutable") {
+			t.Fatalf("%s: cache-control %q", ref, r.header.Get("Cache-Control"))
+		}
+		if again := ts.get(ref, "", map[string]string{"If-None-Match": r.header.Get("ETag")}); again.status != 304 {
+			t.Fatalf("%s: revalidation %d", ref, again.status)
+		}
+		t.Logf("%s: %d bytes gzipped", ref, len(r.body))
+		total += len(r.body)
+	}
+	t.Logf("JS + CSS: %d bytes gzipped", total)
+	if len(refs) < 4 || total > 60_000 {
+		t.Fatalf("JS + CSS are %d bytes compressed over %d files; the budget is 60 KB", total, len(refs))
+	}
+}

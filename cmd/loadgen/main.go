@@ -55,11 +55,15 @@ func run(addr string, conns int, d time.Duration, maxReq int64, password string,
 		return err
 	}
 	fmt.Printf("signed in as %d accounts; %d connections, %s per phase\n", len(tokens), conns, d)
-	ceiling := load(client, base+"/api/v1/filters", nil, conns, d, maxReq)
+	ceiling := load(client, base+"/api/v1/filters", nil, false, conns, d, maxReq)
 	ceiling.print("ceiling GET /api/v1/filters")
-	feed := load(client, base+"/api/v1/feed?limit=20", tokens, conns, d, maxReq)
+	feed := load(client, base+"/api/v1/feed?limit=20", tokens, false, conns, d, maxReq)
 	feed.print("home feed GET /api/v1/feed")
 	fmt.Printf("feed / ceiling: %.2f\n", feed.rate/ceiling.rate)
+	// The home page as a browser gets it: HTML of the first 10 posts,
+	// signed in by the session cookie.
+	page := load(client, base+"/", tokens, true, conns, d, maxReq)
+	page.print("home page GET / (HTML)")
 	return nil
 }
 
@@ -123,7 +127,8 @@ func (r result) print(name string) {
 
 // load runs conns workers against url for d (or maxReq requests),
 // rotating through tokens, and returns the rate and latency quantiles.
-func load(client *http.Client, url string, tokens []string, conns int, d time.Duration, maxReq int64) result {
+// With cookie the token travels as the browser's session cookie.
+func load(client *http.Client, url string, tokens []string, cookie bool, conns int, d time.Duration, maxReq int64) result {
 	var count, errs, size atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -138,7 +143,12 @@ func load(client *http.Client, url string, tokens []string, conns int, d time.Du
 			for i := 0; time.Now().Before(deadline) && count.Add(1) <= maxReq; i++ {
 				req, _ := http.NewRequest("GET", url, nil)
 				if len(tokens) > 0 {
-					req.Header.Set("Authorization", "Bearer "+tokens[(w+i)%len(tokens)])
+					tok := tokens[(w+i)%len(tokens)]
+					if cookie {
+						req.Header.Set("Cookie", "ap_at="+tok)
+					} else {
+						req.Header.Set("Authorization", "Bearer "+tok)
+					}
 				}
 				t0 := time.Now()
 				res, err := client.Do(req)

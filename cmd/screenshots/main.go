@@ -1,6 +1,10 @@
 // Command screenshots saves full-page screenshots of aperture's main pages
 // at a phone's and a desktop's width, driving headless Chromium against a
 // running (seeded) instance on loopback. `make screenshots` runs it.
+//
+// With -paint N it instead loads the home feed N times (signed in, cold
+// cache each time) and prints the median time from navigation to the
+// first photo painted (the largest contentful paint), for `make bench-ui`.
 package main
 
 import (
@@ -11,9 +15,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -22,6 +29,7 @@ func main() {
 	out := flag.String("out", "docs/screenshots", "where to write the JPEGs")
 	user := flag.String("user", "maya", "who to sign in as")
 	password := flag.String("password", "aperture-demo", "their password")
+	paint := flag.Int("paint", 0, "measure the first photo's paint this many times instead")
 	flag.Parse()
 	u, err := url.Parse(*base)
 	if err != nil || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost") {
@@ -36,6 +44,12 @@ func main() {
 	}
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancel()
+	if *paint > 0 {
+		if err := measurePaint(alloc, *base, *user, *password, *paint); err != nil {
+			log.Fatalf("paint: %v", err)
+		}
+		return
+	}
 	for _, dev := range []struct {
 		name  string
 		w, h  int64
@@ -45,6 +59,60 @@ func main() {
 			log.Fatalf("screenshots (%s): %v", dev.name, err)
 		}
 	}
+}
+
+func logIn(ctx context.Context, base, user, password string) error {
+	return chromedp.Do(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), user),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
+		chromedp.Submit(chromedp.CSS(`input[name=password]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.feed`)),
+	)
+}
+
+// lcp waits for the page's largest contentful paint and returns its time
+// (ms since navigation) and the element painted.
+const lcp = `new Promise(done => new PerformanceObserver(list => {
+	const e = list.getEntries().at(-1);
+	done({ms: e.startTime, what: e.element ? e.element.tagName + '.' + e.element.className : e.url});
+}).observe({type: 'largest-contentful-paint', buffered: true}))`
+
+func measurePaint(alloc context.Context, base, user, password string, n int) error {
+	ctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	ctx, stop := context.WithTimeout(ctx, 5*time.Minute)
+	defer stop()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		return err
+	}
+	if err := logIn(ctx, base, user, password); err != nil {
+		return err
+	}
+	var times []float64
+	what := ""
+	for range n {
+		// A cold HTTP cache each time: photos and assets come over the wire.
+		if _, err := chromedp.Call(ctx, network.ClearBrowserCache, cdp.Empty{}); err != nil {
+			return err
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitReady("body")); err != nil {
+			return err
+		}
+		r, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+			Ms   float64 `json:"ms"`
+			What string  `json:"what"`
+		}](lcp, chromedp.EvalAwaitPromise))
+		if err != nil {
+			return err
+		}
+		times = append(times, r.Ms)
+		what = r.What
+	}
+	slices.Sort(times)
+	fmt.Printf("first photo painted (largest contentful paint, %s): median %.0f ms, min %.0f ms, max %.0f ms over %d cold loads\n",
+		what, times[len(times)/2], times[0], times[len(times)-1], n)
+	return nil
 }
 
 func capture(alloc context.Context, base, out, user, password, dev string, w, h int64, phone bool) error {
@@ -75,13 +143,7 @@ func capture(alloc context.Context, base, out, user, password, dev string, w, h 
 	if err := shot("login", "/login"); err != nil {
 		return err
 	}
-	err := chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), user),
-		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password),
-		chromedp.Submit(chromedp.CSS(`input[name=password]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.feed`)),
-	)
-	if err != nil {
+	if err := logIn(ctx, base, user, password); err != nil {
 		return err
 	}
 	for _, p := range [][2]string{{"feed", "/"}, {"explore", "/explore"}, {"profile", "/u/" + user},
