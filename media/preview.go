@@ -38,22 +38,10 @@ type FilterSample struct {
 // by c (nil: the default centred crop). Nothing is stored. Errors are
 // those of Process.
 func (p *Processor) Preview(ctx context.Context, data []byte, c *Crop) (*Preview, error) {
-	if int64(len(data)) > p.cfg.MaxBytes {
-		return nil, newError(ErrTooLarge, "file", "The file is %.1f MiB; aperture accepts photos up to %.0f MiB.",
-			float64(len(data))/(1<<20), float64(p.cfg.MaxBytes)/(1<<20))
-	}
-	f, err := Sniff(data)
+	f, _, ex, err := p.inspect(data)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config(f, data)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkPixels(f, data, cfg, p.cfg.MaxPixels); err != nil {
-		return nil, err
-	}
-	ex := readEXIF(f, data)
 	release, err := p.acquire(ctx, f)
 	if err != nil {
 		return nil, err

@@ -138,26 +138,14 @@ type Result struct {
 // collection of the same blob can run; if it fails, files this call wrote
 // are removed and its error returned.
 func (p *Processor) Process(ctx context.Context, data []byte, e Edit, commit func(*Result) error) (*Result, error) {
-	if int64(len(data)) > p.cfg.MaxBytes {
-		return nil, newError(ErrTooLarge, "file", "The file is %.1f MiB; aperture accepts photos up to %.0f MiB.",
-			float64(len(data))/(1<<20), float64(p.cfg.MaxBytes)/(1<<20))
-	}
 	filter, err := FilterByName(e.Filter)
 	if err != nil {
 		return nil, err
 	}
-	f, err := Sniff(data)
+	f, cfg, ex, err := p.inspect(data)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config(f, data)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkPixels(f, data, cfg, p.cfg.MaxPixels); err != nil {
-		return nil, err
-	}
-	ex := readEXIF(f, data)
 	if e.Crop == nil && e.Aspect > 0 {
 		uw, uh := uprightSize(cfg.Width, cfg.Height, ex.Orientation)
 		e.Crop = centreCrop(uw, uh, e.Aspect)
@@ -217,6 +205,27 @@ func (p *Processor) Process(ctx context.Context, data []byte, e Edit, commit fun
 		return nil, err
 	}
 	return res, nil
+}
+
+// inspect checks an upload's size, format and declared pixels before any
+// decode, and reads its EXIF.
+func (p *Processor) inspect(data []byte) (Format, image.Config, exifInfo, error) {
+	if int64(len(data)) > p.cfg.MaxBytes {
+		return "", image.Config{}, exifInfo{}, newError(ErrTooLarge, "file", "The file is %.1f MiB; aperture accepts photos up to %.0f MiB.",
+			float64(len(data))/(1<<20), float64(p.cfg.MaxBytes)/(1<<20))
+	}
+	f, err := Sniff(data)
+	if err != nil {
+		return "", image.Config{}, exifInfo{}, err
+	}
+	cfg, err := config(f, data)
+	if err != nil {
+		return "", image.Config{}, exifInfo{}, err
+	}
+	if err := checkPixels(f, data, cfg, p.cfg.MaxPixels); err != nil {
+		return "", image.Config{}, exifInfo{}, err
+	}
+	return f, cfg, readEXIF(f, data), nil
 }
 
 // Collect deletes the files of hash if unused, asked while no upload of
