@@ -66,6 +66,16 @@ func BenchmarkLogin(b *testing.B) {
 // fiber app for a reader following 50 accounts with 2,000 posts between
 // them (the shape of ANCHORS.md's peer figure), without the network.
 func BenchmarkFeed(b *testing.B) {
+	benchFeed(b, "/api/v1/feed?limit=20", false)
+}
+
+// BenchmarkHomePage measures the HTML home page (10 posts) the same way,
+// signed in by the session cookie.
+func BenchmarkHomePage(b *testing.B) {
+	benchFeed(b, "/", true)
+}
+
+func benchFeed(b *testing.B, path string, cookie bool) {
 	ts := newServer(b, web.Config{})
 	token, _ := ts.signup("reader")
 	reader, _ := ts.st.UserByUsername("reader")
@@ -99,9 +109,13 @@ func BenchmarkFeed(b *testing.B) {
 		for pb.Next() {
 			ctx.Request.Reset()
 			ctx.Response.Reset()
-			ctx.Request.SetRequestURI("/api/v1/feed?limit=20")
+			ctx.Request.SetRequestURI(path)
 			ctx.Request.Header.SetMethod("GET")
-			ctx.Request.Header.Set("Authorization", "Bearer "+token)
+			if cookie {
+				ctx.Request.Header.SetCookie("ap_at", token)
+			} else {
+				ctx.Request.Header.Set("Authorization", "Bearer "+token)
+			}
 			h(&ctx)
 			if ctx.Response.StatusCode() != 200 {
 				b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())

@@ -42,6 +42,7 @@ type PostView struct {
 	EditedAt     *time.Time    `json:"edited_at,omitempty"`
 
 	raw []byte // the encoded view, from the fragment cache
+	key string // what the view depends on (fragmentKey), for pages' card cache
 }
 
 // MarshalJSON returns the cached encoding when there is one.
@@ -143,11 +144,13 @@ func (s *Server) renderHydrated(ctx context.Context, viewer store.ID, posts []*s
 		if !ok {
 			continue
 		}
+		key := fragmentKey(p, author, h.Liked[p.ID], viewer == author.ID, t)
 		if page {
-			out = append(out, s.postView(viewer, p, author, h, t))
+			v := s.postView(viewer, p, author, h, t)
+			v.key = key
+			out = append(out, v)
 			continue
 		}
-		key := fragmentKey(p, author, h.Liked[p.ID], viewer == author.ID, t)
 		if raw := s.fragments.get(key); raw != nil {
 			out = append(out, PostView{ID: p.ID, raw: raw})
 			continue

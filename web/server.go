@@ -75,6 +75,7 @@ type Server struct {
 	explore   Explorer
 	search    *search.Index
 	fragments *fragments
+	cards     *fragments // feed cards' HTML
 	cookies   *cookies
 	limits    *authLimiter
 	ui        *ui
@@ -114,7 +115,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
 		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger,
-		fragments: &fragments{m: map[string][]byte{}, max: 50_000}, cookies: newCookies(d.MediaKey, cfg.TLS)}
+		fragments: &fragments{m: map[string][]byte{}, max: 50_000}, cards: &fragments{m: map[string][]byte{}, max: 20_000}, cookies: newCookies(d.MediaKey, cfg.TLS)}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "aperture",
 		BodyLimit:             cfg.MaxBodyBytes,

@@ -74,6 +74,11 @@ func newUI(funcs template.FuncMap) (*ui, error) {
 		}
 		return "/assets/" + name + "?v=" + a.version, nil
 	}
+	sprite := "/assets/icons.svg?v=" + u.assets["icons.svg"].version
+	funcs["icon"] = func(name string) template.HTML {
+		// Icon names are constants of the templates.
+		return template.HTML(`<svg class="i" aria-hidden="true" focusable="false"><use href="` + sprite + "#" + template.HTMLEscapeString(name) + `"></use></svg>`)
+	}
 	shared, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html")
 	if err != nil {
 		return nil, err
@@ -148,6 +153,7 @@ func (s *Server) page(c *fiber.Ctx, status int, name string, v *view) error {
 		block = "items"
 	}
 	var buf bytes.Buffer
+	buf.Grow(64 << 10)
 	if err := t.ExecuteTemplate(&buf, block, v); err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ func (s *Server) uiFuncs() template.FuncMap {
 		"sub":         func(a, b int) int { return a - b },
 		"dict":        dict,
 		"variant":     variant,
+		"card":        s.card,
 		"svgPath":     svgPath,
 		"neg":         func(f float64) float64 { return -f },
 		"mul2":        func(f float64) float64 { return 2 * f },
