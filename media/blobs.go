@@ -141,3 +141,55 @@ func (f *fileBlob) Size() int64 { return f.fi.Size() }
 
 // ModTime returns when the file was written.
 func (f *fileBlob) ModTime() time.Time { return f.fi.ModTime() }
+
+// Files returns the names of a blob's stored files (its variants and
+// info.json), or ErrNotFound when the blob has none.
+func (b FileBlobs) Files(hash string) ([]string, error) {
+	p, err := b.path(hash, "")
+	if err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(p)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {
+		return nil, newError(ErrNotFound, "", "There is no such photo file.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && validVariant.MatchString(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// Path returns where a blob's file lives on disk, or ErrNotFound for a
+// malformed hash or name.
+func (b FileBlobs) Path(hash, name string) (string, error) { return b.path(hash, name) }
+
+// Each calls fn with every stored blob's hash and the time its directory
+// last changed, in no particular order. It returns fn's first error.
+func (b FileBlobs) Each(fn func(hash string, changed time.Time) error) error {
+	err := filepath.WalkDir(b.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == b.Dir {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if !d.IsDir() || !validHash.MatchString(d.Name()) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if err := fn(d.Name(), info.ModTime()); err != nil {
+			return err
+		}
+		return fs.SkipDir
+	})
+	return err
+}

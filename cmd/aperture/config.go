@@ -29,6 +29,9 @@ type Config struct {
 	HTTPS           bool
 	MapTiles        string
 	MapAttribution  string
+	BackupDir       string
+	BackupEvery     time.Duration
+	BackupKeep      int
 }
 
 // flagSet binds cfg's fields to flags whose defaults come from the
@@ -79,6 +82,9 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	num(&cfg.Decoders, "decoders", "APERTURE_DECODERS", 0, "photos decoded at once (0: one per CPU)")
 	num(&cfg.FanoutBatch, "fanout-batch", "APERTURE_FANOUT_BATCH", 1000, "followers whose feeds one fan-out transaction fills")
 	num(&cfg.CelebrityAt, "celebrity-followers", "APERTURE_CELEBRITY_FOLLOWERS", 10000, "followers from which an author's posts are merged into feeds at read time instead of fanned out")
+	str(&cfg.BackupDir, "backup-dir", "APERTURE_BACKUP_DIR", "", "directory for scheduled backups (empty: none)")
+	dur(&cfg.BackupEvery, "backup-every", "APERTURE_BACKUP_EVERY", 24*time.Hour, "how often to take a scheduled backup")
+	num(&cfg.BackupKeep, "backup-keep", "APERTURE_BACKUP_KEEP", 7, "scheduled backups to keep; older ones are deleted")
 	str(&cfg.MapTiles, "map-tiles", "APERTURE_MAP_TILES", "", "raster tile URL template with {z}, {x}, {y} for the photo map (empty: the built-in offline map)")
 	str(&cfg.MapAttribution, "map-attribution", "APERTURE_MAP_ATTRIBUTION", "", "credit line shown under map tiles")
 	https := "false"

@@ -2,6 +2,9 @@
 //
 //	aperture [serve]                 serve the web UI and API (default)
 //	aperture user create [--admin]   create an account
+//	aperture backup --out FILE       back up while serving
+//	aperture restore FILE            restore and verify a backup
+//	aperture check [--repair]        verify (and repair) the invariants
 //	aperture version                 print build information
 //
 // Every flag has an APERTURE_* environment equivalent; see --help.
@@ -39,6 +42,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 	case "user":
 		err = userCommand(ctx, args, getenv, stdin, stdout, stderr)
+	case "backup":
+		err = backupCommand(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		err = restoreCommand(ctx, args, getenv, stdout, stderr)
+	case "check":
+		err = checkCommand(ctx, args, getenv, stdout, stderr)
 	case "reindex":
 		err = reindexCommand(ctx, args, getenv, stdout, stderr)
 	case "seed":
@@ -58,6 +67,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
+		if err != errUsage { // a bare errUsage was explained already
+			fmt.Fprintf(stderr, "aperture: %v\n", err)
+		}
 		return 2
 	default:
 		fmt.Fprintf(stderr, "aperture: %v\n", err)
@@ -79,6 +91,10 @@ Usage:
                                           fill the data directory with a demo community
                                           (or, with --no-images, a benchmark dataset)
   aperture reindex [--data DIR]           rebuild the search index from the database
+  aperture backup --out FILE [--data DIR] a consistent backup, taken while the server runs
+  aperture restore FILE --data DIR [--force]
+                                          verify a backup and restore it (and its index)
+  aperture check [--repair] [--data DIR]  verify the invariants; --repair fixes what it can
   aperture version                        print build information
 
 Run "aperture serve --help" for the server's flags.

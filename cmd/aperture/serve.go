@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -35,6 +37,7 @@ type Main struct {
 	pool    *feed.Pool
 	index   *search.Index
 	srv     *web.Server
+	control *http.Server
 	served  chan error
 	stopBG  context.CancelFunc
 	bg      sync.WaitGroup
@@ -115,7 +118,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	bgCtx, cancel := context.WithCancel(context.Background())
 	m.stopBG = cancel
+	if err = m.startControl(); err != nil {
+		return err
+	}
 	m.pool.Start()
+	if m.Config.BackupDir != "" {
+		if err := os.MkdirAll(m.Config.BackupDir, 0o700); err != nil {
+			return err
+		}
+		m.bg.Add(1)
+		go func() {
+			defer m.bg.Done()
+			m.scheduledBackups(bgCtx)
+		}()
+	}
 	m.bg.Add(3)
 	go m.rotateKeys(bgCtx)
 	go func() {
@@ -175,6 +191,10 @@ func (m *Main) Close() error {
 			cancel()
 		} else if m.ln != nil {
 			m.ln.Close()
+		}
+		if m.control != nil {
+			m.control.Close()
+			os.Remove(controlSocket(m.Config.Data))
 		}
 		if m.stopBG != nil {
 			m.stopBG()
