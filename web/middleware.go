@@ -28,7 +28,8 @@ type reqInfo struct {
 	// byCookie marks a browser session signed in by cookies (see
 	// cookieSession): its state-changing calls need a CSRF token.
 	byCookie bool
-	page     bool // an HTML page: post views are built in full
+	page     bool  // an HTML page: post views are built in full
+	authErr  error // a bearer token was sent and refused
 	err      error
 }
 

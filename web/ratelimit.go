@@ -62,28 +62,31 @@ func (l *keyedLimiter) take(key string, now time.Time) (ok bool, left int, wait 
 	return false, 0, wait
 }
 
-// authLimiter guards sign-up, log-in and refresh with a token bucket per
-// client IP and one per username, so that neither one address nor a
-// botnet aimed at one account can guess passwords quickly.
-type authLimiter struct {
+// pairLimiter is a token bucket per client IP and one per user (a
+// username for sign-in attempts, an ID for actions). For sign-up, log-in
+// and refresh it keeps one address, or a botnet aimed at one account,
+// from guessing passwords quickly; for actions it keeps one account, or
+// one address, from flooding the instance.
+type pairLimiter struct {
 	perIP, perUser int
 	byIP, byUser   *keyedLimiter
+	tooMany        string // the sentence's start: "Too many attempts"
 }
 
-func newAuthLimiter(perIP, perUser int, window time.Duration) *authLimiter {
-	return &authLimiter{perIP: perIP, perUser: perUser, byIP: newKeyedLimiter(perIP, window), byUser: newKeyedLimiter(perUser, window)}
+func newPairLimiter(perIP, perUser int, window time.Duration, tooMany string) *pairLimiter {
+	return &pairLimiter{perIP: perIP, perUser: perUser, byIP: newKeyedLimiter(perIP, window), byUser: newKeyedLimiter(perUser, window), tooMany: tooMany}
 }
 
-// take spends a token of the client's IP and of username (if any). Over
+// take spends a token of the client's IP and of user (if any). Over
 // either limit it returns a 429 Problem with Retry-After. It sets
 // X-RateLimit-Limit/Remaining (and Reset) for the tighter bucket.
-func (l *authLimiter) take(c *fiber.Ctx, username string) *Problem {
+func (l *pairLimiter) take(c *fiber.Ctx, user string) *Problem {
 	now := time.Now()
 	limit := l.perIP
 	ok, left, wait := l.byIP.take(c.IP(), now)
-	if username != "" && ok {
+	if user != "" && ok {
 		var uleft int
-		ok, uleft, wait = l.byUser.take(username, now)
+		ok, uleft, wait = l.byUser.take(user, now)
 		if !ok || uleft < left {
 			limit, left = l.perUser, uleft
 		}
@@ -96,13 +99,17 @@ func (l *authLimiter) take(c *fiber.Ctx, username string) *Problem {
 	secs := int(math.Ceil(wait.Seconds()))
 	c.Set("X-RateLimit-Reset", strconv.Itoa(secs))
 	c.Set("Retry-After", strconv.Itoa(secs))
-	p, _ := newProblem(http.StatusTooManyRequests, fmt.Sprintf("Too many attempts; wait %d seconds and try again.", secs))
+	unit := "seconds"
+	if secs == 1 {
+		unit = "second"
+	}
+	p, _ := newProblem(http.StatusTooManyRequests, fmt.Sprintf("%s; wait %d %s and try again.", l.tooMany, secs, unit))
 	p.retryAfter = secs
 	return p
 }
 
 // middleware limits the API's POSTs, naming the username of a JSON body.
-func (l *authLimiter) middleware(c *fiber.Ctx) error {
+func (l *pairLimiter) middleware(c *fiber.Ctx) error {
 	if c.Method() != http.MethodPost {
 		return c.Next()
 	}

@@ -36,6 +36,7 @@ type Config struct {
 	AuthWindow   time.Duration // the rate-limit window (1 minute)
 	TLS          bool          // served over TLS: HSTS and Secure cookies
 	Logger       *slog.Logger  // slog.Default()
+	Limits       Limits        // per-account and per-IP rates of actions (none)
 	// MapTiles is an optional raster tile URL template with {z}, {x} and
 	// {y} for the photo map; without it the map draws the embedded land
 	// shapes and needs nothing online.
@@ -77,7 +78,8 @@ type Server struct {
 	fragments *fragments
 	cards     *fragments // feed cards' HTML
 	cookies   *cookies
-	limits    *authLimiter
+	limits    *pairLimiter
+	actions   *actionLimits
 	ui        *ui
 	log       *slog.Logger
 	app       *fiber.App
@@ -126,8 +128,9 @@ func New(cfg Config, d Deps) *Server {
 		IdleTimeout:           120 * time.Second,
 		ReadBufferSize:        16 << 10,
 	})
-	s.app.Use(requestContext, recoverPanics(s.log), accessLog(s.log), s.metrics.observe, securityHeaders(cfg.TLS, cfg.MapTiles), s.cookieSession)
-	s.limits = newAuthLimiter(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow)
+	s.app.Use(requestContext, recoverPanics(s.log), accessLog(s.log), s.metrics.observe, securityHeaders(cfg.TLS, cfg.MapTiles), s.identify, s.limitActions)
+	s.actions = newActionLimits(cfg.Limits)
+	s.limits = newPairLimiter(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow, "Too many attempts")
 	s.app.Use("/api/v1/auth", s.limits.middleware)
 
 	hc := huma.DefaultConfig("aperture", cfg.Version)

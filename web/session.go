@@ -129,15 +129,12 @@ func (k *cookies) refresh(c *fiber.Ctx, svc *auth.Service, token string, now tim
 	return g, nil
 }
 
-// cookieSession signs in a request that carries no Authorization header
-// from its cookies, refreshing an expired access token with the refresh
-// cookie. Requests signed in this way are marked, so that the API
-// requires a CSRF token of their state-changing calls.
+// cookieSession signs in a request that carries no bearer token from its
+// cookies, refreshing an expired access token with the refresh cookie.
+// Requests signed in this way are marked, so that the API requires a CSRF
+// token of their state-changing calls.
 func (s *Server) cookieSession(c *fiber.Ctx) error {
 	ri := requestInfo(c)
-	if c.Get(fiber.HeaderAuthorization) != "" || ri == nil {
-		return c.Next()
-	}
 	at, rt := c.Cookies(cookieAccess), c.Cookies(cookieRefresh)
 	if at == "" && rt == "" {
 		return c.Next()

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"aperture/web"
 )
 
 // Config is everything the server is started with. Each field has a flag
@@ -32,6 +34,7 @@ type Config struct {
 	BackupDir       string
 	BackupEvery     time.Duration
 	BackupKeep      int
+	Limits          web.Limits
 }
 
 // flagSet binds cfg's fields to flags whose defaults come from the
@@ -82,6 +85,28 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	num(&cfg.Decoders, "decoders", "APERTURE_DECODERS", 0, "photos decoded at once (0: one per CPU)")
 	num(&cfg.FanoutBatch, "fanout-batch", "APERTURE_FANOUT_BATCH", 1000, "followers whose feeds one fan-out transaction fills")
 	num(&cfg.CelebrityAt, "celebrity-followers", "APERTURE_CELEBRITY_FOLLOWERS", 10000, "followers from which an author's posts are merged into feeds at read time instead of fanned out")
+	rate := func(p *web.Rate, flagName, env, def, usage string) {
+		if v := getenv(env); v != "" {
+			def = v
+		}
+		r, err := web.ParseRate(def)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("$%s: %v", env, err))
+		}
+		*p = r
+		fs.Func(flagName, usage+", like 100/1h, or off (default "+def+") ($"+env+")", func(v string) error {
+			r, err := web.ParseRate(v)
+			*p = r
+			return err
+		})
+	}
+	rate(&cfg.Limits.Posts, "rate-posts", "APERTURE_RATE_POSTS", "100/1h", "posts per account")
+	rate(&cfg.Limits.Comments, "rate-comments", "APERTURE_RATE_COMMENTS", "300/1h", "comments per account")
+	rate(&cfg.Limits.Likes, "rate-likes", "APERTURE_RATE_LIKES", "1000/1h", "likes and unlikes per account")
+	rate(&cfg.Limits.Follows, "rate-follows", "APERTURE_RATE_FOLLOWS", "300/1h", "follows and unfollows per account")
+	rate(&cfg.Limits.Uploads, "rate-uploads", "APERTURE_RATE_UPLOADS", "200/1h", "photo uploads (and previews) per account")
+	rate(&cfg.Limits.Reads, "rate-reads", "APERTURE_RATE_READS", "6000/1m", "page and API reads per account")
+	num(&cfg.Limits.IPFactor, "rate-ip-factor", "APERTURE_RATE_IP_FACTOR", 5, "one IP address may do this many times what one account may")
 	str(&cfg.BackupDir, "backup-dir", "APERTURE_BACKUP_DIR", "", "directory for scheduled backups (empty: none)")
 	dur(&cfg.BackupEvery, "backup-every", "APERTURE_BACKUP_EVERY", 24*time.Hour, "how often to take a scheduled backup")
 	num(&cfg.BackupKeep, "backup-keep", "APERTURE_BACKUP_KEEP", 7, "scheduled backups to keep; older ones are deleted")

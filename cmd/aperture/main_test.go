@@ -49,7 +49,8 @@ func start(t testing.TB, dir string, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir, "--log-format", "json"}, extra...)
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "APERTURE_AUTH_RATE_IP=1000")
+	cmd.Env = append(os.Environ(), "APERTURE_AUTH_RATE_IP=1000", "APERTURE_RATE_POSTS=off", "APERTURE_RATE_COMMENTS=off",
+		"APERTURE_RATE_LIKES=off", "APERTURE_RATE_FOLLOWS=off", "APERTURE_RATE_UPLOADS=off", "APERTURE_RATE_READS=off")
 	pr, pw := io.Pipe()
 	buf := &bytes.Buffer{}
 	cmd.Stderr = io.MultiWriter(pw, buf)

@@ -112,6 +112,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		AuthPerUser:  m.Config.AuthPerUser,
 		Logger:       m.log,
 		TLS:          m.Config.HTTPS,
+		Limits:       m.Config.Limits,
 		MapTiles:     m.Config.MapTiles, MapAttribution: m.Config.MapAttribution,
 	}, web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
 		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready})
