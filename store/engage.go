@@ -171,17 +171,26 @@ func (c DeleteComment) apply(tx *Tx) (struct{}, error) {
 	if err != nil {
 		return struct{}{}, err
 	}
-	if c.ActorID != cm.AuthorID && c.ActorID != p.AuthorID {
+	if c.ActorID != cm.AuthorID && c.ActorID != p.AuthorID && !tx.isAdmin(c.ActorID) {
 		return struct{}{}, Errorf(ErrForbidden, "Only the comment's author or the post's author can delete it.")
 	}
+	return struct{}{}, tx.deleteComment(cm)
+}
+
+// deleteComment removes a comment and counts it off its post.
+func (tx *Tx) deleteComment(cm *Comment) error {
+	p, err := tx.post(cm.PostID)
+	if err != nil {
+		return tx.unmark(bComments, cm.ID.key())
+	}
 	if err := tx.unmark(bComments, cm.ID.key()); err != nil {
-		return struct{}{}, err
+		return err
 	}
 	if err := tx.unmark(bPostComms, pair(p.ID, cm.ID)); err != nil {
-		return struct{}{}, err
+		return err
 	}
 	p.CommentCount--
-	return struct{}{}, tx.put(bPosts, p.ID.key(), p)
+	return tx.put(bPosts, p.ID.key(), p)
 }
 
 // CommentPage is a page of comments.

@@ -285,7 +285,7 @@ func (t *Tx) relationship(viewer, other ID) Relationship {
 // posts, followers and following of u. It returns ErrNotFound across a
 // block and ErrForbidden for a private account the viewer does not follow.
 func (t *Tx) canSeeAccount(viewer ID, u *User) error {
-	if t.blocked(viewer, u.ID) {
+	if t.blocked(viewer, u.ID) || (u.Suspended && viewer != u.ID) {
 		return Errorf(ErrNotFound, "That account was not found.")
 	}
 	if u.Private && viewer != u.ID && !t.follows(viewer, u.ID) {
@@ -304,7 +304,7 @@ func (s *Store) ViewProfile(viewer ID, name string) (*User, Relationship, error)
 	}
 	var r Relationship
 	err = s.view(func(tx *Tx) error {
-		if tx.blocked(viewer, u.ID) && !tx.has(bBlocks, pair(viewer, u.ID)) {
+		if (tx.blocked(viewer, u.ID) && !tx.has(bBlocks, pair(viewer, u.ID))) || (u.Suspended && viewer != u.ID && !tx.isAdmin(viewer)) {
 			return Errorf(ErrNotFound, "There is no account called %q.", truncate(name, 40))
 		}
 		r = tx.relationship(viewer, u.ID)

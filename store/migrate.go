@@ -42,6 +42,8 @@ var (
 	bPlaces     = []byte("places")     // place ID → Place
 	bPlacePosts = []byte("placeposts") // place | post → nothing
 	bGeoCells   = []byte("geocells")   // len | geohash → posts (uint32) | newest post (8)
+	bReports    = []byte("reports")    // report ID → Report
+	bSettings   = []byte("settings")   // "instance" → Settings; "invite:" code → nothing
 )
 
 var keySchema = []byte("schema")
@@ -101,6 +103,14 @@ var migrations = []migration{
 			}
 			return tx.geoCount(p, 1)
 		})
+	}},
+	{to: 6, name: "reports and instance settings", up: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bReports, bSettings} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	}},
 }
 

@@ -251,9 +251,14 @@ func (c DeletePost) apply(tx *Tx) (struct{}, error) {
 	if err != nil {
 		return struct{}{}, err
 	}
-	if p.AuthorID != c.ActorID {
+	if p.AuthorID != c.ActorID && !tx.isAdmin(c.ActorID) {
 		return struct{}{}, Errorf(ErrForbidden, "Only the author can delete this post.")
 	}
+	return struct{}{}, tx.deletePost(p)
+}
+
+// deletePost removes p from everything read directly and queues the rest.
+func (tx *Tx) deletePost(p *Post) error {
 	for _, step := range []func() error{
 		func() error { return tx.unmark(bPosts, p.ID.key()) },
 		func() error { return tx.unmark(bUserPosts, pair(p.AuthorID, p.ID)) },
@@ -263,10 +268,10 @@ func (c DeletePost) apply(tx *Tx) (struct{}, error) {
 		func() error { return tx.indexPost(p) },
 		func() error { return tx.count(p.AuthorID, func(c *Counts) { c.Posts-- }) },
 		func() error { return tx.inboxRemove(p.AuthorID, p.ID) },
-		func() error { return tx.enqueue(c.Shard(), JobPostDeleted, FanoutJob{Post: p.ID, Author: p.AuthorID}) },
+		func() error { return tx.enqueue(p.ID.Shard(), JobPostDeleted, FanoutJob{Post: p.ID, Author: p.AuthorID}) },
 	} {
 		if err := step(); err != nil {
-			return struct{}{}, err
+			return err
 		}
 	}
 	for _, mid := range p.MediaIDs {
@@ -277,13 +282,13 @@ func (c DeletePost) apply(tx *Tx) (struct{}, error) {
 		// Released photos expire at once: the next sweep removes them.
 		m.PostID = 0
 		if err := tx.put(bMedia, mid.key(), m); err != nil {
-			return struct{}{}, err
+			return err
 		}
 		if err := tx.mark(bMediaAge, ageKey(time.Unix(0, 0), mid), nil); err != nil {
-			return struct{}{}, err
+			return err
 		}
 	}
-	return struct{}{}, nil
+	return nil
 }
 
 func (t *Tx) post(id ID) (*Post, error) {

@@ -19,6 +19,8 @@ type User struct {
 	Email         string    `json:"email"`
 	Private       bool      `json:"private"`
 	Admin         bool      `json:"admin"`
+	Suspended     bool      `json:"suspended,omitempty"` // hidden from everyone, may not sign in
+	Deleted       bool      `json:"deleted,omitempty"`   // being (or been) purged; also Suspended
 	AvatarMediaID ID        `json:"avatar_media_id,omitempty"`
 	PasswordHash  string    `json:"password_hash"`
 	Counts        Counts    `json:"counts"`
@@ -112,6 +114,11 @@ type CreateUser struct {
 	Email        string `json:"email"`
 	DisplayName  string `json:"display_name"`
 	Admin        bool   `json:"admin"`
+	// SignUp applies the instance's registration policy (the web's
+	// sign-up); Invite is the invitation code an invite-only instance
+	// needs, spent by the sign-up.
+	SignUp bool   `json:"sign_up,omitempty"`
+	Invite string `json:"invite,omitempty"`
 }
 
 // Shard returns the account's shard, fixed here for its lifetime.
@@ -124,6 +131,11 @@ func (c CreateUser) apply(tx *Tx) (*User, error) {
 	}
 	if c.PasswordHash == "" {
 		return nil, Invalid("password", "Choose a password.")
+	}
+	if c.SignUp {
+		if err := tx.admit(c.Invite); err != nil {
+			return nil, err
+		}
 	}
 	u := &User{Username: name, PasswordHash: c.PasswordHash, Admin: c.Admin, CreatedAt: tx.now, UpdatedAt: tx.now}
 	if err := u.setEmail(c.Email); err != nil {

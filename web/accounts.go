@@ -17,6 +17,7 @@ type signupInput struct {
 		Password    string `json:"password" minLength:"8" maxLength:"128" doc:"8–128 characters"`
 		Email       string `json:"email,omitempty" maxLength:"254" doc:"Optional; never shown to others"`
 		DisplayName string `json:"display_name,omitempty" maxLength:"64"`
+		Invite      string `json:"invite,omitempty" maxLength:"64" doc:"The invitation code an invite-only instance asks for"`
 	}
 }
 
@@ -74,7 +75,7 @@ func (s *Server) registerAccounts(api huma.API) {
 		Errors: []int{400, 409, 413, 422, 429},
 	}), func(ctx context.Context, in *signupInput) (*tokenOutput, error) {
 		g, err := s.signIn(ctx, true, auth.SignUp{Username: in.Body.Username, Password: in.Body.Password,
-			Email: in.Body.Email, DisplayName: in.Body.DisplayName, UserAgent: in.UserAgent})
+			Email: in.Body.Email, DisplayName: in.Body.DisplayName, UserAgent: in.UserAgent, Public: true, Invite: in.Body.Invite})
 		if err != nil {
 			return nil, err
 		}

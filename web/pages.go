@@ -221,6 +221,7 @@ func (s *Server) suggestions(ctx context.Context) ([]AuthorView, error) {
 type authData struct {
 	Signup                             bool
 	Next, Username, DisplayName, Error string
+	Registration                       string // open, closed, invite
 }
 
 func (s *Server) authPage(signup bool) func(*fiber.Ctx, context.Context) error {
@@ -232,7 +233,12 @@ func (s *Server) authPage(signup bool) func(*fiber.Ctx, context.Context) error {
 		if signup {
 			title = "Sign up"
 		}
-		return s.page(c, http.StatusOK, "auth", &view{Title: title, Data: authData{Signup: signup, Next: localPath(c.Query("next"), "")}})
+		settings, err := s.st.Settings()
+		if err != nil {
+			return err
+		}
+		return s.page(c, http.StatusOK, "auth", &view{Title: title, Data: authData{Signup: signup, Next: localPath(c.Query("next"), ""),
+			Registration: settings.Registration}})
 	}
 }
 
@@ -240,8 +246,12 @@ func (s *Server) authPage(signup bool) func(*fiber.Ctx, context.Context) error {
 // cookies; a refusal shows the form again with the API's sentence.
 func (s *Server) loginForm(signup bool) func(*fiber.Ctx, context.Context) error {
 	return func(c *fiber.Ctx, ctx context.Context) error {
+		settings, err := s.st.Settings()
+		if err != nil {
+			return err
+		}
 		d := authData{Signup: signup, Next: localPath(c.FormValue("next"), ""), Username: strings.Clone(c.FormValue("username")),
-			DisplayName: strings.Clone(c.FormValue("display_name"))}
+			DisplayName: strings.Clone(c.FormValue("display_name")), Registration: settings.Registration}
 		title := "Log in"
 		if signup {
 			title = "Sign up"
@@ -255,7 +265,7 @@ func (s *Server) loginForm(signup bool) func(*fiber.Ctx, context.Context) error 
 			return s.page(c, p.Status, "auth", &view{Title: title, Data: d})
 		}
 		out, err := s.signIn(ctx, signup, auth.SignUp{Username: d.Username, Password: strings.Clone(c.FormValue("password")),
-			DisplayName: d.DisplayName, UserAgent: strings.Clone(c.Get("User-Agent"))})
+			DisplayName: d.DisplayName, UserAgent: strings.Clone(c.Get("User-Agent")), Public: true, Invite: strings.Clone(c.FormValue("invite"))})
 		if err != nil {
 			p, _ := newProblem(http.StatusBadRequest, "", err)
 			d.Error = p.Detail

@@ -94,6 +94,10 @@ func (s *Service) RotateKeysIfDue(now time.Time) error {
 type SignUp struct {
 	Username, Password, Email, DisplayName, UserAgent string
 	Admin                                             bool
+	// Public marks a sign-up from the web, which the instance's
+	// registration policy applies to; Invite is its invitation code.
+	Public bool
+	Invite string
 }
 
 // CreateUser checks the password, hashes it and creates the account. It
@@ -114,7 +118,7 @@ func (s *Service) CreateUser(ctx context.Context, in SignUp, now time.Time) (*st
 		return nil, err
 	}
 	return store.Exec(ctx, s.st, store.CreateUser{Meta: store.At(now), Username: in.Username, PasswordHash: hash,
-		Email: in.Email, DisplayName: in.DisplayName, Admin: in.Admin})
+		Email: in.Email, DisplayName: in.DisplayName, Admin: in.Admin, SignUp: in.Public, Invite: in.Invite})
 }
 
 // SignUp creates the account and signs it in. Errors as CreateUser.
@@ -127,6 +131,8 @@ func (s *Service) SignUp(ctx context.Context, in SignUp, now time.Time) (*Grant,
 }
 
 var errLogin = store.Errorf(store.ErrUnauthorized, "The username or password is incorrect.")
+
+var errSuspended = store.Errorf(store.ErrForbidden, "This account is suspended. If you think that is a mistake, write to the instance's administrator.")
 
 // Login checks the password in constant time and starts a session. An
 // unknown user and a wrong password give the same ErrUnauthorized error
@@ -150,6 +156,9 @@ func (s *Service) Login(ctx context.Context, username, password, userAgent strin
 	}
 	if u == nil || !match {
 		return nil, errLogin
+	}
+	if u.Suspended {
+		return nil, errSuspended
 	}
 	return s.startSession(ctx, u, userAgent, now)
 }
@@ -230,6 +239,9 @@ func (s *Service) Authenticate(token string, now time.Time) (Claims, error) {
 	}
 	if !s.sessions.open(c.SessionID, c.UserID, now) {
 		return Claims{}, store.Errorf(store.ErrUnauthorized, "This session was signed out; sign in again.")
+	}
+	if u, err := s.st.User(c.UserID); err != nil || u.Suspended {
+		return Claims{}, store.Errorf(store.ErrUnauthorized, "This account is suspended or deleted; its sessions no longer work.")
 	}
 	return c, nil
 }
