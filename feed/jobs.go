@@ -105,6 +105,23 @@ func (p *Pool) unfan(ctx context.Context, j *store.Job) error {
 	return err
 }
 
+// purgeUser deletes a deleted account's posts 200 at a time (each
+// deletion queues its own clean-up), then its comments and likes.
+func (p *Pool) purgeUser(ctx context.Context, j *store.Job) error {
+	var job store.IndexJob
+	if err := j.Decode(&job); err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		done, err := store.Exec(ctx, p.st, store.PurgeUser{Meta: store.At(time.Now()), UserID: job.ID, Limit: 200})
+		if err != nil || done {
+			return err
+		}
+		p.Wake()
+	}
+	return ctx.Err()
+}
+
 // activity records an activity in its recipient's list under the job's
 // ID, so running the job twice records it once.
 func (p *Pool) activity(ctx context.Context, j *store.Job) error {

@@ -84,6 +84,7 @@ func NewPool(st *store.Store, cfg Config, log *slog.Logger) *Pool {
 		store.JobBackfill:    p.backfill,
 		store.JobUnfan:       p.unfan,
 		store.JobActivity:    p.activity,
+		store.JobPurgeUser:   p.purgeUser,
 	}
 	return p
 }

@@ -96,6 +96,16 @@ func (x *Index) userInto(b *bleve.Batch, id store.ID) error {
 	if err != nil {
 		return err
 	}
+	if u.Suspended {
+		// Gone from search, with every post (kept in the store until a
+		// suspension is lifted or a deletion purges them).
+		b.Delete(userID(id))
+		ids, err := x.st.RecentPostIDs(u.ID, 1<<30)
+		for _, pid := range ids {
+			b.Delete(postID(pid))
+		}
+		return err
+	}
 	if err := b.Index(userID(u.ID), makeUserDoc(u)); err != nil {
 		return err
 	}

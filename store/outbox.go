@@ -177,6 +177,23 @@ func (c RetryDeadJob) apply(tx *Tx) (struct{}, error) {
 	return struct{}{}, tx.put(bOutbox, j.ID.key(), j)
 }
 
+// DiscardDeadJob deletes a dead-letter job for good. It fails with
+// ErrNotFound for an unknown job.
+type DiscardDeadJob struct {
+	Meta
+	JobID ID `json:"job_id"`
+}
+
+// Shard returns the job's shard.
+func (c DiscardDeadJob) Shard() uint16 { return c.JobID.Shard() }
+
+func (c DiscardDeadJob) apply(tx *Tx) (struct{}, error) {
+	if !tx.has(bDeadLetter, c.JobID.key()) {
+		return struct{}{}, Errorf(ErrNotFound, "There is no such failed job.")
+	}
+	return struct{}{}, tx.unmark(bDeadLetter, c.JobID.key())
+}
+
 // DiscardJobs drops up to Limit queued jobs of the given kinds, for bulk
 // loads that did their work another way (RebuildInbox instead of
 // backfills). Its result is how many it dropped.

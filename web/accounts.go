@@ -161,6 +161,7 @@ func (s *Server) signIn(ctx context.Context, signup bool, in auth.SignUp) (*auth
 		g, err := s.auth.SignUp(ctx, in, now(ctx))
 		if err == nil {
 			s.metrics.signups.Inc()
+			s.stats.signups.Add(1)
 		}
 		return g, err
 	}

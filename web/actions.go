@@ -56,6 +56,28 @@ func (s *Server) registerActions() {
 		}
 		return "/", nil
 	}))
+	a.Post("/p/:id/report", s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
+		id, err := parseID("post", c.Params("id"))
+		if err != nil {
+			return "", err
+		}
+		in := &reportInput{}
+		in.Body.PostID, in.Body.Reason = &id, strings.Clone(c.FormValue("reason"))
+		if _, err := s.fileReport(ctx, in); err != nil {
+			return "", err
+		}
+		s.flash(c, "Thank you. The administrators will look at it.")
+		return "", nil
+	}))
+	a.Post("/u/:username/report", s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
+		in := &reportInput{}
+		in.Body.Username, in.Body.Reason = strings.Clone(c.Params("username")), strings.Clone(c.FormValue("reason"))
+		if _, err := s.fileReport(ctx, in); err != nil {
+			return "", err
+		}
+		s.flash(c, "Thank you. The administrators will look at it.")
+		return "", nil
+	}))
 	a.Post("/c/:id/delete", s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
 		_, err := s.deleteComment(ctx, &commentIDInput{ID: strings.Clone(c.Params("id"))})
 		return "", err
@@ -108,7 +130,7 @@ func (s *Server) shareForm(c *fiber.Ctx, ctx context.Context) (store.ID, error) 
 	edit := media.Edit{Filter: strings.Clone(c.FormValue("filter")), Aspect: aspects[c.FormValue("aspect")]}
 	alt := strings.Clone(c.FormValue("alt"))
 	for _, fh := range files {
-		data, err := readFormFile(fh, s.media.Config().MaxBytes)
+		data, err := readFormFile(fh, s.uploadLimit())
 		if err != nil {
 			return 0, err
 		}

@@ -53,7 +53,7 @@ func (s *Server) registerMedia(api huma.API) {
 	}, func(ctx context.Context, in *uploadInput) (*mediaOutput, error) {
 		c, _ := viewer(ctx)
 		form := in.RawBody.Data()
-		data, err := readUpload(form.File, s.media.Config().MaxBytes)
+		data, err := readUpload(form.File, s.uploadLimit())
 		if err != nil {
 			return nil, err
 		}
@@ -283,4 +283,14 @@ func parseRange(h string, size int64) (start, end int64, partial, ok bool) {
 		}
 		return start, end, true, true
 	}
+}
+
+// uploadLimit is the largest photo accepted: the server's limit, lowered
+// by the instance setting when an administrator set one.
+func (s *Server) uploadLimit() int64 {
+	limit := s.media.Config().MaxBytes
+	if st, err := s.st.Settings(); err == nil && st.MaxUploadMB > 0 {
+		limit = min(limit, int64(st.MaxUploadMB)<<20)
+	}
+	return limit
 }

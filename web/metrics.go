@@ -28,6 +28,12 @@ type Metrics struct {
 	signups  prometheus.Counter
 	logins   *prometheus.CounterVec
 
+	posts    prometheus.Counter
+	likes    prometheus.Counter
+	comments prometheus.Counter
+	// Stats keeps the last 24 hours a minute at a time for /admin.
+	Stats *Recorder
+
 	mediaSeconds  prometheus.Histogram
 	mediaBytes    prometheus.Counter
 	mediaRejected *prometheus.CounterVec
@@ -47,7 +53,11 @@ func NewMetrics(st *store.Store) *Metrics {
 			Name: "aperture_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "method"}),
-		signups: prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_signups_total", Help: "Accounts created."}),
+		signups:  prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_signups_total", Help: "Accounts created."}),
+		posts:    prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_posts_total", Help: "Posts shared."}),
+		likes:    prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_likes_total", Help: "Likes given (unlikes not subtracted)."}),
+		comments: prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_comments_total", Help: "Comments written."}),
+		Stats:    &Recorder{},
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aperture_logins_total", Help: "Log-in attempts by result.",
 		}, []string{"result"}),
@@ -62,7 +72,10 @@ func NewMetrics(st *store.Store) *Metrics {
 	}, []string{"reason"})
 	m.mediaSwept = prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_media_swept_total", Help: "Unattached photos removed after 24 hours."})
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.latency, m.signups, m.logins, m.mediaSeconds, m.mediaBytes, m.mediaRejected, m.mediaSwept)
+		m.requests, m.latency, m.signups, m.logins, m.mediaSeconds, m.mediaBytes, m.mediaRejected, m.mediaSwept,
+		m.posts, m.likes, m.comments,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_active_users", Help: "Accounts that made a request in the last 24 hours (since start)."},
+			func() float64 { return float64(m.Stats.ActiveUsers()) }))
 	if st != nil {
 		r.MustRegister(
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_db_size_bytes", Help: "Size of aperture.db."},
@@ -92,7 +105,13 @@ func (m *Metrics) observe(c *fiber.Ctx) error {
 	// fiber's strings point into reused buffers: copy what the registry keeps.
 	method := strings.Clone(c.Method())
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route, method).Observe(time.Since(ri.start).Seconds())
+	d := time.Since(ri.start)
+	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+	user := store.ID(0)
+	if ri.authed {
+		user = ri.claims.UserID
+	}
+	m.Stats.observe(d, status, user)
 	return err
 }
 

@@ -179,6 +179,7 @@ func (s *Server) registerPages() {
 	a.Get("/new", s.html(s.newPage))
 	a.Post("/new", s.html(s.newForm))
 	s.registerActions()
+	s.registerAdminPages()
 }
 
 func (s *Server) homePage(c *fiber.Ctx, ctx context.Context) error {
@@ -472,7 +473,7 @@ func (s *Server) editForm(c *fiber.Ctx, ctx context.Context) error {
 	private := c.FormValue("private") == "on"
 	in.Body.Private = &private
 	if fh, err := c.FormFile("avatar"); err == nil && fh.Size > 0 {
-		data, err := readFormFile(fh, s.media.Config().MaxBytes)
+		data, err := readFormFile(fh, s.uploadLimit())
 		if err == nil {
 			var v *MediaView
 			if v, err = s.upload(ctx, uid, data, media.Edit{Aspect: 1}, ""); err == nil {

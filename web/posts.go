@@ -198,6 +198,8 @@ func (s *Server) createPost(ctx context.Context, in *createPostInput) (*postOutp
 	if err != nil {
 		return nil, err
 	}
+	s.metrics.posts.Inc()
+	s.stats.posts.Add(1)
 	s.wakeWorkers()
 	return s.onePost(ctx, c.UserID, p)
 }
@@ -271,6 +273,7 @@ func (s *Server) addComment(ctx context.Context, in *commentInput) (*commentOutp
 	if err != nil {
 		return nil, err
 	}
+	s.metrics.comments.Inc()
 	s.wakeWorkers()
 	views, err := s.renderComments(ctx, []*store.Comment{cm})
 	if err != nil || len(views) == 0 {
@@ -301,6 +304,9 @@ func (s *Server) like(undo bool) func(ctx context.Context, in *PostIDParam) (*li
 		n, err := store.Exec(ctx, s.st, store.Like{Meta: store.At(now(ctx)), UserID: c.UserID, PostID: pid, Undo: undo})
 		if err != nil {
 			return nil, err
+		}
+		if !undo {
+			s.metrics.likes.Inc()
 		}
 		s.wakeWorkers()
 		out := &likeOutput{}

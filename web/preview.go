@@ -55,7 +55,7 @@ func (s *Server) registerPreview(api huma.API) {
 		Errors: []int{400, 401, 413, 415, 422, 503},
 	}, func(ctx context.Context, in *previewInput) (*previewOutput, error) {
 		form := in.RawBody.Data()
-		data, err := readUpload(form.File, s.media.Config().MaxBytes)
+		data, err := readUpload(form.File, s.uploadLimit())
 		if err != nil {
 			return nil, err
 		}

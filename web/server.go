@@ -18,6 +18,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
 	gojson "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"aperture/media"
 	"aperture/search"
@@ -61,6 +62,9 @@ type Deps struct {
 	Explore Explorer
 	// Search answers search, places and map queries.
 	Search *search.Index
+	// Disk reports the bytes of the database, index and photos (optional;
+	// it may be slow, and is called at most once a minute).
+	Disk func() DiskUsage
 }
 
 // Server is the fiber app with aperture's routes.
@@ -77,6 +81,8 @@ type Server struct {
 	search    *search.Index
 	fragments *fragments
 	cards     *fragments // feed cards' HTML
+	stats     *Recorder
+	disk      func() DiskUsage
 	cookies   *cookies
 	limits    *pairLimiter
 	actions   *actionLimits
@@ -118,6 +124,23 @@ func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
 		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger,
 		fragments: &fragments{m: map[string][]byte{}, max: 50_000}, cards: &fragments{m: map[string][]byte{}, max: 20_000}, cookies: newCookies(d.MediaKey, cfg.TLS)}
+	s.stats, s.disk = s.metrics.Stats, d.Disk
+	if d.Disk != nil {
+		for kind, f := range map[string]func(DiskUsage) int64{"db": func(u DiskUsage) int64 { return u.DB },
+			"index": func(u DiskUsage) int64 { return u.Index }, "media": func(u DiskUsage) int64 { return u.Media }} {
+			s.metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_disk_bytes",
+				Help: "Disk used, by kind: db, index, media.", ConstLabels: prometheus.Labels{"kind": kind}},
+				func() float64 { return float64(f(d.Disk())) }))
+		}
+	}
+	s.metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_fanout_lag_seconds",
+		Help: "Age of the oldest pending fan-out job (0 when none)."}, func() float64 {
+		t, err := d.Store.OldestJob(store.JobFanout)
+		if err != nil || t.IsZero() {
+			return 0
+		}
+		return time.Since(t).Seconds()
+	}))
 	s.app = fiber.New(fiber.Config{
 		AppName:               "aperture",
 		BodyLimit:             cfg.MaxBodyBytes,
@@ -156,6 +179,7 @@ func New(cfg Config, d Deps) *Server {
 	s.registerFeeds(s.api)
 	s.registerSearch(s.api)
 	s.registerPreview(s.api)
+	s.registerAdmin(s.api)
 	s.registerMediaFiles(s.api)
 	ui, err := newUI(s.uiFuncs())
 	if err != nil {

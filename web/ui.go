@@ -131,6 +131,7 @@ type view struct {
 	Title  string
 	Nav    string      // which tab is current: home, explore, new, activity, profile
 	Me     *AuthorView // the signed-in user; nil when signed out
+	Admin  bool        // the signed-in user administers the instance
 	CSRF   string
 	Unread int
 	Flash  string
@@ -185,7 +186,7 @@ func (s *Server) frame(c *fiber.Ctx, v *view) error {
 		return nil
 	}
 	a := s.authorView(u, h.Media, now(ctxOf(c)))
-	v.Me = &a
+	v.Me, v.Admin = &a, u.Admin
 	v.Unread, err = s.st.UnreadActivity(cl.UserID)
 	return err
 }

@@ -7,17 +7,20 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"aperture/media"
 	"aperture/search"
 	"aperture/store"
+	"aperture/web"
 )
 
 // The running server answers backup and check requests on a Unix socket
@@ -361,4 +364,39 @@ func (m *Main) scheduledBackups(ctx context.Context) {
 			m.log.Info("scheduled backup", "file", name, "bytes", stats.Bytes, "took", time.Since(now).String())
 		}
 	}
+}
+
+// diskUsage measures the data directory's parts, walking the photo and
+// index directories at most every five minutes.
+type diskUsage struct {
+	data string
+	mu   sync.Mutex
+	at   time.Time
+	last web.DiskUsage
+}
+
+func (d *diskUsage) get() web.DiskUsage {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if time.Since(d.at) < 5*time.Minute {
+		if fi, err := os.Stat(filepath.Join(d.data, store.FileName)); err == nil {
+			d.last.DB = fi.Size()
+		}
+		return d.last
+	}
+	size := func(dir string) int64 {
+		var n int64
+		filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
+			if err == nil && e.Type().IsRegular() {
+				if fi, err := e.Info(); err == nil {
+					n += fi.Size()
+				}
+			}
+			return nil
+		})
+		return n
+	}
+	d.last = web.DiskUsage{DB: size(filepath.Join(d.data, store.FileName)), Index: size(filepath.Join(d.data, "search")), Media: size(filepath.Join(d.data, "media"))}
+	d.at = time.Now()
+	return d.last
 }

@@ -115,7 +115,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Limits:       m.Config.Limits,
 		MapTiles:     m.Config.MapTiles, MapAttribution: m.Config.MapAttribution,
 	}, web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
-		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready})
+		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Disk: (&diskUsage{data: m.Config.Data}).get})
 
 	bgCtx, cancel := context.WithCancel(context.Background())
 	m.stopBG = cancel
@@ -133,8 +133,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.scheduledBackups(bgCtx)
 		}()
 	}
-	m.bg.Add(3)
+	m.bg.Add(4)
 	go m.rotateKeys(bgCtx)
+	go func() {
+		defer m.bg.Done()
+		m.srv.RunStats(bgCtx)
+	}()
 	go func() {
 		defer m.bg.Done()
 		explore.Run(bgCtx)

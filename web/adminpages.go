@@ -1,0 +1,136 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"aperture/store"
+)
+
+// The admin pages call the admin API's own operations (see admin.go).
+
+func (s *Server) registerAdminPages() {
+	a := s.app
+	a.Get("/admin", s.html(s.adminDashboard))
+	a.Get("/admin/users", s.html(s.adminUsersPage))
+	a.Get("/admin/reports", s.html(s.adminReportsPage))
+	a.Get("/admin/jobs", s.html(s.adminJobsPage))
+	a.Get("/admin/settings", s.html(s.adminSettingsPage))
+	user := func(c *fiber.Ctx) *UserParam { return &UserParam{Username: strings.Clone(c.Params("username"))} }
+	a.Post("/admin/users/:username/suspend", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
+		_, err := s.adminSuspend(ctx, user(c), true)
+		return err
+	}))
+	a.Post("/admin/users/:username/unsuspend", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
+		_, err := s.adminSuspend(ctx, user(c), false)
+		return err
+	}))
+	a.Post("/admin/users/:username/delete", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
+		_, err := s.adminDeleteUser(ctx, user(c))
+		return err
+	}))
+	for _, act := range []string{"remove", "dismiss"} {
+		a.Post("/admin/reports/:id/"+act, s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
+			in := &resolveInput{ID: strings.Clone(c.Params("id"))}
+			in.Body.Action = act
+			_, err := s.adminResolve(ctx, in)
+			return err
+		}))
+	}
+	a.Post("/admin/jobs/:id/retry", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
+		_, err := s.adminRetryJob(ctx, &jobIDInput{ID: strings.Clone(c.Params("id"))})
+		return err
+	}))
+	a.Post("/admin/jobs/:id/discard", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
+		_, err := s.adminDiscardJob(ctx, &jobIDInput{ID: strings.Clone(c.Params("id"))})
+		return err
+	}))
+	a.Post("/admin/settings", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
+		in := &settingsInput{}
+		in.Body.Registration = strings.Clone(c.FormValue("registration"))
+		n, err := strconv.Atoi(strings.TrimSpace(c.FormValue("max_upload_mb", "0")))
+		if err != nil {
+			return store.Invalid("max_upload_mb", "The upload limit is a whole number of megabytes.")
+		}
+		in.Body.MaxUploadMB = n
+		_, err = s.adminUpdateSettings(ctx, in)
+		return err
+	}))
+	a.Post("/admin/invites", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
+		_, err := s.adminCreateInvite(ctx, nil)
+		return err
+	}))
+}
+
+// adminAction is an admin form: it refuses non-administrators with 403
+// before anything else, then acts like any form (see action).
+func (s *Server) adminAction(fn func(c *fiber.Ctx, ctx context.Context) error) fiber.Handler {
+	inner := s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) { return "", fn(c, ctx) })
+	return func(c *fiber.Ctx) error {
+		if _, err := s.requireAdmin(ctxOf(c)); err != nil {
+			return s.errorPage(c, err)
+		}
+		return inner(c)
+	}
+}
+
+func (s *Server) adminDashboard(c *fiber.Ctx, ctx context.Context) error {
+	out, err := s.adminStats(ctx, nil)
+	if err != nil {
+		return err
+	}
+	ob, err := s.st.OutboxStats()
+	if err != nil {
+		return err
+	}
+	open, err := s.st.Reports(true, 200)
+	if err != nil {
+		return err
+	}
+	return s.page(c, http.StatusOK, "admin", &view{Title: "Admin", Data: map[string]any{"Section": "dashboard",
+		"Charts": dashboardCharts(out.Body.Samples), "Active": out.Body.ActiveUsers, "Minutes": len(out.Body.Samples),
+		"Queue": ob.Depth, "Dead": ob.DeadLetter, "Reports": len(open)}})
+}
+
+func (s *Server) adminUsersPage(c *fiber.Ctx, ctx context.Context) error {
+	out, err := s.adminUsers(ctx, &adminUsersInput{Q: strings.Clone(c.Query("q")), Limit: 200})
+	if err != nil {
+		return err
+	}
+	return s.page(c, http.StatusOK, "admin", &view{Title: "Admin · accounts", Data: map[string]any{"Section": "users",
+		"Users": out.Body.Items, "Q": strings.Clone(c.Query("q"))}})
+}
+
+func (s *Server) adminReportsPage(c *fiber.Ctx, ctx context.Context) error {
+	out, err := s.adminReports(ctx, &reportsInput{All: c.Query("all") == "1"})
+	if err != nil {
+		return err
+	}
+	return s.page(c, http.StatusOK, "admin", &view{Title: "Admin · reports", Data: map[string]any{"Section": "reports",
+		"Reports": out.Body.Items, "All": c.Query("all") == "1"}})
+}
+
+func (s *Server) adminJobsPage(c *fiber.Ctx, ctx context.Context) error {
+	out, err := s.adminDeadJobs(ctx, nil)
+	if err != nil {
+		return err
+	}
+	return s.page(c, http.StatusOK, "admin", &view{Title: "Admin · failed jobs", Data: map[string]any{"Section": "jobs", "Jobs": out.Body.Items}})
+}
+
+func (s *Server) adminSettingsPage(c *fiber.Ctx, ctx context.Context) error {
+	out, err := s.adminSettings(ctx, nil)
+	if err != nil {
+		return err
+	}
+	codes, err := s.adminInvites(ctx, nil)
+	if err != nil {
+		return err
+	}
+	return s.page(c, http.StatusOK, "admin", &view{Title: "Admin · settings", Data: map[string]any{"Section": "settings",
+		"Settings": out.Body, "Invites": codes.Body.Items, "ServerMB": s.media.Config().MaxBytes >> 20}})
+}
