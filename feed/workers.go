@@ -94,7 +94,18 @@ func (p *Pool) Handle(kind string, h Handler) { p.handlers[kind] = h }
 
 // HandleBatch registers a handler that takes the due jobs of a kind
 // together, up to 500 at a time.
-func (p *Pool) HandleBatch(kind string, h BatchHandler) { p.batchers[kind] = h }
+//
+// Batches of one kind run one at a time: a handler reads the current state
+// of what its jobs name, so two overlapping batches could otherwise write
+// an older read after a newer one (a deleted post back in the index).
+func (p *Pool) HandleBatch(kind string, h BatchHandler) {
+	var mu sync.Mutex
+	p.batchers[kind] = func(ctx context.Context, jobs []*store.Job) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return h(ctx, jobs)
+	}
+}
 
 // Collectors returns the pool's metrics, including outbox depth, oldest
 // job age and dead letters read from the store at scrape time.

@@ -268,7 +268,9 @@ func (tx *Tx) deletePost(p *Post) error {
 		func() error { return tx.indexPost(p) },
 		func() error { return tx.count(p.AuthorID, func(c *Counts) { c.Posts-- }) },
 		func() error { return tx.inboxRemove(p.AuthorID, p.ID) },
-		func() error { return tx.enqueue(p.ID.Shard(), JobPostDeleted, FanoutJob{Post: p.ID, Author: p.AuthorID}) },
+		func() error {
+			return tx.enqueue(p.ID.Shard(), JobPostDeleted, FanoutJob{Post: p.ID, Author: p.AuthorID})
+		},
 	} {
 		if err := step(); err != nil {
 			return err

@@ -139,7 +139,9 @@ func (s *Server) registerAdmin(api huma.API) {
 	for _, suspend := range []bool{true, false} {
 		verb := map[bool]string{true: "suspend", false: "unsuspend"}[suspend]
 		huma.Register(api, op("admin-"+verb, "POST", "/api/v1/admin/users/{username}/"+verb, "Suspend an account, or lift it", 0),
-			func(ctx context.Context, in *UserParam) (*adminUserOutput, error) { return s.adminSuspend(ctx, in, suspend) })
+			func(ctx context.Context, in *UserParam) (*adminUserOutput, error) {
+				return s.adminSuspend(ctx, in, suspend)
+			})
 	}
 	huma.Register(api, op("admin-delete-user", "DELETE", "/api/v1/admin/users/{username}", "Delete an account with all its content", http.StatusNoContent), s.adminDeleteUser)
 	huma.Register(api, op("admin-reports", "GET", "/api/v1/admin/reports", "Reports, newest first; open ones unless all", 0), s.adminReports)
