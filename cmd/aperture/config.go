@@ -35,6 +35,9 @@ type Config struct {
 	BackupEvery     time.Duration
 	BackupKeep      int
 	Limits          web.Limits
+	TLSCert         string
+	TLSKey          string
+	Warm            bool
 }
 
 // flagSet binds cfg's fields to flags whose defaults come from the
@@ -60,6 +63,17 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 			}
 		}
 		fs.IntVar(p, flagName, def, usage+" ($"+env+")")
+	}
+	boolean := func(p *bool, flagName, env string, def bool, usage string) {
+		if v := getenv(env); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				bad = append(bad, fmt.Sprintf("$%s=%q is not true or false", env, v))
+			} else {
+				def = b
+			}
+		}
+		fs.BoolVar(p, flagName, def, usage+" ($"+env+")")
 	}
 	dur := func(p *time.Duration, flagName, env string, def time.Duration, usage string) {
 		if v := getenv(env); v != "" {
@@ -107,25 +121,15 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	rate(&cfg.Limits.Uploads, "rate-uploads", "APERTURE_RATE_UPLOADS", "200/1h", "photo uploads (and previews) per account")
 	rate(&cfg.Limits.Reads, "rate-reads", "APERTURE_RATE_READS", "6000/1m", "page and API reads per account")
 	num(&cfg.Limits.IPFactor, "rate-ip-factor", "APERTURE_RATE_IP_FACTOR", 5, "one IP address may do this many times what one account may")
+	str(&cfg.TLSCert, "tls-cert", "APERTURE_TLS_CERT", "", "serve HTTPS with this PEM certificate (chain) file")
+	str(&cfg.TLSKey, "tls-key", "APERTURE_TLS_KEY", "", "the certificate's PEM private key file")
+	boolean(&cfg.Warm, "warm", "APERTURE_WARM", false, "read the database file into memory at start (and log how long it took)")
 	str(&cfg.BackupDir, "backup-dir", "APERTURE_BACKUP_DIR", "", "directory for scheduled backups (empty: none)")
 	dur(&cfg.BackupEvery, "backup-every", "APERTURE_BACKUP_EVERY", 24*time.Hour, "how often to take a scheduled backup")
 	num(&cfg.BackupKeep, "backup-keep", "APERTURE_BACKUP_KEEP", 7, "scheduled backups to keep; older ones are deleted")
 	str(&cfg.MapTiles, "map-tiles", "APERTURE_MAP_TILES", "", "raster tile URL template with {z}, {x}, {y} for the photo map (empty: the built-in offline map)")
 	str(&cfg.MapAttribution, "map-attribution", "APERTURE_MAP_ATTRIBUTION", "", "credit line shown under map tiles")
-	https := "false"
-	if v := getenv("APERTURE_HTTPS"); v != "" {
-		https = v
-	}
-	fs.BoolFunc("https", "people reach aperture over HTTPS (e.g. behind a TLS proxy): cookies are Secure and HSTS is sent ($APERTURE_HTTPS)", func(v string) error {
-		b, err := strconv.ParseBool(v)
-		cfg.HTTPS = b
-		return err
-	})
-	if b, err := strconv.ParseBool(https); err != nil {
-		bad = append(bad, fmt.Sprintf("$APERTURE_HTTPS=%q is not true or false", https))
-	} else {
-		cfg.HTTPS = b
-	}
+	boolean(&cfg.HTTPS, "https", "APERTURE_HTTPS", false, "people reach aperture over HTTPS (e.g. behind a TLS proxy): cookies are Secure and HSTS is sent")
 	check := func() error {
 		if len(bad) > 0 {
 			return fmt.Errorf("%s", strings.Join(bad, "; "))

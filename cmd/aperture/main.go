@@ -48,6 +48,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = restoreCommand(ctx, args, getenv, stdout, stderr)
 	case "check":
 		err = checkCommand(ctx, args, getenv, stdout, stderr)
+	case "health":
+		err = healthCommand(ctx, args, getenv, stdout, stderr)
 	case "reindex":
 		err = reindexCommand(ctx, args, getenv, stdout, stderr)
 	case "seed":
@@ -95,7 +97,8 @@ Usage:
   aperture restore FILE --data DIR [--force]
                                           verify a backup and restore it (and its index)
   aperture check [--repair] [--data DIR]  verify the invariants; --repair fixes what it can
-  aperture version                        print build information
+  aperture health [--addr A]              exit 0 if the server at A answers /healthz
+  aperture version                        print build information and library versions
 
 Run "aperture serve --help" for the server's flags.
 `)

@@ -4,9 +4,18 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	crand "crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"math/rand"
+	"net"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -325,5 +334,42 @@ func TestBackupUnderLoad(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "never")); !os.IsNotExist(err) {
 		t.Fatal("a damaged backup left a directory behind")
+	}
+}
+
+// TestTLSWarmAndHealth: with certificate files the server speaks HTTPS
+// (and sends HSTS), --warm reads the database in and says how long it
+// took, and "aperture health" checks a running server.
+func TestTLSWarmAndHealth(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+
+	p := start(t, filepath.Join(dir, "data"), "--tls-cert", certFile, "--tls-key", keyFile, "--warm")
+	if !strings.Contains(p.stderr.String(), "warmed the database into memory") {
+		t.Fatalf("no warm-up line:\n%s", p.stderr)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	res, err := client.Get("https://" + p.addr + "/healthz")
+	if err != nil || res.StatusCode != 200 || !strings.Contains(res.Header.Get("Strict-Transport-Security"), "max-age") {
+		t.Fatalf("https: %v %v", res, err)
+	}
+	res.Body.Close()
+	out, err := exec.Command(binary, "health", "--addr", p.addr, "--tls-cert", certFile).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("health: %v %s", err, out)
+	}
+	p.stop(t)
+	if out, err := exec.Command(binary, "health", "--addr", p.addr, "--tls-cert", certFile).CombinedOutput(); err == nil {
+		t.Fatalf("health of a stopped server: %s", out)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -75,6 +76,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", m.Config.Addr, err)
 	}
+	if m.Config.TLSCert != "" || m.Config.TLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(m.Config.TLSCert, m.Config.TLSKey)
+		if err != nil {
+			m.ln.Close()
+			return fmt.Errorf("TLS needs both --tls-cert and --tls-key, readable PEM files: %w", err)
+		}
+		m.ln = tls.NewListener(m.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		m.Config.HTTPS = true
+	}
 	defer func() {
 		if err != nil {
 			m.Close()
@@ -82,6 +92,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 	if m.st, err = store.Open(m.Config.Data, store.Options{CelebrityAt: m.Config.CelebrityAt}); err != nil {
 		return err
+	}
+	if m.Config.Warm {
+		n, took, err := warm(filepath.Join(m.Config.Data, store.FileName))
+		if err != nil {
+			return err
+		}
+		m.log.Info("warmed the database into memory", "bytes", n, "took", took.String())
 	}
 	if m.auth, err = auth.NewService(m.st, keyFile(m.Config.Data), auth.Config{}, time.Now()); err != nil {
 		return err
@@ -239,4 +256,48 @@ func (m *Main) Serve(ctx context.Context) error {
 		m.log.Info("stopped")
 	}
 	return err
+}
+
+// warm reads the database file once so its pages are in the page cache
+// before the first request (what vmtouch did for the seed's servers).
+func warm(path string) (int64, time.Duration, error) {
+	start := time.Now()
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	n, err := io.Copy(io.Discard, f)
+	return n, time.Since(start), err
+}
+
+// healthCommand runs "aperture health": it asks a running server's
+// /healthz and exits non-zero unless it answers 200 (for container
+// health checks, where there is no curl).
+func healthCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs, check := cfg.flagSet("aperture health", getenv, stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := check(); err != nil {
+		return err
+	}
+	scheme := "http"
+	client := &http.Client{Timeout: 5 * time.Second}
+	if cfg.TLSCert != "" {
+		scheme = "https"
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} // our own certificate, on our own address
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", scheme+"://"+cfg.Addr+"/healthz", nil)
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("/healthz answered %s", res.Status)
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
 }

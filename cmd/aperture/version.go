@@ -24,6 +24,13 @@ func versionString() string {
 				s += ", revision " + kv.Value
 			}
 		}
+		// The libraries built in, with their versions.
+		for _, d := range bi.Deps {
+			if d.Replace != nil {
+				d = d.Replace
+			}
+			s += fmt.Sprintf("\n  %s %s", d.Path, d.Version)
+		}
 	}
 	return s
 }
