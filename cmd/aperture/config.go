@@ -86,6 +86,8 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 		}
 		fs.DurationVar(p, flagName, def, usage+" ($"+env+")")
 	}
+	var configFile string
+	fs.StringVar(&configFile, "config", "", "a TOML file of settings named like these flags (flags and environment win) ($APERTURE_CONFIG)")
 	str(&cfg.Addr, "addr", "APERTURE_ADDR", "127.0.0.1:8080", "address to listen on")
 	str(&cfg.Data, "data", "APERTURE_DATA", "./data", "data directory (database, keys, media)")
 	str(&cfg.LogLevel, "log-level", "APERTURE_LOG_LEVEL", "info", "log level: debug, info, warn, error")

@@ -33,7 +33,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
-	var err error
+	getenv, err := withConfigFile(args, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "aperture: %v\n", err)
+		return 2
+	}
 	switch cmd {
 	case "serve":
 		m := NewMain(stdout, stderr)
