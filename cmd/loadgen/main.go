@@ -33,14 +33,16 @@ func main() {
 	maxReq := flag.Int64("max", 2_000_000, "most requests per phase")
 	password := flag.String("password", "aperture-demo", "the seeded accounts' password")
 	accounts := flag.Int("accounts", 16, "accounts to sign in as")
+	soakFor := flag.Duration("soak", 0, "instead, run a mixed read/write soak this long")
+	pid := flag.Int("pid", 0, "the server's process ID, for its RSS during a soak")
 	flag.Parse()
-	if err := run(*addr, *conns, *duration, *maxReq, *password, *accounts); err != nil {
+	if err := run(*addr, *conns, *duration, *maxReq, *password, *accounts, *soakFor, *pid); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, conns int, d time.Duration, maxReq int64, password string, accounts int) error {
+func run(addr string, conns int, d time.Duration, maxReq int64, password string, accounts int, soakFor time.Duration, pid int) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -50,9 +52,12 @@ func run(addr string, conns int, d time.Duration, maxReq int64, password string,
 	}
 	base := "http://" + addr
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}, Timeout: 10 * time.Second}
-	tokens, err := signIn(client, base, password, accounts)
+	tokens, names, err := signIn(client, base, password, accounts)
 	if err != nil {
 		return err
+	}
+	if soakFor > 0 {
+		return soak(client, base, tokens, names, conns, soakFor, pid)
 	}
 	fmt.Printf("signed in as %d accounts; %d connections, %s per phase\n", len(tokens), conns, d)
 	ceiling := load(client, base+"/api/v1/filters", nil, false, conns, d, maxReq)
@@ -68,10 +73,10 @@ func run(addr string, conns int, d time.Duration, maxReq int64, password string,
 }
 
 // signIn logs in as accounts that appear on the explore page.
-func signIn(client *http.Client, base, password string, n int) ([]string, error) {
+func signIn(client *http.Client, base, password string, n int) (tokens, names []string, err error) {
 	res, err := client.Get(base + "/api/v1/explore?limit=100")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var page struct {
 		Items []struct {
@@ -83,10 +88,9 @@ func signIn(client *http.Client, base, password string, n int) ([]string, error)
 	err = json.NewDecoder(res.Body).Decode(&page)
 	res.Body.Close()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	seen := map[string]bool{}
-	var tokens []string
 	for _, it := range page.Items {
 		name := it.Author.Username
 		if seen[name] || len(tokens) == n {
@@ -96,7 +100,7 @@ func signIn(client *http.Client, base, password string, n int) ([]string, error)
 		body, _ := json.Marshal(map[string]string{"username": name, "password": password})
 		res, err := client.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var g struct {
 			AccessToken string `json:"access_token"`
@@ -104,13 +108,13 @@ func signIn(client *http.Client, base, password string, n int) ([]string, error)
 		json.NewDecoder(res.Body).Decode(&g)
 		res.Body.Close()
 		if g.AccessToken != "" {
-			tokens = append(tokens, g.AccessToken)
+			tokens, names = append(tokens, g.AccessToken), append(names, name)
 		}
 	}
 	if len(tokens) == 0 {
-		return nil, errors.New("could not sign in as any account on the explore page (seed the data directory first)")
+		return nil, nil, errors.New("could not sign in as any account on the explore page (seed the data directory first)")
 	}
-	return tokens, nil
+	return tokens, names, nil
 }
 
 type result struct {
