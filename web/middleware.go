@@ -30,6 +30,7 @@ type reqInfo struct {
 	byCookie bool
 	page     bool  // an HTML page: post views are built in full
 	authErr  error // a bearer token was sent and refused
+	reported bool  // a panic already went to the error tracker
 	err      error
 }
 
@@ -79,9 +80,21 @@ func requestContext(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// ErrorReport is a 5xx answer or a panic, for an error tracker.
+type ErrorReport struct {
+	RequestID string
+	UserID    string // "" when signed out
+	Method    string
+	Route     string
+	Status    int
+	Err       error
+	Stack     []byte // for panics
+}
+
 // accessLog writes one structured line per request, after it finishes,
-// at error level with the cause for 5xx.
-func accessLog(log *slog.Logger) fiber.Handler {
+// at error level with the cause for 5xx, which it also reports (when
+// report is set) unless a panic was reported already.
+func accessLog(log *slog.Logger, report func(ErrorReport)) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		err := c.Next()
 		if err != nil {
@@ -109,6 +122,13 @@ func accessLog(log *slog.Logger) fiber.Handler {
 				attrs = append(attrs, slog.String("error", ri.err.Error()))
 			}
 			log.Error("request", attrs...)
+			if report != nil && !ri.reported {
+				cause := ri.err
+				if cause == nil {
+					cause = fmt.Errorf("%s %s answered %d", c.Method(), c.Route().Path, status)
+				}
+				report(errorReport(c, ri, status, cause, nil))
+			}
 		default:
 			log.Info("request", attrs...)
 		}
@@ -116,9 +136,17 @@ func accessLog(log *slog.Logger) fiber.Handler {
 	}
 }
 
+func errorReport(c *fiber.Ctx, ri *reqInfo, status int, err error, stack []byte) ErrorReport {
+	r := ErrorReport{RequestID: ri.id, Method: strings.Clone(c.Method()), Route: strings.Clone(c.Route().Path), Status: status, Err: err, Stack: stack}
+	if ri.authed {
+		r.UserID = ri.claims.UserID.String()
+	}
+	return r
+}
+
 // recoverPanics turns a panic into a 500 problem carrying the request ID,
-// with the stack in the log.
-func recoverPanics(log *slog.Logger) fiber.Handler {
+// with the stack in the log and, when report is set, the error tracker.
+func recoverPanics(log *slog.Logger, report func(ErrorReport)) fiber.Handler {
 	return func(c *fiber.Ctx) (err error) {
 		defer func() {
 			if r := recover(); r != nil {
@@ -129,6 +157,10 @@ func recoverPanics(log *slog.Logger) fiber.Handler {
 				}
 				log.Error("panic", attrs...)
 				ri.err = fmt.Errorf("panic: %v", r)
+				if report != nil {
+					report(errorReport(c, ri, http.StatusInternalServerError, ri.err, debug.Stack()))
+					ri.reported = true
+				}
 				p, _ := newProblem(http.StatusInternalServerError, "")
 				err = writeProblem(c, p)
 			}

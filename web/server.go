@@ -38,6 +38,9 @@ type Config struct {
 	TLS          bool          // served over TLS: HSTS and Secure cookies
 	Logger       *slog.Logger  // slog.Default()
 	Limits       Limits        // per-account and per-IP rates of actions (none)
+	// ReportError sends 5xx answers and panics to an error tracker
+	// (optional); it must not block.
+	ReportError func(ErrorReport)
 	// MapTiles is an optional raster tile URL template with {z}, {x} and
 	// {y} for the photo map; without it the map draws the embedded land
 	// shapes and needs nothing online.
@@ -151,7 +154,7 @@ func New(cfg Config, d Deps) *Server {
 		IdleTimeout:           120 * time.Second,
 		ReadBufferSize:        16 << 10,
 	})
-	s.app.Use(requestContext, recoverPanics(s.log), accessLog(s.log), s.metrics.observe, securityHeaders(cfg.TLS, cfg.MapTiles), s.identify, s.limitActions)
+	s.app.Use(requestContext, recoverPanics(s.log, cfg.ReportError), accessLog(s.log, cfg.ReportError), s.metrics.observe, securityHeaders(cfg.TLS, cfg.MapTiles), s.identify, s.limitActions)
 	s.actions = newActionLimits(cfg.Limits)
 	s.limits = newPairLimiter(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow, "Too many attempts")
 	s.app.Use("/api/v1/auth", s.limits.middleware)

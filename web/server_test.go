@@ -358,7 +358,9 @@ func TestSecurityHeadersAndRequestID(t *testing.T) {
 }
 
 func TestPanicBecomesProblem(t *testing.T) {
-	ts := newServer(t, web.Config{})
+	var reports []web.ErrorReport
+	var mu sync.Mutex
+	ts := newServer(t, web.Config{ReportError: func(r web.ErrorReport) { mu.Lock(); reports = append(reports, r); mu.Unlock() }})
 	ts.srv.App().Get("/test/panic", func(*fiber.Ctx) error { panic("kaboom") })
 	r := ts.do("GET", "/test/panic", "", nil)
 	m := wantProblem(t, r, 500)
@@ -372,6 +374,13 @@ func TestPanicBecomesProblem(t *testing.T) {
 	// The server keeps serving.
 	if r := ts.do("GET", "/healthz", "", nil); r.status != 200 {
 		t.Fatal("server dead after panic")
+	}
+	// The error tracker got it once, with the request ID and the stack.
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reports) != 1 || reports[0].RequestID != m["request_id"] || !strings.Contains(string(reports[0].Stack), "goroutine") ||
+		!strings.Contains(reports[0].Err.Error(), "kaboom") || reports[0].Route != "/test/panic" {
+		t.Fatalf("reports: %+v", reports)
 	}
 }
 

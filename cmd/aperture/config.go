@@ -38,6 +38,8 @@ type Config struct {
 	TLSCert         string
 	TLSKey          string
 	Warm            bool
+	SentryDSN       string
+	Environment     string
 }
 
 // flagSet binds cfg's fields to flags whose defaults come from the
@@ -126,6 +128,8 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	str(&cfg.TLSCert, "tls-cert", "APERTURE_TLS_CERT", "", "serve HTTPS with this PEM certificate (chain) file")
 	str(&cfg.TLSKey, "tls-key", "APERTURE_TLS_KEY", "", "the certificate's PEM private key file")
 	boolean(&cfg.Warm, "warm", "APERTURE_WARM", false, "read the database file into memory at start (and log how long it took)")
+	str(&cfg.SentryDSN, "sentry-dsn", "APERTURE_SENTRY_DSN", "", "send 5xx errors and panics to this Sentry-compatible DSN (empty: only the log)")
+	str(&cfg.Environment, "environment", "APERTURE_ENVIRONMENT", "production", "the environment name errors are reported under")
 	str(&cfg.BackupDir, "backup-dir", "APERTURE_BACKUP_DIR", "", "directory for scheduled backups (empty: none)")
 	dur(&cfg.BackupEvery, "backup-every", "APERTURE_BACKUP_EVERY", 24*time.Hour, "how often to take a scheduled backup")
 	num(&cfg.BackupKeep, "backup-keep", "APERTURE_BACKUP_KEEP", 7, "scheduled backups to keep; older ones are deleted")

@@ -41,6 +41,7 @@ type Main struct {
 	control *http.Server
 	served  chan error
 	stopBG  context.CancelFunc
+	flush   func() // the error tracker's queue
 	bg      sync.WaitGroup
 	closing sync.Once
 }
@@ -122,6 +123,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	metrics.Registry.MustRegister(m.pool.Collectors()...)
 	metrics.Registry.MustRegister(m.index.Collectors()...)
 	explore := &feed.Explore{St: m.st, Log: m.log}
+	var report func(web.ErrorReport)
+	if m.Config.SentryDSN != "" {
+		if report, m.flush, err = errorTracker(m.Config.SentryDSN, m.Config.Environment); err != nil {
+			return err
+		}
+	}
 	m.srv = web.New(web.Config{
 		Version:      version,
 		MaxBodyBytes: m.Config.MaxBodyMB << 20,
@@ -130,6 +137,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Logger:       m.log,
 		TLS:          m.Config.HTTPS,
 		Limits:       m.Config.Limits,
+		ReportError:  report,
 		MapTiles:     m.Config.MapTiles, MapAttribution: m.Config.MapAttribution,
 	}, web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
 		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Disk: (&diskUsage{data: m.Config.Data}).get})
@@ -229,6 +237,9 @@ func (m *Main) Close() error {
 			if err := m.index.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close search index: %w", err))
 			}
+		}
+		if m.flush != nil {
+			m.flush()
 		}
 		if m.st != nil {
 			if err := m.st.Close(); err != nil {
