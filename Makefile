@@ -86,17 +86,18 @@ bench-ui: build
 	  $(GO) run ./cmd/screenshots -base http://127.0.0.1:18282 -paint 21; rc=$$?; \
 	  kill $$pid; wait $$pid; exit $$rc
 
-# soak: SOAKTIME (10 minutes) of mixed load — 80% feed and profile reads,
+# soak: SOAKTIME (10 minutes) of mixed load at SOAKRATE requests/s (250) — 80% feed and profile reads,
 # 10% likes, 5% comments, 5% posts with a photo — on the bench-flows
 # dataset, printing errors, p99, RSS and outbox depth each minute; then
 # the backup speed and the restore time of that dataset.
 SOAKTIME ?= 10m
+SOAKRATE ?= 250
 soak: build
 	$(GO) build -o bin/loadgen ./cmd/loadgen
 	@if [ ! -e $(BENCHDATA)/aperture.db ]; then ./$(BIN) seed --data $(BENCHDATA) --users 10000 --posts 1000000 --no-images; fi
 	@./$(BIN) serve --data $(BENCHDATA) --addr 127.0.0.1:18181 --log-level warn --rate-posts off --rate-comments off \
 	    --rate-likes off --rate-uploads off --rate-reads off & pid=$$!; sleep 3; \
-	  ./bin/loadgen -addr 127.0.0.1:18181 -conns 32 -soak $(SOAKTIME) -pid $$pid; status=$$?; \
+	  ./bin/loadgen -addr 127.0.0.1:18181 -conns 32 -soak $(SOAKTIME) -rate $(SOAKRATE) -pid $$pid; status=$$?; \
 	  ./$(BIN) backup --data $(BENCHDATA) --out $(BENCHDATA).backup.tar || status=1; \
 	  kill $$pid; wait $$pid; \
 	  rm -rf $(BENCHDATA)-restored; /usr/bin/time -f 'restore took %e s' ./$(BIN) restore $(BENCHDATA).backup.tar --data $(BENCHDATA)-restored || status=1; \

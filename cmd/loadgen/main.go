@@ -35,14 +35,15 @@ func main() {
 	accounts := flag.Int("accounts", 16, "accounts to sign in as")
 	soakFor := flag.Duration("soak", 0, "instead, run a mixed read/write soak this long")
 	pid := flag.Int("pid", 0, "the server's process ID, for its RSS during a soak")
+	rate := flag.Int("rate", 250, "requests per second during a soak")
 	flag.Parse()
-	if err := run(*addr, *conns, *duration, *maxReq, *password, *accounts, *soakFor, *pid); err != nil {
+	if err := run(*addr, *conns, *duration, *maxReq, *password, *accounts, *soakFor, *pid, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, conns int, d time.Duration, maxReq int64, password string, accounts int, soakFor time.Duration, pid int) error {
+func run(addr string, conns int, d time.Duration, maxReq int64, password string, accounts int, soakFor time.Duration, pid, rate int) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -57,7 +58,7 @@ func run(addr string, conns int, d time.Duration, maxReq int64, password string,
 		return err
 	}
 	if soakFor > 0 {
-		return soak(client, base, tokens, names, conns, soakFor, pid)
+		return soak(client, base, tokens, names, conns, soakFor, pid, rate)
 	}
 	fmt.Printf("signed in as %d accounts; %d connections, %s per phase\n", len(tokens), conns, d)
 	ceiling := load(client, base+"/api/v1/filters", nil, false, conns, d, maxReq)
