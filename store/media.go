@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,8 +29,19 @@ type Media struct {
 
 // MediaVariant is the pixel size of one stored rendition.
 type MediaVariant struct {
-	Width  int `json:"width"`
-	Height int `json:"height"`
+	Width  int   `json:"width"`
+	Height int   `json:"height"`
+	Bytes  int64 `json:"bytes,omitempty"`
+}
+
+// Bytes is the disk a photo's variants take, counted against its owner's
+// quota.
+func (m *Media) Bytes() int64 {
+	var n int64
+	for _, v := range m.Variants {
+		n += v.Bytes
+	}
+	return n
 }
 
 // MaxAlt is the longest alt text, in characters.
@@ -49,6 +61,8 @@ type CreateMedia struct {
 	Alt      string                  `json:"alt"`
 	Filter   string                  `json:"filter"`
 	Variants map[string]MediaVariant `json:"variants"`
+	// Quota is the most bytes of photos the owner may keep (0: no limit).
+	Quota int64 `json:"quota,omitempty"`
 }
 
 // Shard returns the owner's shard.
@@ -72,6 +86,14 @@ func (c CreateMedia) apply(tx *Tx) (*Media, error) {
 	}
 	m := &Media{ID: id, OwnerID: c.OwnerID, Hash: c.Hash, Width: c.Width, Height: c.Height, Blurhash: c.Blurhash,
 		Alt: alt, Filter: c.Filter, Variants: c.Variants, CreatedAt: tx.now}
+	used := tx.usage(c.OwnerID)
+	if c.Quota > 0 && used+m.Bytes() > c.Quota {
+		return nil, Errorf(ErrTooLarge, "This photo needs %s, but you already use %s of your %s; delete some posts to make room.",
+			megabytes(m.Bytes()), megabytes(used), megabytes(c.Quota))
+	}
+	if err := tx.addUsage(c.OwnerID, m.Bytes()); err != nil {
+		return nil, err
+	}
 	if err := tx.put(bMedia, id.key(), m); err != nil {
 		return nil, err
 	}
@@ -158,6 +180,9 @@ func (t *Tx) deleteMedia(m *Media) (orphaned bool, err error) {
 		return false, err
 	}
 	if err := t.unmark(bMedia, m.ID.key()); err != nil {
+		return false, err
+	}
+	if err := t.addUsage(m.OwnerID, -m.Bytes()); err != nil {
 		return false, err
 	}
 	refs := t.tx.Bucket(bBlobRefs)
@@ -249,4 +274,28 @@ func (s *Store) BlobsToCollect(before time.Time, limit int) ([]string, error) {
 		})
 	})
 	return out, err
+}
+
+func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
+
+// usage returns the bytes of photos a user keeps.
+func (t *Tx) usage(user ID) int64 {
+	if v := t.tx.Bucket(bUsage).Get(user.key()); len(v) == 8 {
+		return int64(binary.BigEndian.Uint64(v))
+	}
+	return 0
+}
+
+func (t *Tx) addUsage(user ID, d int64) error {
+	n := max(t.usage(user)+d, 0)
+	if n == 0 {
+		return t.tx.Bucket(bUsage).Delete(user.key())
+	}
+	return t.tx.Bucket(bUsage).Put(user.key(), binary.BigEndian.AppendUint64(nil, uint64(n)))
+}
+
+// Usage returns the bytes of photos a user keeps (what a quota limits).
+func (s *Store) Usage(user ID) (n int64, err error) {
+	err = s.view(func(tx *Tx) error { n = tx.usage(user); return nil })
+	return n, err
 }

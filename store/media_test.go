@@ -19,7 +19,7 @@ func TestMediaLifecycle(t *testing.T) {
 	create := func(at time.Time, hash string) *store.Media {
 		t.Helper()
 		m, err := store.Exec(ctx, s, store.CreateMedia{Meta: store.At(at), OwnerID: u.ID, Hash: hash, Width: 1080, Height: 1350,
-			Alt: "a cat", Variants: map[string]store.MediaVariant{"large": {1080, 1350}}})
+			Alt: "a cat", Variants: map[string]store.MediaVariant{"large": {Width: 1080, Height: 1350}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -44,6 +44,7 @@ var (
 	bGeoCells   = []byte("geocells")   // len | geohash → posts (uint32) | newest post (8)
 	bReports    = []byte("reports")    // report ID → Report
 	bSettings   = []byte("settings")   // "instance" → Settings; "invite:" code → nothing
+	bUsage      = []byte("usage")      // user → bytes of photos kept (uint64)
 )
 
 var keySchema = []byte("schema")
@@ -111,6 +112,19 @@ var migrations = []migration{
 			}
 		}
 		return nil
+	}},
+	{to: 7, name: "per-user photo usage, counted for the photos already kept", up: func(btx *bolt.Tx) error {
+		if _, err := btx.CreateBucketIfNotExists(bUsage); err != nil {
+			return err
+		}
+		tx := &Tx{tx: btx}
+		return btx.Bucket(bMedia).ForEach(func(_, v []byte) error {
+			m := new(Media)
+			if err := decode(v, m); err != nil {
+				return err
+			}
+			return tx.addUsage(m.OwnerID, m.Bytes())
+		})
 	}},
 }
 

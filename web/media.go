@@ -115,11 +115,12 @@ func (s *Server) upload(ctx context.Context, owner store.ID, data []byte, e medi
 	res, err := s.media.Process(ctx, data, e, func(r *media.Result) error {
 		variants := make(map[string]store.MediaVariant, len(r.Variants))
 		for name, v := range r.Variants {
-			variants[name] = store.MediaVariant{Width: v.Width, Height: v.Height}
+			variants[name] = store.MediaVariant{Width: v.Width, Height: v.Height, Bytes: int64(v.Bytes)}
 		}
 		var err error
 		m, err = store.Exec(ctx, s.st, store.CreateMedia{Meta: store.At(now(ctx)), OwnerID: owner, Hash: r.Hash,
-			Width: r.Width, Height: r.Height, Blurhash: r.Blurhash, Alt: alt, Filter: r.Filter, Variants: variants})
+			Width: r.Width, Height: r.Height, Blurhash: r.Blurhash, Alt: alt, Filter: r.Filter, Variants: variants,
+			Quota: int64(s.cfg.QuotaMB) << 20})
 		return err
 	})
 	s.metrics.observeUpload(len(data), time.Since(start), err)

@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"math/rand"
 	"mime/multipart"
 	"net/http/httptest"
 	"strings"
@@ -316,4 +317,37 @@ func TestPreviewEndpoint(t *testing.T) {
 	}
 	wantProblem(t, form("", photo(t, false)), 401)
 	wantProblem(t, form(tok, []byte("not a photo at all")), 415)
+}
+
+// TestUploadQuota: over the per-account quota an upload gets 413 with a
+// sentence that says how much is used.
+func TestUploadQuota(t *testing.T) {
+	ts := newServer(t, web.Config{QuotaMB: 1})
+	tok, _ := ts.signup("saver")
+	var r resp
+	for i := range 12 {
+		r = ts.upload(tok, noisy(t, 1200, 900, int64(i)), nil)
+		if r.status != 201 {
+			break
+		}
+	}
+	m := wantProblem(t, r, 413)
+	if d := m["detail"].(string); !strings.Contains(d, "of your 1.0 MB") || !strings.Contains(d, "you already use") {
+		t.Fatalf("detail: %q", d)
+	}
+}
+
+// noisy is a photo of random pixels: it compresses badly, so its variants
+// are large.
+func noisy(t *testing.T, w, h int, seed int64) []byte {
+	t.Helper()
+	rng := rand.New(rand.NewSource(seed))
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	rng.Read(img.Pix)
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 255
+	}
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90})
+	return buf.Bytes()
 }

@@ -453,8 +453,12 @@ func (s *Server) renderEdit(c *fiber.Ctx, ctx context.Context, status int, msg s
 	if err != nil {
 		return err
 	}
+	used, err := s.st.Usage(uid)
+	if err != nil {
+		return err
+	}
 	return s.page(c, status, "edit", &view{Title: "Edit profile", Nav: "profile", Data: map[string]any{"User": out.Body.UserView,
-		"Email": out.Body.Email, "Error": msg}})
+		"Email": out.Body.Email, "Error": msg, "UsedMB": float64(used) / (1 << 20), "QuotaMB": s.cfg.QuotaMB}})
 }
 
 // editForm saves the profile form, with an optional new avatar cropped

@@ -38,6 +38,7 @@ type Config struct {
 	TLS          bool          // served over TLS: HSTS and Secure cookies
 	Logger       *slog.Logger  // slog.Default()
 	Limits       Limits        // per-account and per-IP rates of actions (none)
+	QuotaMB      int           // photos each account may keep, in MiB (0: no limit)
 	// ReportError sends 5xx answers and panics to an error tracker
 	// (optional); it must not block.
 	ReportError func(ErrorReport)

@@ -138,6 +138,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		TLS:          m.Config.HTTPS,
 		Limits:       m.Config.Limits,
 		ReportError:  report,
+		QuotaMB:      m.Config.QuotaMB,
 		MapTiles:     m.Config.MapTiles, MapAttribution: m.Config.MapAttribution,
 	}, web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
 		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Disk: (&diskUsage{data: m.Config.Data}).get})
