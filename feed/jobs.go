@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"aperture/store"
@@ -32,6 +33,12 @@ func (p *Pool) fanout(ctx context.Context, j *store.Job) error {
 			}
 			p.inserts.Add(float64(n))
 			after = ids[len(ids)-1]
+			if p.Hub != nil {
+				data := fmt.Sprintf(`{"post":"%s","author":"%s"}`, job.Post, job.Author)
+				for _, u := range ids {
+					p.Hub.Publish(u, "post", data)
+				}
+			}
 		}
 		if !more {
 			return nil
@@ -130,6 +137,13 @@ func (p *Pool) activity(ctx context.Context, j *store.Job) error {
 		return err
 	}
 	a.ID = j.ID
-	_, err := store.Exec(ctx, p.st, store.AddActivity{Meta: store.At(a.CreatedAt), Activity: a})
-	return err
+	if _, err := store.Exec(ctx, p.st, store.AddActivity{Meta: store.At(a.CreatedAt), Activity: a}); err != nil {
+		return err
+	}
+	if p.Hub != nil {
+		if n, err := p.st.UnreadActivity(a.UserID); err == nil {
+			p.Hub.Publish(a.UserID, "activity", fmt.Sprintf(`{"type":"%s","unread":%d}`, a.Type, n))
+		}
+	}
+	return nil
 }

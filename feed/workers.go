@@ -41,6 +41,8 @@ type Pool struct {
 	log      *slog.Logger
 	handlers map[string]Handler
 	batchers map[string]BatchHandler
+	// Hub, if set, receives live events: activity and new feed posts.
+	Hub *Hub
 
 	wake    chan struct{}
 	mu      sync.Mutex

@@ -79,8 +79,7 @@ func (s *Server) registerFeeds(api huma.API) {
 		Summary: "Mark all activity read", Security: bearer, DefaultStatus: http.StatusNoContent, Errors: []int{401},
 	}), func(ctx context.Context, _ *struct{}) (*struct{}, error) {
 		c, _ := viewer(ctx)
-		_, err := store.Exec(ctx, s.st, store.MarkActivityRead{Meta: store.At(now(ctx)), UserID: c.UserID})
-		return nil, err
+		return nil, s.markRead(ctx, c.UserID)
 	})
 
 	huma.Register(api, s.op(huma.Operation{
@@ -230,4 +229,16 @@ func (s *Server) explorePosts(ctx context.Context, in *exploreInput) (*postsOutp
 		return nil, err
 	}
 	return &postsOutput{Body: List[PostView]{Items: views, Next: next}}, nil
+}
+
+// markRead marks the account's activity read and tells its other open
+// pages, whose badges then clear.
+func (s *Server) markRead(ctx context.Context, user store.ID) error {
+	if _, err := store.Exec(ctx, s.st, store.MarkActivityRead{Meta: store.At(now(ctx)), UserID: user}); err != nil {
+		return err
+	}
+	if s.hub != nil {
+		s.hub.Publish(user, "activity", `{"type":"read","unread":0}`)
+	}
+	return nil
 }

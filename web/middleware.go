@@ -111,7 +111,9 @@ func accessLog(log *slog.Logger, report func(ErrorReport)) fiber.Handler {
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(ri.start)),
 			slog.String("ip", c.IP()),
-			slog.Int("bytes", len(c.Response().Body())),
+		}
+		if !c.Response().IsBodyStream() { // reading a stream's body would wait for its end
+			attrs = append(attrs, slog.Int("bytes", len(c.Response().Body())))
 		}
 		if ri.authed {
 			attrs = append(attrs, slog.String("user_id", ri.claims.UserID.String()))

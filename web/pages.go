@@ -525,7 +525,7 @@ func (s *Server) activityPage(c *fiber.Ctx, ctx context.Context) error {
 		return err
 	}
 	if out.Body.Unread > 0 {
-		if _, err := store.Exec(ctx, s.st, store.MarkActivityRead{Meta: store.At(now(ctx)), UserID: uid}); err != nil {
+		if err := s.markRead(ctx, uid); err != nil {
 			return err
 		}
 	}

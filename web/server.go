@@ -20,6 +20,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"aperture/feed"
 	"aperture/media"
 	"aperture/search"
 	"aperture/store"
@@ -69,6 +70,8 @@ type Deps struct {
 	// Disk reports the bytes of the database, index and photos (optional;
 	// it may be slow, and is called at most once a minute).
 	Disk func() DiskUsage
+	// Hub carries live events to GET /api/v1/stream (optional).
+	Hub *feed.Hub
 }
 
 // Server is the fiber app with aperture's routes.
@@ -86,6 +89,8 @@ type Server struct {
 	fragments *fragments
 	cards     *fragments // feed cards' HTML
 	stats     *Recorder
+	hub       *feed.Hub
+	closing   chan struct{} // closed by Shutdown: streams end
 	disk      func() DiskUsage
 	cookies   *cookies
 	limits    *pairLimiter
@@ -128,7 +133,7 @@ func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
 		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger,
 		fragments: &fragments{m: map[string][]byte{}, max: 50_000}, cards: &fragments{m: map[string][]byte{}, max: 20_000}, cookies: newCookies(d.MediaKey, cfg.TLS)}
-	s.stats, s.disk = s.metrics.Stats, d.Disk
+	s.stats, s.disk, s.hub, s.closing = s.metrics.Stats, d.Disk, d.Hub, make(chan struct{})
 	if d.Disk != nil {
 		for kind, f := range map[string]func(DiskUsage) int64{"db": func(u DiskUsage) int64 { return u.DB },
 			"index": func(u DiskUsage) int64 { return u.Index }, "media": func(u DiskUsage) int64 { return u.Media }} {
@@ -184,6 +189,7 @@ func New(cfg Config, d Deps) *Server {
 	s.registerSearch(s.api)
 	s.registerPreview(s.api)
 	s.registerAdmin(s.api)
+	s.registerStream(s.api)
 	s.registerMediaFiles(s.api)
 	ui, err := newUI(s.uiFuncs())
 	if err != nil {
@@ -206,6 +212,11 @@ func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
 // Shutdown stops accepting connections and waits for in-flight requests
 // until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
+	select {
+	case <-s.closing:
+	default:
+		close(s.closing)
+	}
 	return s.app.ShutdownWithContext(ctx)
 }
 

@@ -101,11 +101,13 @@ func newServerWith(tb testing.TB, cfg web.Config, mc media.Config) *testServer {
 	pool := feed.NewPool(st, feed.Config{Poll: 5 * time.Millisecond}, cfg.Logger)
 	pool.HandleBatch(store.JobIndexPost, idx.HandlePosts)
 	pool.HandleBatch(store.JobIndexUser, idx.HandleUsers)
+	hub := feed.NewHub()
+	pool.Hub = hub
 	pool.Start()
 	tb.Cleanup(pool.Stop)
 	explore := &feed.Explore{St: st}
 	deps := web.Deps{Store: st, Auth: svc, Media: proc, MediaKey: []byte("0123456789abcdef0123456789abcdef"), Wake: pool.Wake,
-		Explore: explore, Search: idx}
+		Explore: explore, Search: idx, Hub: hub}
 	return &testServer{t: tb, srv: web.New(cfg, deps), st: st, log: logs, media: proc, pool: pool, explore: explore}
 }
 

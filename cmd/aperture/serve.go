@@ -118,6 +118,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	metrics := web.NewMetrics(m.st)
 	m.pool = feed.NewPool(m.st, feed.Config{FanoutBatch: m.Config.FanoutBatch}, m.log)
+	hub := feed.NewHub()
+	m.pool.Hub = hub
 	m.pool.HandleBatch(store.JobIndexPost, m.index.HandlePosts)
 	m.pool.HandleBatch(store.JobIndexUser, m.index.HandleUsers)
 	metrics.Registry.MustRegister(m.pool.Collectors()...)
@@ -141,7 +143,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		QuotaMB:      m.Config.QuotaMB,
 		MapTiles:     m.Config.MapTiles, MapAttribution: m.Config.MapAttribution,
 	}, web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
-		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Disk: (&diskUsage{data: m.Config.Data}).get})
+		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub})
 
 	bgCtx, cancel := context.WithCancel(context.Background())
 	m.stopBG = cancel

@@ -110,7 +110,7 @@ func soak(client *http.Client, base string, tokens, names []string, conns int, d
 		}()
 	}
 	fmt.Printf("soak: %d requests/s for %s over %d connections\n", rate, d, conns)
-	fmt.Printf("%-6s %9s %7s %9s %9s %8s\n", "minute", "requests", "errors", "p99 ms", "RSS MB", "outbox")
+	fmt.Printf("%-6s %9s %7s %9s %10s %10s %8s\n", "minute", "requests", "errors", "p99 ms", "anon MB", "mapped MB", "outbox")
 	start := time.Now()
 	var maxRSS, firstRSS, lastRSS float64
 	maxDepth, totalErrs := 0, int64(0)
@@ -127,16 +127,16 @@ func soak(client *http.Client, base string, tokens, names []string, conns int, d
 		}
 		e := errs.Swap(0)
 		totalErrs += e
-		rss := rssMB(pid)
+		rss, mapped := rssMB(pid)
 		depth := outboxDepth(client, base)
 		if m == 1 {
 			firstRSS = rss
 		}
 		lastRSS, maxRSS, maxDepth = rss, max(maxRSS, rss), max(maxDepth, depth)
-		fmt.Printf("%-6d %9d %7d %9.1f %9.0f %8d\n", m, total.Swap(0), e, p99, rss, depth)
+		fmt.Printf("%-6d %9d %7d %9.1f %10.0f %10.0f %8d\n", m, total.Swap(0), e, p99, rss, mapped, depth)
 	}
 	wg.Wait()
-	fmt.Printf("soak %s: %d errors, RSS %.0f MB after the first minute, %.0f MB at the end, %.0f MB at most; outbox depth at most %d\n",
+	fmt.Printf("soak %s: %d errors; anonymous RSS %.0f MB after the first minute, %.0f MB at the end, %.0f MB at most; outbox depth at most %d\n",
 		d, totalErrs, firstRSS, lastRSS, maxRSS, maxDepth)
 	return nil
 }
@@ -175,24 +175,32 @@ func send(client *http.Client, method, url, tok string, body []byte, ctype strin
 	return m
 }
 
-// rssMB reads a process's resident memory from /proc.
-func rssMB(pid int) float64 {
+// rssMB reads a process's resident memory from /proc: the anonymous part
+// (heap, stacks) and the file-backed part (mostly bbolt's memory map of
+// the database, pages the kernel may drop at will).
+func rssMB(pid int) (anon, file float64) {
 	if pid <= 0 {
-		return 0
+		return 0, 0
 	}
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
+	mb := func(rest string) float64 {
+		kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+		return float64(kb) / 1024
+	}
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return float64(kb) / 1024
+		if rest, ok := strings.CutPrefix(sc.Text(), "RssAnon:"); ok {
+			anon = mb(rest)
+		}
+		if rest, ok := strings.CutPrefix(sc.Text(), "RssFile:"); ok {
+			file = mb(rest)
 		}
 	}
-	return 0
+	return anon, file
 }
 
 // outboxDepth reads aperture_outbox_depth from /metrics.

@@ -257,23 +257,36 @@ for (const input of document.querySelectorAll('[data-suggest]')) {
   });
 }
 
-// The unread badge stays current while the page is open.
-if (me) {
+// Live events: the unread badge, and a pill for new posts on the feed.
+// The browser reconnects by itself, sending the last event's ID, and the
+// server replays what was missed.
+if (me && 'EventSource' in window) {
   const badges = document.querySelectorAll('[data-badge]');
-  const poll = async () => {
-    if (document.hidden) return;
-    try {
-      const r = await send('/api/v1/activity?limit=1');
-      for (const b of badges) {
-        let s = b.querySelector('.badge');
-        if (!r.unread) { s?.remove(); continue; }
-        if (!s) { s = el('span', { class: 'badge' }); b.append(s); }
-        s.textContent = String(r.unread);
-        b.setAttribute('aria-label', `Activity, ${r.unread} unread`);
-      }
-    } catch { /* offline: try later */ }
+  const setUnread = (n) => {
+    for (const b of badges) {
+      let s = b.querySelector('.badge');
+      if (!n) { s?.remove(); b.setAttribute('aria-label', 'Activity'); continue; }
+      if (!s) { s = el('span', { class: 'badge' }); b.append(s); }
+      s.textContent = String(n);
+      b.setAttribute('aria-label', `Activity, ${n} unread`);
+    }
   };
-  setInterval(poll, 30000);
+  const feed = document.querySelector('.feed');
+  let fresh = 0, pill = null;
+  const es = new EventSource('/api/v1/stream');
+  const data = (e) => { try { return JSON.parse(e.data); } catch { return {}; } };
+  es.addEventListener('hello', (e) => setUnread(data(e).unread));
+  es.addEventListener('activity', (e) => setUnread(data(e).unread));
+  es.addEventListener('post', () => {
+    if (!feed || location.search.includes('before=')) return;
+    fresh++;
+    if (!pill) {
+      pill = el('button', { type: 'button', class: 'pill', 'aria-live': 'polite' });
+      pill.addEventListener('click', () => { location.reload(); });
+      feed.before(pill);
+    }
+    pill.textContent = fresh === 1 ? '1 new post' : `${fresh} new posts`;
+  });
 }
 
 // Pages with more to do load their module.
