@@ -45,6 +45,7 @@ var (
 	bReports    = []byte("reports")    // report ID → Report
 	bSettings   = []byte("settings")   // "instance" → Settings; "invite:" code → nothing
 	bUsage      = []byte("usage")      // user → bytes of photos kept (uint64)
+	bSubs       = []byte("subs")       // subscription ID → Subscription
 )
 
 var keySchema = []byte("schema")
@@ -125,6 +126,10 @@ var migrations = []migration{
 			}
 			return tx.addUsage(m.OwnerID, m.Bytes())
 		})
+	}},
+	{to: 8, name: "real-time subscriptions", up: func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bSubs)
+		return err
 	}},
 }
 

@@ -142,6 +142,11 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 			return nil, err
 		}
 	}
+	if k, _ := tx.tx.Bucket(bSubs).Cursor().First(); k != nil { // some subscription exists
+		if err := tx.enqueue(c.Shard(), JobWebhookMatch, IndexJob{ID: id}); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 

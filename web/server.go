@@ -72,6 +72,8 @@ type Deps struct {
 	Disk func() DiskUsage
 	// Hub carries live events to GET /api/v1/stream (optional).
 	Hub *feed.Hub
+	// Webhooks verifies the callbacks of real-time subscriptions (optional).
+	Webhooks *feed.Webhooks
 }
 
 // Server is the fiber app with aperture's routes.
@@ -90,6 +92,7 @@ type Server struct {
 	cards     *fragments // feed cards' HTML
 	stats     *Recorder
 	hub       *feed.Hub
+	webhooks  *feed.Webhooks
 	closing   chan struct{} // closed by Shutdown: streams end
 	disk      func() DiskUsage
 	cookies   *cookies
@@ -133,7 +136,7 @@ func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
 		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger,
 		fragments: &fragments{m: map[string][]byte{}, max: 50_000}, cards: &fragments{m: map[string][]byte{}, max: 20_000}, cookies: newCookies(d.MediaKey, cfg.TLS)}
-	s.stats, s.disk, s.hub, s.closing = s.metrics.Stats, d.Disk, d.Hub, make(chan struct{})
+	s.stats, s.disk, s.hub, s.webhooks, s.closing = s.metrics.Stats, d.Disk, d.Hub, d.Webhooks, make(chan struct{})
 	if d.Disk != nil {
 		for kind, f := range map[string]func(DiskUsage) int64{"db": func(u DiskUsage) int64 { return u.DB },
 			"index": func(u DiskUsage) int64 { return u.Index }, "media": func(u DiskUsage) int64 { return u.Media }} {
@@ -190,6 +193,7 @@ func New(cfg Config, d Deps) *Server {
 	s.registerPreview(s.api)
 	s.registerAdmin(s.api)
 	s.registerStream(s.api)
+	s.registerSubscriptions(s.api)
 	s.registerMediaFiles(s.api)
 	ui, err := newUI(s.uiFuncs())
 	if err != nil {

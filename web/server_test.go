@@ -2,11 +2,14 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -67,6 +70,19 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// The webhook sender of test servers may call 127.0.0.1 (the test's own
+// receivers) and resolves names with a stub: tests change these.
+var (
+	webhookAllow   = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	webhookResolve = func(_ context.Context, host string) ([]netip.Addr, error) {
+		if a, ok := stubDNS[host]; ok {
+			return []netip.Addr{netip.MustParseAddr(a)}, nil
+		}
+		return nil, fmt.Errorf("no such host %s", host)
+	}
+	stubDNS = map[string]string{"hooks.example": "127.0.0.1", "inside.example": "10.0.0.1"}
+)
+
 func newServer(tb testing.TB, cfg web.Config) *testServer {
 	tb.Helper()
 	return newServerWith(tb, cfg, media.Config{})
@@ -103,11 +119,13 @@ func newServerWith(tb testing.TB, cfg web.Config, mc media.Config) *testServer {
 	pool.HandleBatch(store.JobIndexUser, idx.HandleUsers)
 	hub := feed.NewHub()
 	pool.Hub = hub
+	webhooks := &feed.Webhooks{St: st, Allow: webhookAllow, Resolve: webhookResolve, Timeout: 2 * time.Second}
+	webhooks.Register(pool)
 	pool.Start()
 	tb.Cleanup(pool.Stop)
 	explore := &feed.Explore{St: st}
 	deps := web.Deps{Store: st, Auth: svc, Media: proc, MediaKey: []byte("0123456789abcdef0123456789abcdef"), Wake: pool.Wake,
-		Explore: explore, Search: idx, Hub: hub}
+		Explore: explore, Search: idx, Hub: hub, Webhooks: webhooks}
 	return &testServer{t: tb, srv: web.New(cfg, deps), st: st, log: logs, media: proc, pool: pool, explore: explore}
 }
 

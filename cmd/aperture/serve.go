@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,6 +122,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.pool = feed.NewPool(m.st, feed.Config{FanoutBatch: m.Config.FanoutBatch}, m.log)
 	hub := feed.NewHub()
 	m.pool.Hub = hub
+	allow, err := parseAllow(m.Config.WebhookAllow)
+	if err != nil {
+		return err
+	}
+	webhooks := &feed.Webhooks{St: m.st, Allow: allow, Site: m.Config.PublicURL}
+	webhooks.Register(m.pool)
 	m.pool.HandleBatch(store.JobIndexPost, m.index.HandlePosts)
 	m.pool.HandleBatch(store.JobIndexUser, m.index.HandleUsers)
 	metrics.Registry.MustRegister(m.pool.Collectors()...)
@@ -143,7 +151,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		QuotaMB:      m.Config.QuotaMB,
 		MapTiles:     m.Config.MapTiles, MapAttribution: m.Config.MapAttribution,
 	}, web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
-		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub})
+		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub, Webhooks: webhooks})
 
 	bgCtx, cancel := context.WithCancel(context.Background())
 	m.stopBG = cancel
@@ -314,4 +322,24 @@ func healthCommand(ctx context.Context, args []string, getenv func(string) strin
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil
+}
+
+// parseAllow reads --webhook-allow: addresses or CIDR ranges, by commas.
+func parseAllow(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(f); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("--webhook-allow: %q is not an address or a CIDR range", f)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
