@@ -60,7 +60,13 @@ func (c AddActivity) apply(tx *Tx) (struct{}, error) {
 		}
 		a.ID = id
 	}
-	return struct{}{}, tx.put(bActivity, pair(a.UserID, a.ID), &a)
+	if tx.has(bActivity, pair(a.UserID, a.ID)) {
+		return struct{}{}, nil // recorded (and pushed) already: the job ran twice
+	}
+	if err := tx.put(bActivity, pair(a.UserID, a.ID), &a); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, tx.queuePush(&a)
 }
 
 // MarkActivityRead marks every activity up to Upto (or all, if 0) read.

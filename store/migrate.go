@@ -21,31 +21,33 @@ var (
 	bBlobGC    = []byte("blobgc")    // blob hash (32) → time it lost its last reference
 	bMediaAge  = []byte("mediaage")  // unattached media: created (8, ms) | media ID → nothing
 
-	bPosts      = []byte("posts")      // post ID → Post
-	bUserPosts  = []byte("userposts")  // author | post → nothing (profile grid)
-	bFollowing  = []byte("following")  // follower | followee → since (ms)
-	bFollowers  = []byte("followers")  // followee | follower → since (ms)
-	bRequests   = []byte("requests")   // target | requester → when (ms): pending follow requests
-	bBlocks     = []byte("blocks")     // blocker | blocked → when
-	bBlockedBy  = []byte("blockedby")  // blocked | blocker → when
-	bLikes      = []byte("likes")      // post | user → when
-	bComments   = []byte("comments")   // comment ID → Comment
-	bPostComms  = []byte("postcomms")  // post | comment → nothing
-	bInbox      = []byte("inbox")      // user | post → nothing: the home feed
-	bInboxSize  = []byte("inboxsize")  // user → entries (uint32)
-	bTags       = []byte("tags")       // tag | 0 | post → nothing
-	bTagCounts  = []byte("tagcounts")  // tag → posts (uint32)
-	bCelebs     = []byte("celebs")     // user → nothing: authors read at feed time
-	bOutbox     = []byte("outbox")     // job ID → Job
-	bDeadLetter = []byte("deadletter") // job ID → Job
-	bActivity   = []byte("activity")   // user | activity ID → Activity
-	bPlaces     = []byte("places")     // place ID → Place
-	bPlacePosts = []byte("placeposts") // place | post → nothing
-	bGeoCells   = []byte("geocells")   // len | geohash → posts (uint32) | newest post (8)
-	bReports    = []byte("reports")    // report ID → Report
-	bSettings   = []byte("settings")   // "instance" → Settings; "invite:" code → nothing
-	bUsage      = []byte("usage")      // user → bytes of photos kept (uint64)
-	bSubs       = []byte("subs")       // subscription ID → Subscription
+	bPosts       = []byte("posts")       // post ID → Post
+	bUserPosts   = []byte("userposts")   // author | post → nothing (profile grid)
+	bFollowing   = []byte("following")   // follower | followee → since (ms)
+	bFollowers   = []byte("followers")   // followee | follower → since (ms)
+	bRequests    = []byte("requests")    // target | requester → when (ms): pending follow requests
+	bBlocks      = []byte("blocks")      // blocker | blocked → when
+	bBlockedBy   = []byte("blockedby")   // blocked | blocker → when
+	bLikes       = []byte("likes")       // post | user → when
+	bComments    = []byte("comments")    // comment ID → Comment
+	bPostComms   = []byte("postcomms")   // post | comment → nothing
+	bInbox       = []byte("inbox")       // user | post → nothing: the home feed
+	bInboxSize   = []byte("inboxsize")   // user → entries (uint32)
+	bTags        = []byte("tags")        // tag | 0 | post → nothing
+	bTagCounts   = []byte("tagcounts")   // tag → posts (uint32)
+	bCelebs      = []byte("celebs")      // user → nothing: authors read at feed time
+	bOutbox      = []byte("outbox")      // job ID → Job
+	bDeadLetter  = []byte("deadletter")  // job ID → Job
+	bActivity    = []byte("activity")    // user | activity ID → Activity
+	bPlaces      = []byte("places")      // place ID → Place
+	bPlacePosts  = []byte("placeposts")  // place | post → nothing
+	bGeoCells    = []byte("geocells")    // len | geohash → posts (uint32) | newest post (8)
+	bReports     = []byte("reports")     // report ID → Report
+	bSettings    = []byte("settings")    // "instance" → Settings; "invite:" code → nothing
+	bUsage       = []byte("usage")       // user → bytes of photos kept (uint64)
+	bSubs        = []byte("subs")        // subscription ID → Subscription
+	bPushSubs    = []byte("pushsubs")    // user | push subscription ID → nothing
+	bPushSubData = []byte("pushsubdata") // push subscription ID → PushSubscription
 )
 
 var keySchema = []byte("schema")
@@ -130,6 +132,14 @@ var migrations = []migration{
 	{to: 8, name: "real-time subscriptions", up: func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bSubs)
 		return err
+	}},
+	{to: 9, name: "web push subscriptions", up: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bPushSubs, bPushSubData} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	}},
 }
 

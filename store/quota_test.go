@@ -44,3 +44,20 @@ func TestQuota(t *testing.T) {
 		t.Fatalf("after freeing room: %v", err)
 	}
 }
+
+func TestPreferencesQuietHours(t *testing.T) {
+	p := store.Preferences{QuietFrom: "22:00", QuietTo: "07:00", UTCOffset: 60} // UTC+1
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 26, h, m, 0, 0, time.UTC) }
+	for _, c := range []struct {
+		t    time.Time
+		want bool
+	}{{at(20, 59), true}, {at(21, 0), false}, {at(3, 0), false}, {at(5, 59), false}, {at(6, 0), true}, {at(12, 0), true}} {
+		if got := p.Pushes(store.ActLike, 1, c.t); got != c.want {
+			t.Errorf("%s UTC: pushes %v", c.t.Format("15:04"), got)
+		}
+	}
+	p = store.Preferences{Push: []string{store.ActComment}, Muted: []store.ID{9}}
+	if p.Pushes(store.ActLike, 1, at(12, 0)) || !p.Pushes(store.ActComment, 1, at(12, 0)) || p.Pushes(store.ActComment, 9, at(12, 0)) {
+		t.Fatal("types or mutes ignored")
+	}
+}

@@ -11,22 +11,23 @@ import (
 // User is an account. PasswordHash is an argon2id PHC string and never
 // leaves the server.
 type User struct {
-	ID            ID        `json:"id"`
-	Username      string    `json:"username"`
-	DisplayName   string    `json:"display_name"`
-	Bio           string    `json:"bio"`
-	Website       string    `json:"website"`
-	Email         string    `json:"email"`
-	Private       bool      `json:"private"`
-	Admin         bool      `json:"admin"`
-	Suspended     bool      `json:"suspended,omitempty"` // hidden from everyone, may not sign in
-	Deleted       bool      `json:"deleted,omitempty"`   // being (or been) purged; also Suspended
-	AvatarMediaID ID        `json:"avatar_media_id,omitempty"`
-	PasswordHash  string    `json:"password_hash"`
-	Counts        Counts    `json:"counts"`
-	ActivitySeen  ID        `json:"activity_seen,omitempty"` // newest activity marked read
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ID            ID           `json:"id"`
+	Username      string       `json:"username"`
+	DisplayName   string       `json:"display_name"`
+	Bio           string       `json:"bio"`
+	Website       string       `json:"website"`
+	Email         string       `json:"email"`
+	Private       bool         `json:"private"`
+	Admin         bool         `json:"admin"`
+	Suspended     bool         `json:"suspended,omitempty"` // hidden from everyone, may not sign in
+	Deleted       bool         `json:"deleted,omitempty"`   // being (or been) purged; also Suspended
+	Prefs         *Preferences `json:"prefs,omitempty"`     // what is pushed; nil: everything, any time
+	AvatarMediaID ID           `json:"avatar_media_id,omitempty"`
+	PasswordHash  string       `json:"password_hash"`
+	Counts        Counts       `json:"counts"`
+	ActivitySeen  ID           `json:"activity_seen,omitempty"` // newest activity marked read
+	CreatedAt     time.Time    `json:"created_at"`
+	UpdatedAt     time.Time    `json:"updated_at"`
 }
 
 // Counts are kept in the user record and changed in the same transaction

@@ -74,6 +74,8 @@ type Deps struct {
 	Hub *feed.Hub
 	// Webhooks verifies the callbacks of real-time subscriptions (optional).
 	Webhooks *feed.Webhooks
+	// Push sends Web Push messages; its public key is served (optional).
+	Push *feed.Pusher
 }
 
 // Server is the fiber app with aperture's routes.
@@ -93,6 +95,7 @@ type Server struct {
 	stats     *Recorder
 	hub       *feed.Hub
 	webhooks  *feed.Webhooks
+	push      *feed.Pusher
 	closing   chan struct{} // closed by Shutdown: streams end
 	disk      func() DiskUsage
 	cookies   *cookies
@@ -136,7 +139,7 @@ func New(cfg Config, d Deps) *Server {
 	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
 		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger,
 		fragments: &fragments{m: map[string][]byte{}, max: 50_000}, cards: &fragments{m: map[string][]byte{}, max: 20_000}, cookies: newCookies(d.MediaKey, cfg.TLS)}
-	s.stats, s.disk, s.hub, s.webhooks, s.closing = s.metrics.Stats, d.Disk, d.Hub, d.Webhooks, make(chan struct{})
+	s.stats, s.disk, s.hub, s.webhooks, s.push, s.closing = s.metrics.Stats, d.Disk, d.Hub, d.Webhooks, d.Push, make(chan struct{})
 	if d.Disk != nil {
 		for kind, f := range map[string]func(DiskUsage) int64{"db": func(u DiskUsage) int64 { return u.DB },
 			"index": func(u DiskUsage) int64 { return u.Index }, "media": func(u DiskUsage) int64 { return u.Media }} {
@@ -194,6 +197,7 @@ func New(cfg Config, d Deps) *Server {
 	s.registerAdmin(s.api)
 	s.registerStream(s.api)
 	s.registerSubscriptions(s.api)
+	s.registerPush(s.api)
 	s.registerMediaFiles(s.api)
 	ui, err := newUI(s.uiFuncs())
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	webpush "github.com/SherClockHolmes/webpush-go"
 	"io"
 	"log/slog"
 	"net/http"
@@ -83,6 +84,15 @@ var (
 	stubDNS = map[string]string{"hooks.example": "127.0.0.1", "inside.example": "10.0.0.1"}
 )
 
+// One VAPID key pair for all test servers.
+var vapidPrivate, vapidPublic = func() (string, string) {
+	priv, pub, err := webpush.GenerateVAPIDKeys()
+	if err != nil {
+		panic(err)
+	}
+	return priv, pub
+}()
+
 func newServer(tb testing.TB, cfg web.Config) *testServer {
 	tb.Helper()
 	return newServerWith(tb, cfg, media.Config{})
@@ -121,11 +131,13 @@ func newServerWith(tb testing.TB, cfg web.Config, mc media.Config) *testServer {
 	pool.Hub = hub
 	webhooks := &feed.Webhooks{St: st, Allow: webhookAllow, Resolve: webhookResolve, Timeout: 2 * time.Second}
 	webhooks.Register(pool)
+	pusher := &feed.Pusher{St: st, PublicKey: vapidPublic, PrivateKey: vapidPrivate, Subscriber: "mailto:admin@aperture.test", Net: webhooks}
+	pusher.Register(pool)
 	pool.Start()
 	tb.Cleanup(pool.Stop)
 	explore := &feed.Explore{St: st}
 	deps := web.Deps{Store: st, Auth: svc, Media: proc, MediaKey: []byte("0123456789abcdef0123456789abcdef"), Wake: pool.Wake,
-		Explore: explore, Search: idx, Hub: hub, Webhooks: webhooks}
+		Explore: explore, Search: idx, Hub: hub, Webhooks: webhooks, Push: pusher}
 	return &testServer{t: tb, srv: web.New(cfg, deps), st: st, log: logs, media: proc, pool: pool, explore: explore}
 }
 

@@ -41,6 +41,7 @@ type Config struct {
 	QuotaMB         int
 	WebhookAllow    string
 	PublicURL       string
+	PushContact     string
 	SentryDSN       string
 	Environment     string
 }
@@ -134,6 +135,7 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	num(&cfg.QuotaMB, "quota-mb", "APERTURE_QUOTA_MB", 0, "photos each account may keep, in MiB (0: no limit); over it uploads get 413")
 	str(&cfg.WebhookAllow, "webhook-allow", "APERTURE_WEBHOOK_ALLOW", "", "comma-separated addresses or CIDR ranges that webhook callbacks may reach although not public")
 	str(&cfg.PublicURL, "public-url", "APERTURE_PUBLIC_URL", "", "the instance's public address (https://photos.example.org), for links in notifications")
+	str(&cfg.PushContact, "push-contact", "APERTURE_PUSH_CONTACT", "", "how push services can reach the admin (mailto: or https:), sent with Web Push; the public URL if empty")
 	str(&cfg.SentryDSN, "sentry-dsn", "APERTURE_SENTRY_DSN", "", "send 5xx errors and panics to this Sentry-compatible DSN (empty: only the log)")
 	str(&cfg.Environment, "environment", "APERTURE_ENVIRONMENT", "production", "the environment name errors are reported under")
 	str(&cfg.BackupDir, "backup-dir", "APERTURE_BACKUP_DIR", "", "directory for scheduled backups (empty: none)")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	webpush "github.com/SherClockHolmes/webpush-go"
 
 	"aperture/feed"
 	"aperture/media"
@@ -128,6 +131,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	webhooks := &feed.Webhooks{St: m.st, Allow: allow, Site: m.Config.PublicURL}
 	webhooks.Register(m.pool)
+	pusher, err := m.pusher(webhooks)
+	if err != nil {
+		return err
+	}
+	pusher.Register(m.pool)
 	m.pool.HandleBatch(store.JobIndexPost, m.index.HandlePosts)
 	m.pool.HandleBatch(store.JobIndexUser, m.index.HandleUsers)
 	metrics.Registry.MustRegister(m.pool.Collectors()...)
@@ -151,7 +159,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		QuotaMB:      m.Config.QuotaMB,
 		MapTiles:     m.Config.MapTiles, MapAttribution: m.Config.MapAttribution,
 	}, web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
-		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub, Webhooks: webhooks})
+		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub, Webhooks: webhooks, Push: pusher})
 
 	bgCtx, cancel := context.WithCancel(context.Background())
 	m.stopBG = cancel
@@ -342,4 +350,37 @@ func parseAllow(s string) ([]netip.Prefix, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// pusher loads the VAPID keys from DATA/keys/vapid.json, making them on
+// first start.
+func (m *Main) pusher(net *feed.Webhooks) (*feed.Pusher, error) {
+	path := filepath.Join(m.Config.Data, "keys", "vapid.json")
+	var keys struct{ Public, Private string }
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &keys); err != nil || keys.Public == "" {
+			return nil, fmt.Errorf("the Web Push keys in %s are damaged", path)
+		}
+	} else {
+		priv, pub, err := webpush.GenerateVAPIDKeys()
+		if err != nil {
+			return nil, err
+		}
+		keys.Public, keys.Private = pub, priv
+		b, _ := json.Marshal(keys)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	contact := m.Config.PushContact
+	if contact == "" {
+		contact = m.Config.PublicURL
+	}
+	if contact == "" {
+		contact = "mailto:admin@localhost"
+	}
+	return &feed.Pusher{St: m.st, PublicKey: keys.Public, PrivateKey: keys.Private, Subscriber: contact, Net: net}, nil
 }
