@@ -180,6 +180,8 @@ func (s *Server) registerPages() {
 	a.Post("/new", s.html(s.newForm))
 	s.registerActions()
 	s.registerAdminPages()
+	s.registerSettingsPages()
+	a.Get("/sw.js", s.serviceWorker)
 }
 
 func (s *Server) homePage(c *fiber.Ctx, ctx context.Context) error {

@@ -102,7 +102,7 @@ func TestEveryPageRenders(t *testing.T) {
 			}
 		}
 	}
-	for _, path := range []string{"/activity", "/requests", "/accounts/edit", "/new"} {
+	for _, path := range []string{"/activity", "/requests", "/accounts/edit", "/new", "/settings"} {
 		if r := me.get(path); r.status != 200 {
 			t.Fatalf("%s: %d %s", path, r.status, r.body)
 		}
@@ -265,7 +265,7 @@ func TestAssetBudget(t *testing.T) {
 	ts := newServer(t, web.Config{})
 	page := ts.visitor().get("/login")
 	refs := regexp.MustCompile(`/assets/[a-z]+\.(?:js|css)\?v=[0-9a-f]+`).FindAllString(string(page.body), -1)
-	refs = append(refs, "/assets/upload.js", "/assets/map.js") // loaded by the pages that need them
+	refs = append(refs, "/assets/upload.js", "/assets/map.js", "/assets/settings.js", "/assets/sw.js") // loaded by the pages that need them
 	total := 0
 	for _, ref := range refs {
 		r := ts.get(ref, "", map[string]string{"Accept-Encoding": "gzip"})
@@ -284,5 +284,30 @@ func TestAssetBudget(t *testing.T) {
 	t.Logf("JS + CSS: %d bytes gzipped", total)
 	if len(refs) < 4 || total > 60_000 {
 		t.Fatalf("JS + CSS are %d bytes compressed over %d files; the budget is 60 KB", total, len(refs))
+	}
+}
+
+// TestSettingsForm: the preferences form saves what the API reads back.
+func TestSettingsForm(t *testing.T) {
+	ts := newServer(t, web.Config{})
+	ts.signup("cy")
+	v := ts.visitor()
+	v.signup("ana")
+	v.get("/settings")
+	form := url.Values{"push": {"comment", "mention"}, "muted": {"cy"}, "quiet_from": {"22:00"}, "quiet_to": {"07:00"}, "utc_offset": {"60"}}
+	if r := v.post("/settings", form, false); r.status != http.StatusSeeOther {
+		t.Fatalf("settings: %d %s", r.status, r.body)
+	}
+	page := string(v.get("/settings").body)
+	for _, want := range []string{`value="comment" checked`, `value="cy"`, `value="22:00"`} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("settings page lacks %s", want)
+		}
+	}
+	if strings.Contains(page, `value="like" checked`) {
+		t.Fatal("likes still pushed")
+	}
+	if r := v.get("/sw.js"); r.status != 200 || !strings.Contains(string(r.body), "showNotification") {
+		t.Fatalf("service worker: %d", r.status)
 	}
 }

@@ -1,0 +1,85 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"aperture/store"
+)
+
+// typeLabels name the pushable activity types on the settings page.
+var typeLabels = map[string]string{store.ActLike: "Likes", store.ActComment: "Comments", store.ActFollow: "New followers",
+	store.ActFollowRequest: "Follow requests", store.ActMention: "Mentions"}
+
+func (s *Server) registerSettingsPages() {
+	s.app.Get("/settings", s.html(s.settingsPage))
+	s.app.Post("/settings", s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
+		in := &prefsInput{}
+		args := c.Request().PostArgs()
+		for _, v := range args.PeekMulti("push") {
+			in.Body.Push = append(in.Body.Push, string(v))
+		}
+		for _, name := range strings.Split(c.FormValue("muted"), ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				in.Body.Muted = append(in.Body.Muted, name)
+			}
+		}
+		in.Body.QuietFrom, in.Body.QuietTo = strings.Clone(c.FormValue("quiet_from")), strings.Clone(c.FormValue("quiet_to"))
+		in.Body.UTCOffset, _ = strconv.Atoi(c.FormValue("utc_offset"))
+		if _, err := s.updatePreferences(ctx, in); err != nil {
+			return "", err
+		}
+		s.flash(c, "Saved.")
+		return "/settings", nil
+	}))
+	for _, verb := range []string{"enable", "delete"} {
+		s.app.Post("/settings/subscriptions/:id/"+verb, s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
+			in := &subIDInput{ID: strings.Clone(c.Params("id"))}
+			var err error
+			if verb == "enable" {
+				_, err = s.setSubscription(ctx, in, true)
+			} else {
+				_, err = s.deleteSubscription(ctx, in)
+			}
+			return "/settings", err
+		}))
+	}
+}
+
+type typeChoice struct {
+	Value, Label string
+	On           bool
+}
+
+func (s *Server) settingsPage(c *fiber.Ctx, ctx context.Context) error {
+	if _, err := requireMe(c); err != nil {
+		return err
+	}
+	prefs, err := s.getPreferences(ctx, nil)
+	if err != nil {
+		return err
+	}
+	subs, err := s.listSubscriptions(ctx, nil)
+	if err != nil {
+		return err
+	}
+	var types []typeChoice
+	for _, t := range store.ActivityTypes {
+		types = append(types, typeChoice{Value: t, Label: typeLabels[t], On: slices.Contains(prefs.Body.Push, t)})
+	}
+	return s.page(c, http.StatusOK, "settings", &view{Title: "Settings", Nav: "profile", Data: map[string]any{"Prefs": prefs.Body,
+		"Types": types, "Muted": strings.Join(prefs.Body.Muted, ", "), "Subs": subs.Body.Items}})
+}
+
+// serviceWorker serves /sw.js from the root, the scope it must have.
+func (s *Server) serviceWorker(c *fiber.Ctx) error {
+	a := s.ui.assets["sw.js"]
+	c.Set(fiber.HeaderContentType, "text/javascript; charset=utf-8")
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	return c.Send(a.body)
+}
