@@ -355,9 +355,6 @@ func TestTLSWarmAndHealth(t *testing.T) {
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 
 	p := start(t, filepath.Join(dir, "data"), "--tls-cert", certFile, "--tls-key", keyFile, "--warm")
-	if !strings.Contains(p.stderr.String(), "warmed the database into memory") {
-		t.Fatalf("no warm-up line:\n%s", p.stderr)
-	}
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	res, err := client.Get("https://" + p.addr + "/healthz")
 	if err != nil || res.StatusCode != 200 || !strings.Contains(res.Header.Get("Strict-Transport-Security"), "max-age") {
@@ -371,5 +368,9 @@ func TestTLSWarmAndHealth(t *testing.T) {
 	p.stop(t)
 	if out, err := exec.Command(binary, "health", "--addr", p.addr, "--tls-cert", certFile).CombinedOutput(); err == nil {
 		t.Fatalf("health of a stopped server: %s", out)
+	}
+	// The log is complete once the process has exited.
+	if !strings.Contains(p.stderr.String(), "warmed the database into memory") {
+		t.Fatalf("no warm-up line:\n%s", p.stderr)
 	}
 }
