@@ -158,3 +158,13 @@ func (s *Store) GeoCells(p int, minLat, minLon, maxLat, maxLon float64) ([]GeoCe
 	sort.Slice(out, func(i, j int) bool { return out[i].Count > out[j].Count })
 	return out, err
 }
+
+// DistanceKm is the great-circle distance between two points in degrees
+// (haversine, mean Earth radius).
+func DistanceKm(lat1, lon1, lat2, lon2 float64) float64 {
+	const r = 6371.0088
+	rad := math.Pi / 180
+	dLat, dLon := (lat2-lat1)*rad, (lon2-lon1)*rad
+	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * r * math.Asin(math.Min(1, math.Sqrt(h)))
+}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -66,17 +65,9 @@ func (s *Subscription) Matches(p *Post) bool {
 	case SubUser:
 		return p.AuthorID == s.UserID
 	case SubGeo:
-		return p.Location != nil && haversineKm(s.Lat, s.Lon, p.Location.Lat, p.Location.Lon) <= s.RadiusKm
+		return p.Location != nil && DistanceKm(s.Lat, s.Lon, p.Location.Lat, p.Location.Lon) <= s.RadiusKm
 	}
 	return false
-}
-
-func haversineKm(lat1, lon1, lat2, lon2 float64) float64 {
-	const r = 6371.0088
-	rad := math.Pi / 180
-	dlat, dlon := (lat2-lat1)*rad, (lon2-lon1)*rad
-	a := math.Sin(dlat/2)*math.Sin(dlat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dlon/2)*math.Sin(dlon/2)
-	return 2 * r * math.Asin(math.Min(1, math.Sqrt(a)))
 }
 
 // CreateSubscription stores a subscription whose callback has already
