@@ -1,6 +1,7 @@
 package search_test
 
 import (
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -53,8 +54,27 @@ func BenchmarkQueries(b *testing.B) {
 		{"two-word-match", func() error { _, err := idx.Posts(words[rng.Intn(len(words))], 20); return err }},
 		{"nearby-10km", func() error {
 			c := cities[rng.Intn(len(cities))]
-			_, err := idx.Near(c[0], c[1], 10, 20)
-			return err
+			ids, err := idx.Near(c[0], c[1], 10, 20)
+			if err != nil {
+				return err
+			}
+			// The answer is real: 20 posts, nearest first.
+			if len(ids) != 20 {
+				return fmt.Errorf("nearby %v: %d posts", c, len(ids))
+			}
+			last := 0.0
+			for _, id := range ids {
+				p, _, err := st.PostForIndex(id)
+				if err != nil || p.Location == nil {
+					return fmt.Errorf("post %s: %v", id, err)
+				}
+				d := store.DistanceKm(c[0], c[1], p.Location.Lat, p.Location.Lon)
+				if d < last-1e-6 || d > 10 {
+					return fmt.Errorf("nearby %v: %.3f km after %.3f km", c, d, last)
+				}
+				last = d
+			}
+			return nil
 		}},
 		{"map-clusters", func() error {
 			box, _ := search.ParseBox(boxes[rng.Intn(len(boxes))])

@@ -48,6 +48,7 @@ func indexMapping() mapping.IndexMapping {
 	m := bleve.NewIndexMapping()
 	m.TypeField = "type"
 	m.DefaultAnalyzer = standard.Name
+	m.StoreDynamic = false
 	kw := bleve.NewKeywordFieldMapping()
 	kw.Analyzer = keyword.Name
 	text := bleve.NewTextFieldMapping()
@@ -55,6 +56,13 @@ func indexMapping() mapping.IndexMapping {
 	num := bleve.NewNumericFieldMapping()
 	geoField := bleve.NewGeoPointFieldMapping()
 	boolean := bleve.NewBooleanFieldMapping()
+	// Results are IDs (the documents live in bbolt), every query names its
+	// field, and none is a phrase or highlighted: nothing is stored, no
+	// term vectors are kept, and there is no _all field. Indexing does
+	// about half the work.
+	for _, f := range []*mapping.FieldMapping{kw, text, num, geoField, boolean} {
+		f.Store, f.IncludeTermVectors, f.IncludeInAll = false, false, false
+	}
 
 	user := bleve.NewDocumentMapping()
 	user.AddFieldMappingsAt("username", kw)

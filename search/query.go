@@ -175,6 +175,7 @@ func (x *Index) near(lat, lon, radiusKm float64, limit int) ([]store.ID, int, er
 	gq := bleve.NewGeoDistanceQuery(lon, lat, strconv.FormatFloat(radiusKm, 'f', 3, 64)+"km")
 	gq.SetField("geo")
 	req := bleve.NewSearchRequestOptions(typed("post", gq), limit, 0, false)
+	req.Score = bleve.ScoreNone // ordered by distance: relevance would be wasted work
 	sortGeo, err := search.NewSortGeoDistance("geo", "km", lon, lat, false)
 	if err != nil {
 		return nil, 0, err
@@ -254,6 +255,7 @@ func (x *Index) Map(b Box, limit int) ([]store.ID, error) {
 	pub.SetField("public")
 	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(typed("post", b.query()), pub), limit, 0, false)
 	req.SortBy([]string{"-created"})
+	req.Score = bleve.ScoreNone // ordered by time
 	return x.ids(req, "p:")
 }
 
