@@ -56,7 +56,10 @@ func (r *Recorder) observe(d time.Duration, status int, user store.ID) {
 		}
 	}
 	if user != 0 {
-		r.active.Store(user, time.Now().Unix())
+		now := time.Now().Unix()
+		if seen, ok := r.active.Load(user); !ok || now-seen.(int64) > 60 { // a write a minute per account at most
+			r.active.Store(user, now)
+		}
 	}
 }
 

@@ -36,6 +36,7 @@ type Service struct {
 	cfg       Config
 	hashers   chan struct{}
 	dummyHash string
+	verified  *verified
 }
 
 // Grant is what a successful sign-up, log-in or refresh hands the client.
@@ -73,7 +74,8 @@ func NewService(st *store.Store, keys KeyStore, cfg Config, now time.Time) (*Ser
 	if err := kr.RotateIfOlder(now, cfg.KeyRotation); err != nil {
 		return nil, err
 	}
-	s := &Service{st: st, cfg: cfg, tokens: &Tokens{Keys: kr, TTL: cfg.AccessTTL}, hashers: make(chan struct{}, cfg.Hashers)}
+	s := &Service{st: st, cfg: cfg, tokens: &Tokens{Keys: kr, TTL: cfg.AccessTTL}, hashers: make(chan struct{}, cfg.Hashers),
+		verified: &verified{m: map[string]Claims{}, max: 100_000}}
 	s.sessions = newSessionCache(100_000, st.Session)
 	if s.dummyHash, err = argon2id.CreateHash("aperture-dummy-password", cfg.Argon2); err != nil {
 		return nil, err
@@ -233,9 +235,13 @@ func (s *Service) Logout(ctx context.Context, sid store.ID, now time.Time) error
 // Authenticate checks an access token and that its session is open, from
 // memory. It returns the claims, or an ErrUnauthorized error.
 func (s *Service) Authenticate(token string, now time.Time) (Claims, error) {
-	c, err := s.tokens.Parse(token, now)
-	if err != nil {
-		return Claims{}, err
+	c, ok := s.verified.get(token, now)
+	if !ok {
+		var err error
+		if c, err = s.tokens.Parse(token, now); err != nil {
+			return Claims{}, err
+		}
+		s.verified.put(token, c)
 	}
 	if !s.sessions.open(c.SessionID, c.UserID, now) {
 		return Claims{}, store.Errorf(store.ErrUnauthorized, "This session was signed out; sign in again.")

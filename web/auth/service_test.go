@@ -71,6 +71,10 @@ func TestAccessTokenRefusals(t *testing.T) {
 	if c, err := f.svc.Authenticate(g.AccessToken, t0.Add(time.Minute)); err != nil || c.UserID != g.User.ID || c.SessionID != g.SessionID {
 		t.Fatalf("valid token refused: %v %v", c, err)
 	}
+	// Verified once and remembered, it still expires on time.
+	if _, err := f.svc.Authenticate(g.AccessToken, t0.Add(16*time.Minute)); !errors.Is(err, store.ErrUnauthorized) {
+		t.Fatalf("a remembered token outlived its expiry: %v", err)
+	}
 	parts := strings.Split(g.AccessToken, ".")
 	header, _ := base64.RawURLEncoding.DecodeString(parts[0])
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
