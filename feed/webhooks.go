@@ -48,6 +48,7 @@ type RefusedError struct {
 	Addr netip.Addr
 }
 
+// Error says which host points where.
 func (e *RefusedError) Error() string {
 	if e.Host == e.Addr.String() {
 		return fmt.Sprintf("%s is not a public address", e.Host)

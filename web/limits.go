@@ -33,6 +33,7 @@ func ParseRate(s string) (Rate, error) {
 	return Rate{N: count, Per: d}, nil
 }
 
+// String writes a rate as 100/1h0m0s, or off.
 func (r Rate) String() string {
 	if r.N == 0 {
 		return "off"

@@ -55,6 +55,7 @@ type hashingWriter struct {
 	n int64
 }
 
+// Write passes p on, counting and hashing what was written.
 func (hw *hashingWriter) Write(p []byte) (int, error) {
 	n, err := hw.w.Write(p)
 	hw.h.Write(p[:n])
