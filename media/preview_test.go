@@ -104,23 +104,23 @@ func countFiles(t *testing.T, dir string) int {
 	return n
 }
 
-func TestPlaceholder(t *testing.T) {
+func TestBlurPreview(t *testing.T) {
 	p, _ := newProcessor(t, media.Config{})
 	res := mustProcess(t, p, encodeJPEG(t, pattern(400, 300), 90), media.Edit{})
-	b, err := media.Placeholder(res.Blurhash)
+	b, err := media.BlurPreview(res.Blurhash)
 	if err != nil {
 		t.Fatal(err)
 	}
 	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil || img.Bounds().Dx() != 16 || len(b) > 1200 {
-		t.Fatalf("placeholder %v, %d bytes: %v", img.Bounds(), len(b), err)
+		t.Fatalf("blur preview %v, %d bytes: %v", img.Bounds(), len(b), err)
 	}
 	// The top-left of the pattern is red.
 	r, g, _, _ := img.At(1, 1).RGBA()
 	if r <= g {
 		t.Fatalf("top-left is not reddish: r=%d g=%d", r>>8, g>>8)
 	}
-	if _, err := media.Placeholder("nope"); err == nil {
+	if _, err := media.BlurPreview("nope"); err == nil {
 		t.Fatal("a bad hash decoded")
 	}
 }

@@ -174,7 +174,7 @@ func recoverPanics(log *slog.Logger, report func(ErrorReport)) fiber.Handler {
 // csp is the Content-Security-Policy of every response: no inline
 // scripts, nothing from other origins, no framing.
 // csp allows nothing but this origin (and data:/blob: images, for
-// placeholders and previews); imgOrigin adds a map tile server.
+// blurred previews and filter samples); imgOrigin adds a map tile server.
 func csp(imgOrigin string) string {
 	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:" + imgOrigin + "; " +
 		"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

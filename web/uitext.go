@@ -21,7 +21,7 @@ func (s *Server) uiFuncs() template.FuncMap {
 		"rich":        richText,
 		"ago":         ago,
 		"srcset":      srcset,
-		"placeholder": placeholder,
+		"blurPreview": blurPreview,
 		"count":       compactCount,
 		"plural":      plural,
 		"placeID":     func(l *LocationView) string { return placeIDOf(l) },
@@ -134,20 +134,20 @@ func srcset(m MediaView) string {
 // variant returns one rendition of a photo.
 func variant(m MediaView, name string) VariantView { return m.Variants[name] }
 
-var placeholders sync.Map // blurhash → template.URL
+var blurPreviews sync.Map // blurhash → template.URL
 
-// placeholder returns a blurhash as a tiny inline PNG, so the blurred
+// blurPreview returns a blurhash as a tiny inline PNG, so the blurred
 // preview shows before the photo loads, with or without JavaScript.
-func placeholder(hash string) template.URL {
-	if v, ok := placeholders.Load(hash); ok {
+func blurPreview(hash string) template.URL {
+	if v, ok := blurPreviews.Load(hash); ok {
 		return v.(template.URL)
 	}
-	b, err := media.Placeholder(hash)
+	b, err := media.BlurPreview(hash)
 	if err != nil {
 		return ""
 	}
 	u := template.URL(dataURLOf("image/png", b))
-	placeholders.Store(hash, u)
+	blurPreviews.Store(hash, u)
 	return u
 }
 

@@ -7,10 +7,10 @@ import (
 	"github.com/buckket/go-blurhash"
 )
 
-// Placeholder returns a tiny PNG (16×12) of a blurhash, small enough to
+// BlurPreview returns a tiny PNG (16×12) of a blurhash, small enough to
 // inline into a page as a data: URL and stretched under the photo while
 // it loads. It returns ErrInvalid for a malformed hash.
-func Placeholder(hash string) ([]byte, error) {
+func BlurPreview(hash string) ([]byte, error) {
 	img, err := blurhash.Decode(hash, 16, 12, 1)
 	if err != nil {
 		return nil, newError(ErrInvalid, "blurhash", "The blurhash %q cannot be decoded.", hash)
