@@ -43,7 +43,7 @@ func (r *checkReport) print(w io.Writer) {
 type collector func(hash string, unused func() (bool, error)) error
 
 // runCheck verifies the database file, the counters, the photo files and
-// the home-feed inboxes, and with repair fixes what it can: counters,
+// the home-feed inboxes, notes how far the search index and fan-out lag, and with repair fixes what it can: counters,
 // stray inbox entries and orphaned photo files.
 func runCheck(ctx context.Context, st *store.Store, blobs media.FileBlobs, collect collector, repair bool, now time.Time) (*checkReport, error) {
 	r := &checkReport{}
@@ -133,6 +133,18 @@ func runCheck(ctx context.Context, st *store.Store, blobs media.FileBlobs, colle
 			r.Repaired = append(r.Repaired, fmt.Sprintf("removed %d home-feed entries of posts their owners may not see", len(strays)))
 		} else if len(strays) > 0 {
 			r.Problems = append(r.Problems, fmt.Sprintf("%d home-feed entries show posts that are gone or whose authors their owners do not follow", len(strays)))
+		}
+	}
+	for _, lag := range []struct {
+		what  string
+		kinds []string
+	}{{"the search index", []string{store.JobIndexPost, store.JobIndexUser}}, {"home-feed fan-out", []string{store.JobFanout}}} {
+		oldest, err := st.OldestJob(lag.kinds...)
+		if err != nil {
+			return nil, err
+		}
+		if !oldest.IsZero() {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s lags by %s", lag.what, now.Sub(oldest).Round(time.Second)))
 		}
 	}
 	if ob.DeadLetter > 0 {
