@@ -155,8 +155,9 @@ var errCorrupt = errors.New("the backup is damaged")
 
 // extractBackup writes the backup read from r into dir (which must exist
 // and be empty) and verifies every file against the manifest: sizes,
-// SHA-256, nothing missing and nothing extra. A file that fails is named in
-// the error, which wraps errCorrupt.
+// SHA-256, nothing missing and nothing extra. With dir "" it only
+// verifies, writing nothing. A file that fails is named in the error,
+// which wraps errCorrupt.
 func extractBackup(r io.Reader, dir string) (*manifest, backupStats, error) {
 	tr := tar.NewReader(r)
 	got := map[string]manifestFile{}
@@ -184,24 +185,9 @@ func extractBackup(r io.Reader, dir string) (*manifest, backupStats, error) {
 			}
 			continue
 		}
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		hw := &hashingWriter{w: io.Discard, h: sha256.New()}
+		if err := extractFile(dir, name, fs.FileMode(hdr.Mode), tr, hw); err != nil {
 			return nil, stats, err
-		}
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fs.FileMode(hdr.Mode)&0o644|0o600)
-		if err != nil {
-			return nil, stats, err
-		}
-		hw := &hashingWriter{w: f, h: sha256.New()}
-		_, err = io.Copy(hw, tr)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, stats, fmt.Errorf("%w: %s cannot be read (%v)", errCorrupt, name, err)
 		}
 		got[name] = manifestFile{Path: name, Size: hw.n, SHA256: hex.EncodeToString(hw.h.Sum(nil))}
 		stats.Files++
@@ -245,4 +231,35 @@ func safeArchivePath(name string) bool {
 		return false
 	}
 	return !slices.Contains(strings.Split(name, "/"), "..")
+}
+
+// extractFile copies one entry through hw (which hashes it) into
+// dir/name, or only through hw when dir is "".
+func extractFile(dir, name string, mode fs.FileMode, r io.Reader, hw *hashingWriter) error {
+	if dir == "" {
+		if _, err := io.Copy(hw, r); err != nil {
+			return fmt.Errorf("%w: %s cannot be read (%v)", errCorrupt, name, err)
+		}
+		return nil
+	}
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode&0o644|0o600)
+	if err != nil {
+		return err
+	}
+	hw.w = f
+	_, err = io.Copy(hw, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s cannot be read (%v)", errCorrupt, name, err)
+	}
+	return nil
 }
