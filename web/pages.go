@@ -188,7 +188,8 @@ func (s *Server) homePage(c *fiber.Ctx, ctx context.Context) error {
 	if me(c) == 0 {
 		return s.authPage(false)(c, ctx)
 	}
-	out, err := s.homeFeed(ctx, &PageParams{Before: strings.Clone(c.Query("before")), Limit: 10})
+	pp := pageParams(c, 10)
+	out, err := s.homeFeed(ctx, &pp)
 	if err != nil {
 		return err
 	}
@@ -522,7 +523,8 @@ func (s *Server) activityPage(c *fiber.Ctx, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.activity(ctx, &PageParams{Before: strings.Clone(c.Query("before")), Limit: 30})
+	pp := pageParams(c, 30)
+	out, err := s.activity(ctx, &pp)
 	if err != nil {
 		return err
 	}
