@@ -130,7 +130,7 @@ func (c PurgeUser) apply(tx *Tx) (bool, error) {
 	}
 	// Comments and likes on other people's posts.
 	var comments []*Comment
-	if err := tx.tx.Bucket(bComments).ForEach(func(_, v []byte) error {
+	if err := tx.bucket(bComments).ForEach(func(_, v []byte) error {
 		cm := new(Comment)
 		if err := decode(v, cm); err == nil && cm.AuthorID == u.ID {
 			comments = append(comments, cm)
@@ -146,7 +146,7 @@ func (c PurgeUser) apply(tx *Tx) (bool, error) {
 	}
 	suffix := u.ID.key()
 	var likes [][]byte
-	if err := tx.tx.Bucket(bLikes).ForEach(func(k, _ []byte) error {
+	if err := tx.bucket(bLikes).ForEach(func(k, _ []byte) error {
 		if len(k) == 16 && bytes.Equal(k[8:], suffix) {
 			likes = append(likes, bytes.Clone(k))
 		}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 )
@@ -16,25 +17,41 @@ import (
 // be stored after their invalidation.
 type objCache struct {
 	mu  sync.RWMutex
-	m   map[string]any
+	m   map[cacheKey]any
 	max int
 	gen atomic.Uint64
 }
 
-func newObjCache(max int) *objCache { return &objCache{m: make(map[string]any), max: max} }
+func newObjCache(max int) *objCache { return &objCache{m: make(map[cacheKey]any), max: max} }
 
-// cacheable lists the buckets whose values are cached.
-func cacheable(bucket []byte) bool {
-	switch string(bucket) {
-	case "users", "posts", "media":
-		return true
-	}
-	return false
+// cacheKey names a cached value: its bucket and its ID. It is a small
+// value, so looking one up allocates nothing.
+type cacheKey struct {
+	bucket byte // 'u'sers, 'p'osts or 'm'edia
+	id     uint64
 }
 
-func cacheKey(bucket, key []byte) string { return string(bucket) + "\x00" + string(key) }
+// keyOf returns the cache key of bucket/key; ok is false for the buckets
+// whose values are not cached.
+func keyOf(bucket, key []byte) (k cacheKey, ok bool) {
+	if len(key) != 8 {
+		return k, false
+	}
+	switch string(bucket) {
+	case "users":
+		k.bucket = 'u'
+	case "posts":
+		k.bucket = 'p'
+	case "media":
+		k.bucket = 'm'
+	default:
+		return k, false
+	}
+	k.id = binary.BigEndian.Uint64(key)
+	return k, true
+}
 
-func (c *objCache) load(k string) (any, bool) {
+func (c *objCache) load(k cacheKey) (any, bool) {
 	c.mu.RLock()
 	v, ok := c.m[k]
 	c.mu.RUnlock()
@@ -42,7 +59,7 @@ func (c *objCache) load(k string) (any, bool) {
 }
 
 // store keeps v if no commit happened since generation gen.
-func (c *objCache) store(k string, v any, gen uint64) {
+func (c *objCache) store(k cacheKey, v any, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen.Load() != gen {
@@ -55,7 +72,7 @@ func (c *objCache) store(k string, v any, gen uint64) {
 }
 
 // invalidate drops keys and starts a new generation.
-func (c *objCache) invalidate(keys []string) {
+func (c *objCache) invalidate(keys []cacheKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, k := range keys {

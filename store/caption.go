@@ -93,7 +93,7 @@ func checkText(field, text string, max int) (string, error) {
 func (t *Tx) resolveMentions(author ID, names []string) []ID {
 	var ids []ID
 	for _, n := range names {
-		v := t.tx.Bucket(bUsernames).Get([]byte(n))
+		v := t.bucket(bUsernames).Get([]byte(n))
 		if v == nil {
 			continue
 		}

@@ -19,7 +19,7 @@ func (s *Store) Check() ([]string, error) {
 			tx.walkOldest(bucket, owner, 0, func(ID) bool { n++; return true })
 			return n
 		}
-		if err := tx.tx.Bucket(bUsers).ForEach(func(k, v []byte) error {
+		if err := tx.bucket(bUsers).ForEach(func(k, v []byte) error {
 			u := new(User)
 			if err := decode(v, u); err != nil {
 				return err
@@ -40,7 +40,7 @@ func (s *Store) Check() ([]string, error) {
 		}); err != nil {
 			return err
 		}
-		if err := tx.tx.Bucket(bFollowing).ForEach(func(k, _ []byte) error {
+		if err := tx.bucket(bFollowing).ForEach(func(k, _ []byte) error {
 			if !tx.has(bFollowers, pair(idFromKey(k[8:]), idFromKey(k[:8]))) {
 				report("follow %s→%s has no follower edge", idFromKey(k[:8]), idFromKey(k[8:]))
 			}
@@ -51,7 +51,7 @@ func (s *Store) Check() ([]string, error) {
 		}); err != nil {
 			return err
 		}
-		if err := tx.tx.Bucket(bPosts).ForEach(func(k, v []byte) error {
+		if err := tx.bucket(bPosts).ForEach(func(k, v []byte) error {
 			p := new(Post)
 			if err := decode(v, p); err != nil {
 				return err
@@ -67,7 +67,7 @@ func (s *Store) Check() ([]string, error) {
 			return err
 		}
 		tags := map[string]uint32{}
-		if err := tx.tx.Bucket(bTags).ForEach(func(k, _ []byte) error {
+		if err := tx.bucket(bTags).ForEach(func(k, _ []byte) error {
 			if i := bytes.IndexByte(k, 0); i > 0 {
 				tags[string(k[:i])]++
 			}
@@ -75,7 +75,7 @@ func (s *Store) Check() ([]string, error) {
 		}); err != nil {
 			return err
 		}
-		if err := tx.tx.Bucket(bTagCounts).ForEach(func(k, _ []byte) error {
+		if err := tx.bucket(bTagCounts).ForEach(func(k, _ []byte) error {
 			if n := tx.counter(bTagCounts, k); n != tags[string(k)] {
 				report("tag %s has %d posts but counts %d", k, tags[string(k)], n)
 			}

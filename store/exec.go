@@ -76,7 +76,33 @@ type Tx struct {
 	cache *objCache
 	gen   uint64
 	// dirty lists the cached keys a write transaction wrote.
-	dirty []string
+	dirty []cacheKey
+	// open remembers the buckets a read transaction has opened: bbolt
+	// caches bucket handles only in write transactions, and opening one
+	// is a seek in the root bucket.
+	open []openBucket
+}
+
+type openBucket struct {
+	name string
+	b    *bolt.Bucket
+}
+
+// bucket returns the top-level bucket name, opened once per transaction.
+func (t *Tx) bucket(name []byte) *bolt.Bucket {
+	if t.tx.Writable() {
+		return t.tx.Bucket(name)
+	}
+	for _, o := range t.open {
+		if o.name == string(name) {
+			return o.b
+		}
+	}
+	b := t.tx.Bucket(name)
+	if b != nil {
+		t.open = append(t.open, openBucket{string(name), b})
+	}
+	return b
 }
 
 // NewID returns a fresh ID on shard, strictly greater than every ID the
@@ -84,7 +110,7 @@ type Tx struct {
 func (t *Tx) NewID(shard uint16) (ID, error) {
 	var k [2]byte
 	binary.BigEndian.PutUint16(k[:], shard)
-	b := t.tx.Bucket(bSeq)
+	b := t.bucket(bSeq)
 	var last ID
 	if v := b.Get(k[:]); len(v) == 8 {
 		last = idFromKey(v)
@@ -100,22 +126,21 @@ func (t *Tx) NewID(shard uint16) (ID, error) {
 // read transactions users, posts and photos come from the shared cache
 // when they can: v (a pointer) then receives a copy of the cached value.
 func (t *Tx) get(bucket, key []byte, v any, what string) error {
-	if t.cache != nil && cacheable(bucket) {
-		return t.cachedGet(bucket, key, v, what)
+	if k, ok := keyOf(bucket, key); ok && t.cache != nil {
+		return t.cachedGet(k, bucket, key, v, what)
 	}
-	b := t.tx.Bucket(bucket).Get(key)
+	b := t.bucket(bucket).Get(key)
 	if b == nil {
 		return Errorf(ErrNotFound, "%s was not found.", what)
 	}
 	return decode(b, v)
 }
 
-func (t *Tx) cachedGet(bucket, key []byte, v any, what string) error {
-	k := cacheKey(bucket, key)
+func (t *Tx) cachedGet(k cacheKey, bucket, key []byte, v any, what string) error {
 	if hit, ok := t.cache.load(k); ok {
 		return copyInto(v, hit)
 	}
-	b := t.tx.Bucket(bucket).Get(key)
+	b := t.bucket(bucket).Get(key)
 	if b == nil {
 		return Errorf(ErrNotFound, "%s was not found.", what)
 	}
@@ -134,10 +159,10 @@ func (t *Tx) put(bucket, key []byte, v any) error {
 	if err != nil {
 		return err
 	}
-	if cacheable(bucket) {
-		t.dirty = append(t.dirty, cacheKey(bucket, key))
+	if k, ok := keyOf(bucket, key); ok {
+		t.dirty = append(t.dirty, k)
 	}
-	return t.tx.Bucket(bucket).Put(key, b)
+	return t.bucket(bucket).Put(key, b)
 }
 
 // pending is one submitted command waiting for its transaction.

@@ -65,7 +65,7 @@ func (t *Tx) geoCount(p *Post, d int) error {
 		return nil
 	}
 	full := Geohash(p.Location.Lat, p.Location.Lon, geoPrecisions)
-	b := t.tx.Bucket(bGeoCells)
+	b := t.bucket(bGeoCells)
 	for i := 1; i <= geoPrecisions; i++ {
 		k := cellKey(full[:i])
 		c := decodeCell(b.Get(k))
@@ -130,7 +130,7 @@ func (s *Store) GeoCells(p int, minLat, minLon, maxLat, maxLon float64) ([]GeoCe
 	}
 	var out []GeoCell
 	err := s.view(func(tx *Tx) error {
-		b := tx.tx.Bucket(bGeoCells)
+		b := tx.bucket(bGeoCells)
 		seen := map[string]bool{}
 		for y := math.Floor((minLat + 90) / h); y*h-90 <= maxLat && y*h-90 < 90; y++ {
 			lat := y*h - 90 + h/2

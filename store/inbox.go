@@ -21,7 +21,7 @@ func (t *Tx) inboxAdd(user, post ID) error {
 		return nil
 	}
 	var old [][]byte
-	c := t.tx.Bucket(bInbox).Cursor()
+	c := t.bucket(bInbox).Cursor()
 	prefix := user.key()
 	for k, _ := c.Seek(prefix); k != nil && len(old) < int(n)-limit && string(k[:8]) == string(prefix); k, _ = c.Next() {
 		old = append(old, append([]byte(nil), k...))
@@ -166,7 +166,7 @@ func (s *Store) Feed(user ID, p Page) (PostPage, error) {
 		tx.walkNewest(bInbox, user, p.Before, take)
 		// Celebrities the user follows: each contributes its newest posts
 		// below the cursor.
-		c := tx.tx.Bucket(bCelebs).Cursor()
+		c := tx.bucket(bCelebs).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			celeb := idFromKey(k)
 			if !tx.follows(user, celeb) {
@@ -258,7 +258,7 @@ func (c RebuildInbox) apply(tx *Tx) (int, error) {
 func (s *Store) UserIDs() ([]ID, error) {
 	var ids []ID
 	err := s.view(func(tx *Tx) error {
-		return tx.tx.Bucket(bUsers).ForEach(func(k, _ []byte) error {
+		return tx.bucket(bUsers).ForEach(func(k, _ []byte) error {
 			ids = append(ids, idFromKey(k))
 			return nil
 		})

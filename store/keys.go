@@ -16,20 +16,20 @@ func pair(a, b ID) []byte {
 
 func msValue(t time.Time) []byte { return binary.BigEndian.AppendUint64(nil, uint64(t.UnixMilli())) }
 
-func (t *Tx) has(bucket, key []byte) bool { return t.tx.Bucket(bucket).Get(key) != nil }
+func (t *Tx) has(bucket, key []byte) bool { return t.bucket(bucket).Get(key) != nil }
 
 func (t *Tx) mark(bucket, key []byte, v []byte) error {
 	if v == nil {
 		v = []byte{}
 	}
-	return t.tx.Bucket(bucket).Put(key, v)
+	return t.bucket(bucket).Put(key, v)
 }
 
 func (t *Tx) unmark(bucket, key []byte) error {
-	if cacheable(bucket) {
-		t.dirty = append(t.dirty, cacheKey(bucket, key))
+	if k, ok := keyOf(bucket, key); ok {
+		t.dirty = append(t.dirty, k)
 	}
-	return t.tx.Bucket(bucket).Delete(key)
+	return t.bucket(bucket).Delete(key)
 }
 
 // Page is a request for one page of a newest-first list.
@@ -54,7 +54,7 @@ func (p Page) norm() Page {
 // false.
 func (t *Tx) walkNewest(bucket []byte, owner ID, before ID, fn func(item ID) bool) {
 	prefix := owner.key()
-	c := t.tx.Bucket(bucket).Cursor()
+	c := t.bucket(bucket).Cursor()
 	bound := pair(owner, before) // the first key not to return
 	if before == 0 {
 		bound = pair(owner+1, 0)
@@ -76,7 +76,7 @@ func (t *Tx) walkNewest(bucket []byte, owner ID, before ID, fn func(item ID) boo
 // starting after after, until fn returns false.
 func (t *Tx) walkOldest(bucket []byte, owner ID, after ID, fn func(item ID) bool) {
 	prefix := owner.key()
-	c := t.tx.Bucket(bucket).Cursor()
+	c := t.bucket(bucket).Cursor()
 	for k, _ := c.Seek(pair(owner, after+1)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if !fn(idFromKey(k[8:])) {
 			return
@@ -100,7 +100,7 @@ func (t *Tx) pageIDs(bucket []byte, owner ID, p Page) (ids []ID, next ID) {
 }
 
 func (t *Tx) counter(bucket, key []byte) uint32 {
-	if v := t.tx.Bucket(bucket).Get(key); len(v) == 4 {
+	if v := t.bucket(bucket).Get(key); len(v) == 4 {
 		return binary.BigEndian.Uint32(v)
 	}
 	return 0
@@ -109,7 +109,7 @@ func (t *Tx) counter(bucket, key []byte) uint32 {
 func (t *Tx) addCounter(bucket, key []byte, d int) (uint32, error) {
 	n := int64(t.counter(bucket, key)) + int64(d)
 	if n <= 0 {
-		return 0, t.tx.Bucket(bucket).Delete(key)
+		return 0, t.bucket(bucket).Delete(key)
 	}
-	return uint32(n), t.tx.Bucket(bucket).Put(key, binary.BigEndian.AppendUint32(nil, uint32(n)))
+	return uint32(n), t.bucket(bucket).Put(key, binary.BigEndian.AppendUint32(nil, uint32(n)))
 }

@@ -97,13 +97,13 @@ func (c CreateMedia) apply(tx *Tx) (*Media, error) {
 	if err := tx.put(bMedia, id.key(), m); err != nil {
 		return nil, err
 	}
-	if err := tx.tx.Bucket(bBlobRefs).Put(append(h, id.key()...), nil); err != nil {
+	if err := tx.bucket(bBlobRefs).Put(append(h, id.key()...), nil); err != nil {
 		return nil, err
 	}
-	if err := tx.tx.Bucket(bBlobGC).Delete(h); err != nil {
+	if err := tx.bucket(bBlobGC).Delete(h); err != nil {
 		return nil, err
 	}
-	return m, tx.tx.Bucket(bMediaAge).Put(ageKey(tx.now, id), nil)
+	return m, tx.bucket(bMediaAge).Put(ageKey(tx.now, id), nil)
 }
 
 func ageKey(t time.Time, id ID) []byte {
@@ -140,7 +140,7 @@ type Expired struct {
 
 func (c ExpireMedia) apply(tx *Tx) (Expired, error) {
 	var out Expired
-	ages := tx.tx.Bucket(bMediaAge)
+	ages := tx.bucket(bMediaAge)
 	var expired [][]byte
 	cur := ages.Cursor()
 	end := binary.BigEndian.AppendUint64(nil, uint64(c.Before.UnixMilli()))
@@ -185,14 +185,14 @@ func (t *Tx) deleteMedia(m *Media) (orphaned bool, err error) {
 	if err := t.addUsage(m.OwnerID, -m.Bytes()); err != nil {
 		return false, err
 	}
-	refs := t.tx.Bucket(bBlobRefs)
+	refs := t.bucket(bBlobRefs)
 	if err := refs.Delete(append(h, m.ID.key()...)); err != nil {
 		return false, err
 	}
 	if k, _ := refs.Cursor().Seek(h); k != nil && bytes.HasPrefix(k, h) {
 		return false, nil
 	}
-	return true, t.tx.Bucket(bBlobGC).Put(h, binary.BigEndian.AppendUint64(nil, uint64(t.now.UnixMilli())))
+	return true, t.bucket(bBlobGC).Put(h, binary.BigEndian.AppendUint64(nil, uint64(t.now.UnixMilli())))
 }
 
 // BlobsCollected removes collected hashes from the collection queue.
@@ -205,7 +205,7 @@ type BlobsCollected struct {
 func (c BlobsCollected) Shard() uint16 { return 0 }
 
 func (c BlobsCollected) apply(tx *Tx) (struct{}, error) {
-	gc := tx.tx.Bucket(bBlobGC)
+	gc := tx.bucket(bBlobGC)
 	for _, hash := range c.Hashes {
 		if h, err := hashKey(hash); err == nil {
 			if err := gc.Delete(h); err != nil {
@@ -234,7 +234,7 @@ func (s *Store) BlobUsers(hash string, limit int) ([]*Media, error) {
 	}
 	var out []*Media
 	err = s.view(func(tx *Tx) error {
-		c := tx.tx.Bucket(bBlobRefs).Cursor()
+		c := tx.bucket(bBlobRefs).Cursor()
 		for k, _ := c.Seek(h); k != nil && bytes.HasPrefix(k, h) && len(out) < limit; k, _ = c.Next() {
 			m := new(Media)
 			if err := tx.get(bMedia, k[32:], m, "That photo"); err == nil {
@@ -254,7 +254,7 @@ func (s *Store) BlobUnused(hash string) (bool, error) {
 	}
 	unused := false
 	err = s.view(func(tx *Tx) error {
-		k, _ := tx.tx.Bucket(bBlobRefs).Cursor().Seek(h)
+		k, _ := tx.bucket(bBlobRefs).Cursor().Seek(h)
 		unused = k == nil || !bytes.HasPrefix(k, h)
 		return nil
 	})
@@ -266,7 +266,7 @@ func (s *Store) BlobUnused(hash string) (bool, error) {
 func (s *Store) BlobsToCollect(before time.Time, limit int) ([]string, error) {
 	var out []string
 	err := s.view(func(tx *Tx) error {
-		return tx.tx.Bucket(bBlobGC).ForEach(func(k, v []byte) error {
+		return tx.bucket(bBlobGC).ForEach(func(k, v []byte) error {
 			if len(out) < limit && len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < before.UnixMilli() {
 				out = append(out, hex.EncodeToString(k))
 			}
@@ -280,7 +280,7 @@ func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20
 
 // usage returns the bytes of photos a user keeps.
 func (t *Tx) usage(user ID) int64 {
-	if v := t.tx.Bucket(bUsage).Get(user.key()); len(v) == 8 {
+	if v := t.bucket(bUsage).Get(user.key()); len(v) == 8 {
 		return int64(binary.BigEndian.Uint64(v))
 	}
 	return 0
@@ -289,9 +289,9 @@ func (t *Tx) usage(user ID) int64 {
 func (t *Tx) addUsage(user ID, d int64) error {
 	n := max(t.usage(user)+d, 0)
 	if n == 0 {
-		return t.tx.Bucket(bUsage).Delete(user.key())
+		return t.bucket(bUsage).Delete(user.key())
 	}
-	return t.tx.Bucket(bUsage).Put(user.key(), binary.BigEndian.AppendUint64(nil, uint64(n)))
+	return t.bucket(bUsage).Put(user.key(), binary.BigEndian.AppendUint64(nil, uint64(n)))
 }
 
 // Usage returns the bytes of photos a user keeps (what a quota limits).

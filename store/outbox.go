@@ -45,7 +45,7 @@ func (t *Tx) enqueue(shard uint16, kind string, payload any) error {
 func (s *Store) DueJobs(now time.Time, limit int, skip map[ID]bool) ([]*Job, error) {
 	var out []*Job
 	err := s.view(func(tx *Tx) error {
-		c := tx.tx.Bucket(bOutbox).Cursor()
+		c := tx.bucket(bOutbox).Cursor()
 		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
 			if skip[idFromKey(k)] {
 				continue
@@ -74,12 +74,12 @@ type OutboxStats struct {
 func (s *Store) OutboxStats() (OutboxStats, error) {
 	var st OutboxStats
 	err := s.view(func(tx *Tx) error {
-		b := tx.tx.Bucket(bOutbox)
+		b := tx.bucket(bOutbox)
 		st.Depth = b.Stats().KeyN
 		if k, _ := b.Cursor().First(); k != nil {
 			st.Oldest = idFromKey(k).Time()
 		}
-		st.DeadLetter = tx.tx.Bucket(bDeadLetter).Stats().KeyN
+		st.DeadLetter = tx.bucket(bDeadLetter).Stats().KeyN
 		return nil
 	})
 	return st, err
@@ -89,7 +89,7 @@ func (s *Store) OutboxStats() (OutboxStats, error) {
 func (s *Store) DeadJobs(limit int) ([]*Job, error) {
 	var out []*Job
 	err := s.view(func(tx *Tx) error {
-		c := tx.tx.Bucket(bDeadLetter).Cursor()
+		c := tx.bucket(bDeadLetter).Cursor()
 		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
 			j := new(Job)
 			if err := decode(v, j); err != nil {
@@ -208,7 +208,7 @@ func (c DiscardJobs) Shard() uint16 { return 0 }
 
 func (c DiscardJobs) apply(tx *Tx) (int, error) {
 	var drop [][]byte
-	cur := tx.tx.Bucket(bOutbox).Cursor()
+	cur := tx.bucket(bOutbox).Cursor()
 	for k, v := cur.First(); k != nil && len(drop) < c.Limit; k, v = cur.Next() {
 		j := new(Job)
 		if decode(v, j) == nil {

@@ -153,7 +153,7 @@ func (s *Store) EachPost(fn func(p *Post, author *User) error) error {
 		var batch []*Post
 		var authors []*User
 		err := s.view(func(tx *Tx) error {
-			c := tx.tx.Bucket(bPosts).Cursor()
+			c := tx.bucket(bPosts).Cursor()
 			for k, v := c.Seek((after + 1).key()); k != nil && len(batch) < 1000; k, v = c.Next() {
 				p := new(Post)
 				if err := decode(v, p); err != nil {
@@ -201,7 +201,7 @@ func (s *Store) EachUser(fn func(u *User) error) error {
 func (s *Store) EachPlace(fn func(pl *Place) error) error {
 	var places []*Place
 	err := s.view(func(tx *Tx) error {
-		return tx.tx.Bucket(bPlaces).ForEach(func(_, v []byte) error {
+		return tx.bucket(bPlaces).ForEach(func(_, v []byte) error {
 			pl := new(Place)
 			if err := decode(v, pl); err != nil {
 				return err
@@ -263,7 +263,7 @@ func (s *Store) TagsWithPrefix(prefix string, limit int) ([]TagCount, error) {
 	prefix = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(prefix), "#"))
 	var out []TagCount
 	err := s.view(func(tx *Tx) error {
-		c := tx.tx.Bucket(bTagCounts).Cursor()
+		c := tx.bucket(bTagCounts).Cursor()
 		n := 0
 		for k, _ := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix) && n < 10_000; k, _ = c.Next() {
 			out = append(out, TagCount{Tag: string(k), Posts: int(tx.counter(bTagCounts, k))})
@@ -286,7 +286,7 @@ func (s *Store) CountDocs() (int, error) {
 	n := 0
 	err := s.view(func(tx *Tx) error {
 		for _, b := range [][]byte{bUsers, bPosts, bPlaces} {
-			n += tx.tx.Bucket(b).Stats().KeyN
+			n += tx.bucket(b).Stats().KeyN
 		}
 		return nil
 	})
@@ -299,7 +299,7 @@ func (s *Store) CountDocs() (int, error) {
 func (s *Store) OldestJob(kinds ...string) (time.Time, error) {
 	var oldest time.Time
 	err := s.view(func(tx *Tx) error {
-		c := tx.tx.Bucket(bOutbox).Cursor()
+		c := tx.bucket(bOutbox).Cursor()
 		n := 0
 		for k, v := c.First(); k != nil && n < 10_000; k, v = c.Next() {
 			n++

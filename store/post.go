@@ -142,7 +142,7 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 			return nil, err
 		}
 	}
-	if k, _ := tx.tx.Bucket(bSubs).Cursor().First(); k != nil { // some subscription exists
+	if k, _ := tx.bucket(bSubs).Cursor().First(); k != nil { // some subscription exists
 		if err := tx.enqueue(c.Shard(), JobWebhookMatch, IndexJob{ID: id}); err != nil {
 			return nil, err
 		}
@@ -389,7 +389,7 @@ func (s *Store) TagPosts(viewer ID, tag string, p Page) (PostPage, int, error) {
 	err := s.view(func(tx *Tx) error {
 		total = int(tx.counter(bTagCounts, []byte(tag)))
 		prefix := append([]byte(tag), 0)
-		c := tx.tx.Bucket(bTags).Cursor()
+		c := tx.bucket(bTags).Cursor()
 		var k []byte
 		if p.Before == 0 {
 			k, _ = c.Seek(append([]byte(tag), 1))
@@ -463,8 +463,10 @@ func (tx *Tx) hydrate(viewer ID, posts []*Post, extra ...ID) Hydrated {
 			for _, mid := range p.MediaIDs {
 				addMedia(tx, h.Media, mid)
 			}
-			if viewer != 0 {
-				h.Liked[p.ID] = tx.has(bLikes, pair(p.ID, viewer))
+			// A post nobody likes needs no lookup: its count is kept
+			// in the transaction that marks a like.
+			if viewer != 0 && p.LikeCount > 0 && tx.has(bLikes, pair(p.ID, viewer)) {
+				h.Liked[p.ID] = true
 			}
 		}
 		for _, id := range extra {
@@ -490,7 +492,7 @@ func (s *Store) RecentPublicPosts(since time.Time, limit int) ([]*Post, error) {
 	var out []*Post
 	floor := MakeID(since, 0, 0)
 	err := s.view(func(tx *Tx) error {
-		c := tx.tx.Bucket(bPosts).Cursor()
+		c := tx.bucket(bPosts).Cursor()
 		for k, v := c.Last(); k != nil && idFromKey(k) >= floor && len(out) < limit; k, v = c.Prev() {
 			p := new(Post)
 			if decode(v, p) != nil {

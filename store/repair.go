@@ -24,7 +24,7 @@ func (c RepairCounts) apply(t *Tx) ([]string, error) {
 		return n
 	}
 	var users []*User
-	err := t.tx.Bucket(bUsers).ForEach(func(_, v []byte) error {
+	err := t.bucket(bUsers).ForEach(func(_, v []byte) error {
 		u := new(User)
 		if err := decode(v, u); err != nil {
 			return err
@@ -51,7 +51,7 @@ func (c RepairCounts) apply(t *Tx) ([]string, error) {
 		}
 	}
 	var posts []*Post
-	if err := t.tx.Bucket(bPosts).ForEach(func(_, v []byte) error {
+	if err := t.bucket(bPosts).ForEach(func(_, v []byte) error {
 		p := new(Post)
 		if err := decode(v, p); err != nil {
 			return err
@@ -72,7 +72,7 @@ func (c RepairCounts) apply(t *Tx) ([]string, error) {
 		}
 	}
 	tags := map[string]int{}
-	if err := t.tx.Bucket(bTags).ForEach(func(k, _ []byte) error {
+	if err := t.bucket(bTags).ForEach(func(k, _ []byte) error {
 		if i := bytes.IndexByte(k, 0); i > 0 {
 			tags[string(k[:i])]++
 		}
@@ -81,7 +81,7 @@ func (c RepairCounts) apply(t *Tx) ([]string, error) {
 		return nil, err
 	}
 	var counted [][]byte
-	if err := t.tx.Bucket(bTagCounts).ForEach(func(k, _ []byte) error {
+	if err := t.bucket(bTagCounts).ForEach(func(k, _ []byte) error {
 		counted = append(counted, bytes.Clone(k))
 		return nil
 	}); err != nil {
@@ -111,7 +111,7 @@ func (c RepairCounts) apply(t *Tx) ([]string, error) {
 func (s *Store) StrayInboxEntries(limit int) ([][2]ID, error) {
 	var out [][2]ID
 	err := s.view(func(tx *Tx) error {
-		c := tx.tx.Bucket(bInbox).Cursor()
+		c := tx.bucket(bInbox).Cursor()
 		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
 			if len(k) != 16 {
 				continue

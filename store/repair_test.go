@@ -56,7 +56,9 @@ func TestRepairCountsAndStrays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.cache.invalidate([]string{cacheKey(bUsers, ana.ID.key()), cacheKey(bPosts, p.ID.key())})
+	uk, _ := keyOf(bUsers, ana.ID.key())
+	pk, _ := keyOf(bPosts, p.ID.key())
+	s.cache.invalidate([]cacheKey{uk, pk})
 	bad, _ := s.Check()
 	if len(bad) != 4 {
 		t.Fatalf("check found %d problems: %v", len(bad), bad)

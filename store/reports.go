@@ -128,7 +128,7 @@ func (c ResolveReport) apply(tx *Tx) (*Report, error) {
 func (s *Store) Reports(openOnly bool, limit int) ([]*Report, error) {
 	var out []*Report
 	err := s.view(func(tx *Tx) error {
-		c := tx.tx.Bucket(bReports).Cursor()
+		c := tx.bucket(bReports).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
 			r := new(Report)
 			if err := decode(v, r); err != nil {

@@ -78,7 +78,7 @@ func (c RotateRefresh) apply(tx *Tx) (*Session, error) {
 	if !s.Active(tx.now) {
 		return nil, errBadRefresh
 	}
-	spent := tx.tx.Bucket(bSpent)
+	spent := tx.bucket(bSpent)
 	if subtle.ConstantTimeCompare(s.RefreshHash, c.OldHash) != 1 {
 		if spent.Get(spentKey(s.ID, c.OldHash)) == nil {
 			return nil, errBadRefresh

@@ -24,7 +24,7 @@ var keySettings = []byte("instance")
 
 func (t *Tx) settings() Settings {
 	st := Settings{Registration: RegistrationOpen}
-	if v := t.tx.Bucket(bSettings).Get(keySettings); v != nil {
+	if v := t.bucket(bSettings).Get(keySettings); v != nil {
 		decode(v, &st)
 	}
 	return st
@@ -104,7 +104,7 @@ func (c CreateInvite) apply(tx *Tx) (string, error) {
 func (s *Store) Invites() ([]string, error) {
 	var out []string
 	err := s.view(func(tx *Tx) error {
-		c := tx.tx.Bucket(bSettings).Cursor()
+		c := tx.bucket(bSettings).Cursor()
 		prefix := []byte("invite:")
 		for k, _ := c.Seek(prefix); k != nil && strings.HasPrefix(string(k), "invite:"); k, _ = c.Next() {
 			out = append(out, string(k[len(prefix):]))

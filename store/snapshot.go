@@ -20,7 +20,7 @@ type SnapshotFunc func(size int64, blobs []string, write func(io.Writer) (int64,
 func (s *Store) Snapshot(fn SnapshotFunc) error {
 	return s.view(func(tx *Tx) error {
 		seen := map[string]bool{}
-		err := tx.tx.Bucket(bMedia).ForEach(func(_, v []byte) error {
+		err := tx.bucket(bMedia).ForEach(func(_, v []byte) error {
 			m := new(Media)
 			if err := decode(v, m); err != nil {
 				return err

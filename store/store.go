@@ -125,6 +125,6 @@ func (s *Store) Stats() (bolt.Stats, int64) {
 func (s *Store) view(fn func(tx *Tx) error) error {
 	gen := s.cache.gen.Load()
 	return s.db.View(func(btx *bolt.Tx) error {
-		return fn(&Tx{tx: btx, opt: &s.opt, users: map[ID]*User{}, cache: s.cache, gen: gen})
+		return fn(&Tx{tx: btx, opt: &s.opt, users: map[ID]*User{}, cache: s.cache, gen: gen, open: make([]openBucket, 0, 8)})
 	})
 }

@@ -145,7 +145,7 @@ func (c CreateUser) apply(tx *Tx) (*User, error) {
 	if err := u.setDisplayName(c.DisplayName); err != nil {
 		return nil, err
 	}
-	names := tx.tx.Bucket(bUsernames)
+	names := tx.bucket(bUsernames)
 	if names.Get([]byte(name)) != nil {
 		return nil, Errorf(ErrConflict, "The username %q is taken; choose another.", name)
 	}
@@ -290,7 +290,7 @@ func (s *Store) User(id ID) (*User, error) {
 func (s *Store) UserByUsername(name string) (*User, error) {
 	var u *User
 	err := s.view(func(tx *Tx) error {
-		id := tx.tx.Bucket(bUsernames).Get([]byte(strings.ToLower(strings.TrimSpace(name))))
+		id := tx.bucket(bUsernames).Get([]byte(strings.ToLower(strings.TrimSpace(name))))
 		if id == nil {
 			return Errorf(ErrNotFound, "There is no account called %q.", truncate(name, 40))
 		}

@@ -112,7 +112,7 @@ func (c CreateSubscription) apply(tx *Tx) (*Subscription, error) {
 		return nil, Invalid("secret", "The signing secret must have at least 16 characters.")
 	}
 	n := 0
-	tx.tx.Bucket(bSubs).ForEach(func(_, v []byte) error {
+	tx.bucket(bSubs).ForEach(func(_, v []byte) error {
 		o := new(Subscription)
 		if decode(v, o) == nil && o.OwnerID == s.OwnerID {
 			n++
@@ -197,7 +197,7 @@ func (tx *Tx) subscription(id, owner ID) (*Subscription, error) {
 func (s *Store) Subscriptions(owner ID) ([]*Subscription, error) {
 	var out []*Subscription
 	err := s.view(func(tx *Tx) error {
-		return tx.tx.Bucket(bSubs).ForEach(func(_, v []byte) error {
+		return tx.bucket(bSubs).ForEach(func(_, v []byte) error {
 			sub := new(Subscription)
 			if err := decode(v, sub); err != nil {
 				return err
@@ -233,7 +233,7 @@ func (c QueueDeliveries) apply(tx *Tx) (int, error) {
 		return 0, nil // deleted meanwhile
 	}
 	var subs []*Subscription
-	if err := tx.tx.Bucket(bSubs).ForEach(func(_, v []byte) error {
+	if err := tx.bucket(bSubs).ForEach(func(_, v []byte) error {
 		s := new(Subscription)
 		if err := decode(v, s); err != nil {
 			return err
