@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"html/template"
-	"strconv"
 )
 
 // Feed cards are most of a feed page's rendering time (html/template
@@ -14,11 +13,20 @@ import (
 // like form differs per browser: the cache holds a marker in its place.
 const csrfMarker = "APERTURE-CSRF-MARKER"
 
+// cardKey is a card's cache key: its post's fragKey, the relative time
+// it shows and whether its image loads eagerly.
+type cardKey struct {
+	fragKey
+	ago   string
+	eager bool
+}
+
 // card renders the "post" template for a view, from the cache when it can.
 func (s *Server) card(p PostView, csrf string, eager bool) (template.HTML, error) {
-	key := ""
-	if p.key != "" {
-		key = p.key + "|" + ago(p.CreatedAt) + "|" + strconv.FormatBool(eager)
+	var key cardKey
+	cached := p.key != fragKey{}
+	if cached {
+		key = cardKey{p.key, ago(p.CreatedAt), eager}
 		if b := s.cards.get(key); b != nil {
 			return template.HTML(bytes.ReplaceAll(b, []byte(csrfMarker), []byte(csrf))), nil
 		}
@@ -28,7 +36,7 @@ func (s *Server) card(p PostView, csrf string, eager bool) (template.HTML, error
 	if err != nil {
 		return "", err
 	}
-	if key != "" {
+	if cached {
 		s.cards.put(key, bytes.Clone(buf.Bytes()))
 	}
 	return template.HTML(bytes.ReplaceAll(buf.Bytes(), []byte(csrfMarker), []byte(csrf))), nil

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"time"
 
@@ -41,8 +40,8 @@ type PostView struct {
 	CreatedAt    time.Time     `json:"created_at"`
 	EditedAt     *time.Time    `json:"edited_at,omitempty"`
 
-	raw []byte // the encoded view, from the fragment cache
-	key string // what the view depends on (fragmentKey), for pages' card cache
+	raw []byte  // the encoded view, from the fragment cache
+	key fragKey // what the view depends on, for pages' card cache
 }
 
 // MarshalJSON returns the cached encoding when there is one.
@@ -54,24 +53,26 @@ func (v PostView) MarshalJSON() ([]byte, error) {
 	return gojson.Marshal(plain(v))
 }
 
-// fragments caches the encoded JSON of posts. The key holds everything
-// the encoding depends on — the post's counters and edit time, the
-// viewer's like and ownership, the author's profile version, and the hour
-// that signed URLs are valid from — so an entry is never stale, only
-// unused; the map is emptied when full.
-type fragments struct {
+// fragments caches encodings of posts: JSON for the API, HTML cards for
+// pages. The key holds everything an encoding depends on (fragKey), so an
+// entry is never stale, only unused; the map is emptied when full.
+type fragments[K comparable] struct {
 	mu  sync.RWMutex
-	m   map[string][]byte
+	m   map[K][]byte
 	max int
 }
 
-func (f *fragments) get(k string) []byte {
+func newFragments[K comparable](max int) *fragments[K] {
+	return &fragments[K]{m: map[K][]byte{}, max: max}
+}
+
+func (f *fragments[K]) get(k K) []byte {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.m[k]
 }
 
-func (f *fragments) put(k string, b []byte) {
+func (f *fragments[K]) put(k K, b []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.m) >= f.max {
@@ -80,20 +81,17 @@ func (f *fragments) put(k string, b []byte) {
 	f.m[k] = b
 }
 
-func fragmentKey(p *store.Post, author *store.User, liked, owner bool, t time.Time) string {
-	b := make([]byte, 0, 96)
-	for _, n := range []int64{int64(p.ID), p.LikeCount, p.CommentCount, p.EditedAt.UnixMilli(), author.UpdatedAt.UnixMilli(), t.Unix() / 3600} {
-		b = strconv.AppendInt(b, n, 36)
-		b = append(b, '|')
-	}
-	for _, flag := range []bool{liked, owner, author.Private} {
-		if flag {
-			b = append(b, '1')
-		} else {
-			b = append(b, '0')
-		}
-	}
-	return string(b)
+// fragKey is what a post's encoding depends on: the post's counters and
+// edit time, the author's profile version and privacy, the viewer's like
+// and ownership, and the hour that signed URLs are valid from.
+type fragKey struct {
+	post, likes, comments, edited, profile, hour int64
+	liked, owner, private                        bool
+}
+
+func fragmentKey(p *store.Post, author *store.User, liked, owner bool, t time.Time) fragKey {
+	return fragKey{post: int64(p.ID), likes: p.LikeCount, comments: p.CommentCount, edited: p.EditedAt.UnixMilli(),
+		profile: author.UpdatedAt.UnixMilli(), hour: t.Unix() / 3600, liked: liked, owner: owner, private: author.Private}
 }
 
 // CommentView is a comment as the API returns it.

@@ -90,8 +90,8 @@ type Server struct {
 	wake      func()
 	explore   Explorer
 	search    *search.Index
-	fragments *fragments
-	cards     *fragments // feed cards' HTML
+	fragments *fragments[fragKey]
+	cards     *fragments[cardKey] // feed cards' HTML
 	stats     *Recorder
 	hub       *feed.Hub
 	webhooks  *feed.Webhooks
@@ -138,7 +138,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
 		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger,
-		fragments: &fragments{m: map[string][]byte{}, max: 50_000}, cards: &fragments{m: map[string][]byte{}, max: 20_000}, cookies: newCookies(d.MediaKey, cfg.TLS)}
+		fragments: newFragments[fragKey](50_000), cards: newFragments[cardKey](20_000), cookies: newCookies(d.MediaKey, cfg.TLS)}
 	s.stats, s.disk, s.hub, s.webhooks, s.push, s.closing = s.metrics.Stats, d.Disk, d.Hub, d.Webhooks, d.Push, make(chan struct{})
 	if d.Disk != nil {
 		for kind, f := range map[string]func(DiskUsage) int64{"db": func(u DiskUsage) int64 { return u.DB },
@@ -165,6 +165,8 @@ func New(cfg Config, d Deps) *Server {
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
 		ReadBufferSize:        16 << 10,
+		// A feed page (about 22 KB) leaves in one write with its headers.
+		WriteBufferSize: 32 << 10,
 	})
 	s.app.Use(requestContext, recoverPanics(s.log, cfg.ReportError), accessLog(s.log, cfg.ReportError), s.metrics.observe, securityHeaders(cfg.TLS, cfg.MapTiles), s.identify, s.limitActions)
 	s.actions = newActionLimits(cfg.Limits)
@@ -233,6 +235,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // with encoding/json, whose error messages huma reports to clients.
 var fastJSON = huma.Format{
 	Marshal: func(w io.Writer, v any) error {
+		if done, err := writePreEncoded(w, v); done {
+			return err
+		}
 		enc := gojson.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		return enc.Encode(v)
