@@ -15,14 +15,20 @@ import (
 // a commit may have decoded an old value; it stores it only if no commit
 // happened since it began (the generation check), so stale values cannot
 // be stored after their invalidation.
+//
+// Reads take no lock (a feed page makes some sixty of them on two cores);
+// mu orders stores against invalidations. Cached values are pointers that
+// nobody writes through: readers either copy them (get) or promise not to
+// write (shared).
 type objCache struct {
-	mu  sync.RWMutex
-	m   map[cacheKey]any
-	max int
+	m   sync.Map // cacheKey → *User, *Post or *Media
+	n   atomic.Int64
+	mu  sync.Mutex
+	max int64
 	gen atomic.Uint64
 }
 
-func newObjCache(max int) *objCache { return &objCache{m: make(map[cacheKey]any), max: max} }
+func newObjCache(max int) *objCache { return &objCache{max: int64(max)} }
 
 // cacheKey names a cached value: its bucket and its ID. It is a small
 // value, so looking one up allocates nothing.
@@ -51,12 +57,7 @@ func keyOf(bucket, key []byte) (k cacheKey, ok bool) {
 	return k, true
 }
 
-func (c *objCache) load(k cacheKey) (any, bool) {
-	c.mu.RLock()
-	v, ok := c.m[k]
-	c.mu.RUnlock()
-	return v, ok
-}
+func (c *objCache) load(k cacheKey) (any, bool) { return c.m.Load(k) }
 
 // store keeps v if no commit happened since generation gen.
 func (c *objCache) store(k cacheKey, v any, gen uint64) {
@@ -65,10 +66,13 @@ func (c *objCache) store(k cacheKey, v any, gen uint64) {
 	if c.gen.Load() != gen {
 		return
 	}
-	if len(c.m) >= c.max {
-		clear(c.m)
+	if c.n.Load() >= c.max {
+		c.m.Clear()
+		c.n.Store(0)
 	}
-	c.m[k] = v
+	if _, loaded := c.m.Swap(k, v); !loaded {
+		c.n.Add(1)
+	}
 }
 
 // invalidate drops keys and starts a new generation.
@@ -76,21 +80,26 @@ func (c *objCache) invalidate(keys []cacheKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, k := range keys {
-		delete(c.m, k)
+		if _, loaded := c.m.LoadAndDelete(k); loaded {
+			c.n.Add(-1)
+		}
 	}
 	c.gen.Add(1)
 }
 
-// snapshot returns the value v points to, for the cache (a copy of the
-// struct; its slices and maps are shared and never written by readers).
+// snapshot returns a copy of the value v points to, for the cache (its
+// slices and maps are shared and never written by readers).
 func snapshot(v any) any {
 	switch p := v.(type) {
 	case *User:
-		return *p
+		c := *p
+		return &c
 	case *Post:
-		return *p
+		c := *p
+		return &c
 	case *Media:
-		return *p
+		c := *p
+		return &c
 	}
 	return nil
 }
@@ -99,11 +108,36 @@ func snapshot(v any) any {
 func copyInto(v, cached any) error {
 	switch p := v.(type) {
 	case *User:
-		*p = cached.(User)
+		*p = *cached.(*User)
 	case *Post:
-		*p = cached.(Post)
+		*p = *cached.(*Post)
 	case *Media:
-		*p = cached.(Media)
+		*p = *cached.(*Media)
 	}
 	return nil
+}
+
+// shared returns the value at bucket/id for a reader that will not write
+// to it: in read transactions the cached value itself, with no copy;
+// ErrNotFound (naming what) when it is absent.
+func shared[T User | Post | Media](t *Tx, bucket []byte, id ID, what string) (*T, error) {
+	key := id.key()
+	k, ok := keyOf(bucket, key)
+	if ok && t.cache != nil {
+		if hit, ok := t.cache.load(k); ok {
+			return hit.(*T), nil
+		}
+	}
+	v := new(T)
+	b := t.bucket(bucket).Get(key)
+	if b == nil {
+		return nil, Errorf(ErrNotFound, "%s was not found.", what)
+	}
+	if err := decode(b, v); err != nil {
+		return nil, err
+	}
+	if ok && t.cache != nil {
+		t.cache.store(k, v, t.gen)
+	}
+	return v, nil
 }

@@ -33,6 +33,7 @@ func TestCacheSeesWrites(t *testing.T) {
 					return
 				default:
 					s.ViewPost(0, p.ID)
+					s.UserPosts(0, author.ID, store.Page{}) // shares cached posts
 				}
 			}
 		}()
@@ -46,6 +47,10 @@ func TestCacheSeesWrites(t *testing.T) {
 		got, err := s.ViewPost(0, p.ID)
 		if err != nil || got.LikeCount != n {
 			t.Fatalf("after like %d the post reads %d likes, want %d", i, got.LikeCount, n)
+		}
+		page, err := s.UserPosts(0, author.ID, store.Page{})
+		if err != nil || len(page.Posts) != 1 || page.Posts[0].LikeCount != n {
+			t.Fatalf("after like %d the profile grid reads %+v (%v), want %d likes", i, page.Posts, err, n)
 		}
 		bio := fmt.Sprint(i)
 		store.Exec(ctx, s, store.UpdateProfile{Meta: store.At(time.Now()), UserID: author.ID, Bio: &bio})

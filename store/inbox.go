@@ -154,8 +154,8 @@ func (s *Store) Feed(user ID, p Page) (PostPage, error) {
 	p = p.norm()
 	var out PostPage
 	err := s.view(func(tx *Tx) error {
-		ids := map[ID]bool{}
-		var merged []ID
+		ids := make(map[ID]bool, p.Limit+1)
+		merged := make([]ID, 0, p.Limit+1)
 		take := func(id ID) bool {
 			if !ids[id] {
 				ids[id] = true

@@ -341,7 +341,8 @@ func (s *Store) ViewPost(viewer, id ID) (*Post, error) {
 }
 
 // PostPage is a page of posts with what rendering them needs, read in
-// the same transaction.
+// the same transaction. Its posts and photos may be shared with the
+// store's cache: read them, never write to them.
 type PostPage struct {
 	Posts []*Post
 	Next  ID
@@ -369,10 +370,12 @@ func (s *Store) UserPosts(viewer, user ID, p Page) (PostPage, error) {
 	return out, err
 }
 
+// posts reads the posts of a page, skipping missing ones. They are shared
+// with the cache: callers only read them.
 func (t *Tx) posts(ids []ID) []*Post {
 	out := make([]*Post, 0, len(ids))
 	for _, id := range ids {
-		if p, err := t.post(id); err == nil {
+		if p, err := shared[Post](t, bPosts, id, "That post"); err == nil {
 			out = append(out, p)
 		}
 	}
@@ -423,7 +426,8 @@ func (s *Store) TagPosts(viewer ID, tag string, p Page) (PostPage, int, error) {
 }
 
 // Hydrated is what rendering a list of posts needs, read in one
-// transaction: their authors, their photos and which the viewer likes.
+// transaction: their authors, their photos (shared with the store's
+// cache, so read-only) and which the viewer likes (only true entries).
 type Hydrated struct {
 	Authors map[ID]*User
 	Media   map[ID]*Media
@@ -442,7 +446,7 @@ func (s *Store) Hydrate(viewer ID, posts []*Post, extra ...ID) (Hydrated, error)
 }
 
 func (tx *Tx) hydrate(viewer ID, posts []*Post, extra ...ID) Hydrated {
-	h := Hydrated{Authors: map[ID]*User{}, Media: map[ID]*Media{}, Liked: map[ID]bool{}}
+	h := Hydrated{Authors: make(map[ID]*User, len(posts)+len(extra)), Media: make(map[ID]*Media, 2*len(posts)+len(extra)), Liked: map[ID]bool{}}
 	{
 		addUser := func(id ID) {
 			if _, ok := h.Authors[id]; ok {
@@ -480,8 +484,7 @@ func addMedia(tx *Tx, into map[ID]*Media, id ID) {
 	if _, ok := into[id]; ok {
 		return
 	}
-	m := new(Media)
-	if tx.get(bMedia, id.key(), m, "photo") == nil {
+	if m, err := shared[Media](tx, bMedia, id, "That photo"); err == nil {
 		into[id] = m
 	}
 }
