@@ -124,7 +124,7 @@ bench-flows: build
 	$(GO) build -o bin/loadgen ./cmd/loadgen
 	@if [ ! -e $(BENCHDATA)/aperture.db ]; then ./$(BIN) seed --data $(BENCHDATA) --users 10000 --posts 1000000 --no-images; fi
 	@./$(BIN) serve --data $(BENCHDATA) --addr 127.0.0.1:18181 --log-level warn --rate-reads off & pid=$$!; sleep 2; \
-	  ./bin/loadgen -addr 127.0.0.1:18181 -conns 64 -duration 10s; status=$$?; kill $$pid; wait $$pid; exit $$status
+	  ./bin/loadgen -addr 127.0.0.1:18181 -conns 64 -duration 5s -rounds 3; status=$$?; kill $$pid; wait $$pid; exit $$status
 	$(GO) test -run '^$$' -bench 'CreatePost|Fanout10k|BenchmarkFeed' -benchtime 3s ./store/ ./feed/ ./web/
 
 # bench-search: reindex the bench-flows dataset (timed, docs/s) and query
