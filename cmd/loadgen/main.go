@@ -69,22 +69,36 @@ func run(addr string, conns int, d time.Duration, rounds int, maxReq int64, pass
 	// Both endpoints are warmed up first (connections, caches, the heap's
 	// size), then measured in alternating rounds, so that a slow spell of
 	// the shared machine falls on both; the ratio is the median round's.
-	load(client, base+"/api/v1/filters", nil, false, conns, d/5, maxReq)
-	load(client, base+"/api/v1/feed?limit=20", tokens, false, conns, d/5, maxReq)
-	var ratios []float64
+	type phase struct {
+		name, path string
+		tokens     []string
+	}
+	// Two ceilings: a small JSON answer encoded per request, and a static
+	// ~4 KB answer held pre-encoded in memory (the icon sprite, asked for
+	// uncompressed); both pass through every middleware the feed does.
+	phases := []phase{
+		{"ceiling GET /api/v1/filters", "/api/v1/filters", nil},
+		{"static GET /assets/icons.svg", "/assets/icons.svg", nil},
+		{"home feed GET /api/v1/feed", "/api/v1/feed?limit=20", tokens},
+	}
+	for _, p := range phases {
+		load(client, base+p.path, p.tokens, false, conns, d/5, maxReq)
+	}
+	var perJSON, perStatic []float64
 	for r := 1; r <= rounds; r++ {
-		ceiling := load(client, base+"/api/v1/filters", nil, false, conns, d, maxReq)
-		ceiling.print(fmt.Sprintf("%d: ceiling GET /api/v1/filters", r))
-		feed := load(client, base+"/api/v1/feed?limit=20", tokens, false, conns, d, maxReq)
-		feed.print(fmt.Sprintf("%d: home feed GET /api/v1/feed", r))
-		if ceiling.rate > 0 {
-			ratios = append(ratios, feed.rate/ceiling.rate)
-			fmt.Printf("%d: feed / ceiling: %.2f\n", r, feed.rate/ceiling.rate)
+		var res []result
+		for _, p := range phases {
+			x := load(client, base+p.path, p.tokens, false, conns, d, maxReq)
+			x.print(fmt.Sprintf("%d: %s", r, p.name))
+			res = append(res, x)
+		}
+		if res[0].rate > 0 && res[1].rate > 0 {
+			perJSON, perStatic = append(perJSON, res[2].rate/res[0].rate), append(perStatic, res[2].rate/res[1].rate)
+			fmt.Printf("%d: feed / ceiling: %.2f   feed / static: %.2f\n", r, res[2].rate/res[0].rate, res[2].rate/res[1].rate)
 		}
 	}
-	if len(ratios) > 0 {
-		slices.Sort(ratios)
-		fmt.Printf("feed / ceiling, median of %d rounds: %.2f\n", len(ratios), ratios[len(ratios)/2])
+	if len(perJSON) > 0 {
+		fmt.Printf("median of %d rounds: feed / ceiling %.2f, feed / static %.2f\n", len(perJSON), median(perJSON), median(perStatic))
 	}
 	// The home page as a browser gets it: HTML of the first 10 posts,
 	// signed in by the session cookie.
@@ -138,6 +152,11 @@ func signIn(client *http.Client, base, password string, n int) (tokens, names []
 	return tokens, names, nil
 }
 
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
+}
+
 type result struct {
 	n, errs  int64
 	rate     float64
@@ -167,6 +186,7 @@ func load(client *http.Client, url string, tokens []string, cookie bool, conns i
 			mine := make([]time.Duration, 0, 4096)
 			for i := 0; time.Now().Before(deadline) && count.Add(1) <= maxReq; i++ {
 				req, _ := http.NewRequest("GET", url, nil)
+				req.Header.Set("Accept-Encoding", "identity") // every answer as it is on the wire uncompressed
 				if len(tokens) > 0 {
 					tok := tokens[(w+i)%len(tokens)]
 					if cookie {
