@@ -397,3 +397,73 @@ func TestRetriesAndDeadLetters(t *testing.T) {
 	s, _ := st.OutboxStats()
 	t.Fatalf("after retry: %+v, %d calls", s, calls.Load())
 }
+
+// Fan-outs due together run together, in rounds bounded by a common
+// follower ID: with overlapping audiences, small rounds and a post deleted
+// before its fan-out, every inbox ends with exactly the live posts of the
+// authors its owner follows, each once.
+func TestFanoutsRunTogether(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{NoSync: true, CelebrityAt: 1_000_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := feed.NewPool(st, feed.Config{Poll: 5 * time.Millisecond, FanoutBatch: 7}, nil)
+	noop := func(context.Context, *store.Job) error { return nil }
+	pool.Handle(store.JobIndexPost, noop)
+	pool.Handle(store.JobIndexUser, noop)
+	pool.Handle(store.JobBackfill, noop) // follows came first: only fan-out fills the inboxes
+	t.Cleanup(func() { pool.Stop(); st.Close() })
+	w := &world{t: t, st: st, pool: pool, now: time.Now()}
+
+	var authors, users []*store.User
+	for i := range 4 {
+		authors = append(authors, w.user(fmt.Sprintf("author%d", i), false))
+	}
+	follows := map[store.ID]map[store.ID]bool{} // user → authors
+	for i := range 120 {
+		u := w.user(fmt.Sprintf("reader%d", i), false)
+		users = append(users, u)
+		follows[u.ID] = map[store.ID]bool{}
+		for k, a := range authors {
+			if (i+k)%3 != 0 {
+				w.follow(u, a)
+				follows[u.ID][a.ID] = true
+			}
+		}
+	}
+	byAuthor := map[store.ID][]store.ID{}
+	var gone store.ID
+	for round := range 3 {
+		for _, a := range authors {
+			p := w.post(a, fmt.Sprintf("round %d", round))
+			if round == 1 && a == authors[2] {
+				exec(w, store.DeletePost{Meta: w.at(), ActorID: a.ID, PostID: p.ID})
+				gone = p.ID
+				continue
+			}
+			byAuthor[a.ID] = append(byAuthor[a.ID], p.ID)
+		}
+	}
+	// Every job is waiting: the pool takes the twelve fan-outs together.
+	pool.Start()
+	w.drain()
+	for _, u := range users {
+		got := w.feedIDs(u)
+		want := 0
+		for a := range follows[u.ID] {
+			want += len(byAuthor[a])
+			for _, id := range byAuthor[a] {
+				if !has(got, id) {
+					t.Fatalf("%s follows the author of %s but the post is not in their feed %v", u.Username, id, got)
+				}
+			}
+		}
+		if len(got) != want {
+			t.Fatalf("%s's feed holds %d posts, want %d: %v", u.Username, len(got), want, got)
+		}
+		if has(got, gone) {
+			t.Fatalf("%s's feed holds a post deleted before its fan-out", u.Username)
+		}
+	}
+	w.check()
+}

@@ -1,8 +1,11 @@
 package feed
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"aperture/store"
@@ -12,36 +15,76 @@ import (
 // into the follower's feed.
 const backfillPosts = 50
 
-// fanout puts a new post into every follower's inbox, a batch of
-// followers per transaction. A crash resumes from the start: inbox
-// inserts are idempotent.
-func (p *Pool) fanout(ctx context.Context, j *store.Job) error {
-	var job store.FanoutJob
-	if err := j.Decode(&job); err != nil {
-		return err
+// fanout puts new posts into every follower's inbox. The fan-outs due
+// together run together, in rounds: each round takes every post's next
+// followers up to a common follower ID (the lowest of the posts' chunk
+// ends) and writes them in one transaction in key order, so an inbox page
+// is rewritten once per round however many of the posts reach it. Under a
+// stream of posts that is what keeps inserts cheap; a lone post goes
+// FanoutBatch followers per transaction. A crash resumes from the start:
+// inbox inserts are idempotent.
+func (p *Pool) fanout(ctx context.Context, jobs []*store.Job) error {
+	type run struct {
+		job  store.FanoutJob
+		next []store.ID // followers read but not yet written, ascending
+		more bool       // followers after next remain
 	}
-	after := job.After
+	runs := make([]*run, 0, len(jobs))
+	for _, j := range jobs {
+		r := &run{more: true}
+		if err := j.Decode(&r.job); err != nil {
+			return err
+		}
+		runs = append(runs, r)
+	}
 	for {
-		ids, more, err := p.st.FollowerBatch(job.Author, after, p.cfg.FanoutBatch)
+		bound, pending := store.ID(math.MaxUint64), false
+		for _, r := range runs {
+			if len(r.next) == 0 && r.more {
+				ids, more, err := p.st.FollowerBatch(r.job.Author, r.job.After, p.cfg.FanoutBatch)
+				if err != nil {
+					return err
+				}
+				r.next, r.more = ids, more
+				if len(ids) > 0 {
+					r.job.After = ids[len(ids)-1]
+				}
+			}
+			if r.more && len(r.next) > 0 {
+				bound = min(bound, r.next[len(r.next)-1])
+			}
+			pending = pending || len(r.next) > 0
+		}
+		if !pending {
+			return nil
+		}
+		var entries []store.InboxEntry
+		for _, r := range runs {
+			n := len(r.next)
+			if bound != math.MaxUint64 {
+				n, _ = slices.BinarySearch(r.next, bound+1)
+			}
+			for _, u := range r.next[:n] {
+				entries = append(entries, store.InboxEntry{User: u, Post: r.job.Post})
+			}
+			r.next = r.next[n:]
+		}
+		slices.SortFunc(entries, func(a, b store.InboxEntry) int {
+			return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Post, b.Post))
+		})
+		n, err := store.Exec(ctx, p.st, store.Fanout{Meta: store.At(time.Now()), Entries: entries})
 		if err != nil {
 			return err
 		}
-		if len(ids) > 0 {
-			n, err := store.Exec(ctx, p.st, store.FanoutBatch{Meta: store.At(time.Now()), Post: job.Post, Users: ids})
-			if err != nil {
-				return err
+		p.inserts.Add(float64(n))
+		if p.Hub != nil {
+			authors := make(map[store.ID]store.ID, len(runs))
+			for _, r := range runs {
+				authors[r.job.Post] = r.job.Author
 			}
-			p.inserts.Add(float64(n))
-			after = ids[len(ids)-1]
-			if p.Hub != nil {
-				data := fmt.Sprintf(`{"post":"%s","author":"%s"}`, job.Post, job.Author)
-				for _, u := range ids {
-					p.Hub.Publish(u, "post", data)
-				}
+			for _, e := range entries {
+				p.Hub.Publish(e.User, "post", fmt.Sprintf(`{"post":"%s","author":"%s"}`, e.Post, authors[e.Post]))
 			}
-		}
-		if !more {
-			return nil
 		}
 	}
 }

@@ -81,13 +81,13 @@ func NewPool(st *store.Store, cfg Config, log *slog.Logger) *Pool {
 		inserts:  prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_feed_inbox_inserts_total", Help: "Posts put into home-feed inboxes by fan-out."}),
 	}
 	p.handlers = map[string]Handler{
-		store.JobFanout:      p.fanout,
 		store.JobPostDeleted: p.postDeleted,
 		store.JobBackfill:    p.backfill,
 		store.JobUnfan:       p.unfan,
 		store.JobActivity:    p.activity,
 		store.JobPurgeUser:   p.purgeUser,
 	}
+	p.HandleBatch(store.JobFanout, p.fanout)
 	return p
 }
 

@@ -47,28 +47,50 @@ func (t *Tx) inboxRemove(user, post ID) error {
 	return err
 }
 
-// FanoutBatch puts Post in the inboxes of Users (a batch of the author's
-// followers). Putting it twice changes nothing, so a retried job is safe.
-type FanoutBatch struct {
-	Meta
-	Post  ID   `json:"post"`
-	Users []ID `json:"users"`
+// InboxEntry is one post for one user's home feed.
+type InboxEntry struct {
+	User ID `json:"user"`
+	Post ID `json:"post"`
 }
 
-// Shard returns the post's shard (in cluster mode, one batch per
-// follower partition).
-func (c FanoutBatch) Shard() uint16 { return c.Post.Shard() }
+// Fanout puts posts into home-feed inboxes: the next followers of one or
+// more new posts. The worker sends the entries in key order (user, then
+// post), so each inbox page is rewritten once however many of the posts
+// reach it. A post deleted meanwhile is skipped, and an entry put twice
+// changes nothing, so a retried job is safe. Its result is how many
+// entries it applied.
+type Fanout struct {
+	Meta
+	Entries []InboxEntry `json:"entries"`
+}
 
-func (c FanoutBatch) apply(tx *Tx) (int, error) {
-	if !tx.has(bPosts, c.Post.key()) {
-		return 0, nil // deleted meanwhile
+// Shard returns the first entry's user's shard (in cluster mode, one
+// command per partition of the followers).
+func (c Fanout) Shard() uint16 {
+	if len(c.Entries) == 0 {
+		return 0
 	}
-	for _, u := range c.Users {
-		if err := tx.inboxAdd(u, c.Post); err != nil {
+	return c.Entries[0].User.Shard()
+}
+
+func (c Fanout) apply(tx *Tx) (int, error) {
+	live := map[ID]bool{}
+	n := 0
+	for _, e := range c.Entries {
+		ok, seen := live[e.Post]
+		if !seen {
+			ok = tx.has(bPosts, e.Post.key())
+			live[e.Post] = ok
+		}
+		if !ok {
+			continue // deleted meanwhile
+		}
+		if err := tx.inboxAdd(e.User, e.Post); err != nil {
 			return 0, err
 		}
+		n++
 	}
-	return len(c.Users), nil
+	return n, nil
 }
 
 // UnfanBatch takes Posts out of User's inbox.
