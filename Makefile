@@ -96,7 +96,7 @@ soak: build
 	$(GO) build -o bin/loadgen ./cmd/loadgen
 	@if [ ! -e $(BENCHDATA)/aperture.db ]; then ./$(BIN) seed --data $(BENCHDATA) --users 10000 --posts 1000000 --no-images; fi
 	@./$(BIN) serve --data $(BENCHDATA) --addr 127.0.0.1:18181 --log-level warn --rate-posts off --rate-comments off \
-	    --rate-likes off --rate-uploads off --rate-reads off & pid=$$!; sleep 3; \
+	    --rate-likes off --rate-uploads off --rate-reads off & pid=$$!; \
 	  ./bin/loadgen -addr 127.0.0.1:18181 -conns 32 -soak $(SOAKTIME) -rate $(SOAKRATE) -pid $$pid; status=$$?; \
 	  ./$(BIN) backup --data $(BENCHDATA) --out $(BENCHDATA).backup.tar || status=1; \
 	  kill $$pid; wait $$pid; \
@@ -123,9 +123,9 @@ BENCHDATA ?= /tmp/aperture-bench
 bench-flows: build
 	$(GO) build -o bin/loadgen ./cmd/loadgen
 	@if [ ! -e $(BENCHDATA)/aperture.db ]; then ./$(BIN) seed --data $(BENCHDATA) --users 10000 --posts 1000000 --no-images; fi
-	@./$(BIN) serve --data $(BENCHDATA) --addr 127.0.0.1:18181 --log-level warn --rate-reads off & pid=$$!; sleep 2; \
-	  ./bin/loadgen -addr 127.0.0.1:18181 -conns 64 -duration 5s -rounds 3; status=$$?; kill $$pid; wait $$pid; exit $$status
-	$(GO) test -run '^$$' -bench 'CreatePost|Fanout10k|BenchmarkFeed' -benchtime 3s ./store/ ./feed/ ./web/
+	@./$(BIN) serve --data $(BENCHDATA) --addr 127.0.0.1:18181 --log-level warn --rate-reads off --rate-posts off --rate-uploads off & pid=$$!; \
+	  ./bin/loadgen -addr 127.0.0.1:18181 -conns 64 -duration 5s -rounds 3 -posts 8000; status=$$?; kill $$pid; wait $$pid; exit $$status
+	$(GO) test -run '^$$' -bench 'CreatePost|Fanout|BenchmarkFeed' -benchtime 3s ./store/ ./feed/ ./web/
 
 # bench-search: reindex the bench-flows dataset (timed, docs/s) and query
 # latencies on it: hashtag term, two-word match, nearby 10 km, map clusters.

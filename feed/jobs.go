@@ -21,8 +21,11 @@ const backfillPosts = 50
 // ends) and writes them in one transaction in key order, so an inbox page
 // is rewritten once per round however many of the posts reach it. Under a
 // stream of posts that is what keeps inserts cheap; a lone post goes
-// FanoutBatch followers per transaction. A crash resumes from the start:
-// inbox inserts are idempotent.
+// FanoutBatch followers per transaction. The more posts a round carries,
+// the fewer followers of each it takes (about ten times FanoutBatch
+// entries in all), so that a burst of fan-outs never makes one long
+// transaction that people's own writes would queue behind. A crash
+// resumes from the start: inbox inserts are idempotent.
 func (p *Pool) fanout(ctx context.Context, jobs []*store.Job) error {
 	type run struct {
 		job  store.FanoutJob
@@ -30,6 +33,7 @@ func (p *Pool) fanout(ctx context.Context, jobs []*store.Job) error {
 		more bool       // followers after next remain
 	}
 	runs := make([]*run, 0, len(jobs))
+	chunk := min(p.cfg.FanoutBatch, max(10*p.cfg.FanoutBatch/len(jobs), 16))
 	for _, j := range jobs {
 		r := &run{more: true}
 		if err := j.Decode(&r.job); err != nil {
@@ -41,7 +45,7 @@ func (p *Pool) fanout(ctx context.Context, jobs []*store.Job) error {
 		bound, pending := store.ID(math.MaxUint64), false
 		for _, r := range runs {
 			if len(r.next) == 0 && r.more {
-				ids, more, err := p.st.FollowerBatch(r.job.Author, r.job.After, p.cfg.FanoutBatch)
+				ids, more, err := p.st.FollowerBatch(r.job.Author, r.job.After, chunk)
 				if err != nil {
 					return err
 				}

@@ -34,17 +34,18 @@ func main() {
 	password := flag.String("password", "aperture-demo", "the seeded accounts' password")
 	accounts := flag.Int("accounts", 16, "accounts to sign in as")
 	rounds := flag.Int("rounds", 3, "alternating ceiling/feed rounds")
+	posts := flag.Int("posts", 0, "then upload this many photos and time creating a post with each")
 	soakFor := flag.Duration("soak", 0, "instead, run a mixed read/write soak this long")
 	pid := flag.Int("pid", 0, "the server's process ID, for its RSS during a soak")
 	rate := flag.Int("rate", 250, "requests per second during a soak")
 	flag.Parse()
-	if err := run(*addr, *conns, *duration, *rounds, *maxReq, *password, *accounts, *soakFor, *pid, *rate); err != nil {
+	if err := run(*addr, *conns, *duration, *rounds, *posts, *maxReq, *password, *accounts, *soakFor, *pid, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, conns int, d time.Duration, rounds int, maxReq int64, password string, accounts int, soakFor time.Duration, pid, rate int) error {
+func run(addr string, conns int, d time.Duration, rounds, posts int, maxReq int64, password string, accounts int, soakFor time.Duration, pid, rate int) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -58,6 +59,9 @@ func run(addr string, conns int, d time.Duration, rounds int, maxReq int64, pass
 	// ~22 KB; the default 4 KB buffer takes four reads for it).
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, ReadBufferSize: 64 << 10},
 		Timeout: 10 * time.Second}
+	if err := waitReady(client, base); err != nil {
+		return err
+	}
 	tokens, names, err := signIn(client, base, password, accounts)
 	if err != nil {
 		return err
@@ -104,7 +108,24 @@ func run(addr string, conns int, d time.Duration, rounds int, maxReq int64, pass
 	// signed in by the session cookie.
 	page := load(client, base+"/", tokens, true, conns, d, maxReq)
 	page.print("home page GET / (HTML)")
+	if posts > 0 {
+		return postFlow(client, base, tokens, conns, posts)
+	}
 	return nil
+}
+
+// waitReady waits up to two minutes for the server to answer /readyz (it
+// rebuilds bbolt's free-page list at start, a walk of the whole file).
+func waitReady(client *http.Client, base string) error {
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if res, err := client.Get(base + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return errors.New("the server did not become ready within two minutes")
 }
 
 // signIn logs in as accounts that appear on the explore page.
