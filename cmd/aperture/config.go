@@ -131,7 +131,7 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	num(&cfg.Limits.IPFactor, "rate-ip-factor", "APERTURE_RATE_IP_FACTOR", 5, "one IP address may do this many times what one account may")
 	str(&cfg.TLSCert, "tls-cert", "APERTURE_TLS_CERT", "", "serve HTTPS with this PEM certificate (chain) file")
 	str(&cfg.TLSKey, "tls-key", "APERTURE_TLS_KEY", "", "the certificate's PEM private key file")
-	boolean(&cfg.Warm, "warm", "APERTURE_WARM", false, "read the database file into memory at start (and log how long it took)")
+	boolean(&cfg.Warm, "warm", "APERTURE_WARM", true, "read the database file in order before opening it (opening walks every page) and log how long it took")
 	num(&cfg.QuotaMB, "quota-mb", "APERTURE_QUOTA_MB", 0, "photos each account may keep, in MiB (0: no limit); over it uploads get 413")
 	str(&cfg.WebhookAllow, "webhook-allow", "APERTURE_WEBHOOK_ALLOW", "", "comma-separated addresses or CIDR ranges that webhook callbacks may reach although not public")
 	str(&cfg.PublicURL, "public-url", "APERTURE_PUBLIC_URL", "", "the instance's public address (https://photos.example.org), for links in notifications")

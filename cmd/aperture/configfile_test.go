@@ -20,7 +20,7 @@ func TestConfigFilePrecedence(t *testing.T) {
 addr = "127.0.0.1:9999"
 log-level = "warn"
 rate-posts = "7/1h"
-warm = true
+warm = false
 backup-keep = 3
 shutdown-timeout = "3s"
 `), 0o600)
@@ -37,7 +37,7 @@ shutdown-timeout = "3s"
 	}
 	c := m.Config
 	if c.Addr != "127.0.0.1:9999" || c.LogLevel != "debug" || c.Limits.Posts != (web.Rate{N: 7, Per: time.Hour}) ||
-		!c.Warm || c.BackupKeep != 9 || c.ShutdownTimeout != 3*time.Second || c.Limits.Likes.N != 1000 {
+		c.Warm || c.BackupKeep != 9 || c.ShutdownTimeout != 3*time.Second || c.Limits.Likes.N != 1000 {
 		t.Fatalf("config: %+v", c)
 	}
 	os.WriteFile(file, []byte(`adress = "x"`), 0o600)

@@ -338,8 +338,8 @@ func TestBackupUnderLoad(t *testing.T) {
 }
 
 // TestTLSWarmAndHealth: with certificate files the server speaks HTTPS
-// (and sends HSTS), --warm reads the database in and says how long it
-// took, and "aperture health" checks a running server.
+// (and sends HSTS), "aperture health" checks a running server, and
+// --warm reads an existing database in and says how long it took.
 func TestTLSWarmAndHealth(t *testing.T) {
 	dir := t.TempDir()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), crand.Reader)
@@ -369,8 +369,15 @@ func TestTLSWarmAndHealth(t *testing.T) {
 	if out, err := exec.Command(binary, "health", "--addr", p.addr, "--tls-cert", certFile).CombinedOutput(); err == nil {
 		t.Fatalf("health of a stopped server: %s", out)
 	}
-	// The log is complete once the process has exited.
-	if !strings.Contains(p.stderr.String(), "warmed the database into memory") {
-		t.Fatalf("no warm-up line:\n%s", p.stderr)
+	// A new data directory has nothing to warm; the next start reads the
+	// database in before opening it (the log is complete once the process
+	// has exited).
+	if strings.Contains(p.stderr.String(), "warmed the database") {
+		t.Fatalf("warmed a database that did not exist yet:\n%s", p.stderr)
+	}
+	again := start(t, filepath.Join(dir, "data"), "--warm")
+	again.stop(t)
+	if !strings.Contains(again.stderr.String(), "warmed the database into memory") {
+		t.Fatalf("no warm-up line:\n%s", again.stderr)
 	}
 }

@@ -96,15 +96,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.Close()
 		}
 	}()
-	if m.st, err = store.Open(m.Config.Data, store.Options{CelebrityAt: m.Config.CelebrityAt}); err != nil {
-		return err
-	}
-	if m.Config.Warm {
-		n, took, err := warm(filepath.Join(m.Config.Data, store.FileName))
+	// Warming comes first: opening walks every page of the file (to
+	// rebuild bbolt's free-page list), faster once it is read in order.
+	if db := filepath.Join(m.Config.Data, store.FileName); m.Config.Warm && fileExists(db) {
+		n, took, err := warm(db)
 		if err != nil {
 			return err
 		}
 		m.log.Info("warmed the database into memory", "bytes", n, "took", took.String())
+	}
+	if m.st, err = store.Open(m.Config.Data, store.Options{CelebrityAt: m.Config.CelebrityAt}); err != nil {
+		return err
 	}
 	if m.auth, err = auth.NewService(m.st, keyFile(m.Config.Data), auth.Config{}, time.Now()); err != nil {
 		return err
@@ -286,6 +288,11 @@ func (m *Main) Serve(ctx context.Context) error {
 		m.log.Info("stopped")
 	}
 	return err
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // warm reads the database file once so its pages are in the page cache

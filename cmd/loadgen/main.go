@@ -130,10 +130,6 @@ func waitReady(client *http.Client, base string) error {
 
 // signIn logs in as accounts that appear on the explore page.
 func signIn(client *http.Client, base, password string, n int) (tokens, names []string, err error) {
-	res, err := client.Get(base + "/api/v1/explore?limit=100")
-	if err != nil {
-		return nil, nil, err
-	}
 	var page struct {
 		Items []struct {
 			Author struct {
@@ -141,10 +137,17 @@ func signIn(client *http.Client, base, password string, n int) (tokens, names []
 			} `json:"author"`
 		} `json:"items"`
 	}
-	err = json.NewDecoder(res.Body).Decode(&page)
-	res.Body.Close()
-	if err != nil {
-		return nil, nil, err
+	// The explore ranking is computed in the background after a start.
+	for deadline := time.Now().Add(time.Minute); len(page.Items) == 0 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		res, err := client.Get(base + "/api/v1/explore?limit=100")
+		if err != nil {
+			return nil, nil, err
+		}
+		err = json.NewDecoder(res.Body).Decode(&page)
+		res.Body.Close()
+		if err != nil {
+			return nil, nil, err
+		}
 	}
 	seen := map[string]bool{}
 	for _, it := range page.Items {
