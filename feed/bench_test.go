@@ -15,11 +15,7 @@ import (
 // 10,000 followers is in every inbox (fsync on, 1,000 followers per
 // transaction), and the inserts per second that makes.
 func BenchmarkFanout10k(b *testing.B) {
-	st, err := store.Open(b.TempDir(), store.Options{CelebrityAt: 1_000_000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchStore(b)
 	ctx := context.Background()
 	author, _ := store.Exec(ctx, st, store.CreateUser{Meta: store.At(time.Now()), Username: "author", PasswordHash: "x"})
 	const followers = 10_000
@@ -30,13 +26,7 @@ func BenchmarkFanout10k(b *testing.B) {
 		}
 		store.Exec(ctx, st, store.Follow{Meta: store.At(time.Now()), FollowerID: u.ID, TargetID: author.ID})
 	}
-	pool := feed.NewPool(st, feed.Config{Poll: time.Millisecond}, nil)
-	noop := func(context.Context, *store.Job) error { return nil }
-	pool.Handle(store.JobIndexPost, noop)
-	pool.Handle(store.JobIndexUser, noop)
-	pool.Start()
-	defer pool.Stop()
-	waitEmpty(b, st)
+	pool := startBenchPool(b, st)
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		m, _ := store.Exec(ctx, st, store.CreateMedia{Meta: store.At(time.Now()), OwnerID: author.ID, Hash: fmt.Sprintf("%064x", i+1), Width: 1, Height: 1})
@@ -50,6 +40,30 @@ func BenchmarkFanout10k(b *testing.B) {
 	per := b.Elapsed() / time.Duration(b.N)
 	b.ReportMetric(float64(per.Milliseconds()), "ms/10k-fanout")
 	b.ReportMetric(followers/per.Seconds(), "inserts/s")
+}
+
+// benchStore opens a store on disk with fsync on and no celebrities.
+func benchStore(b *testing.B) *store.Store {
+	st, err := store.Open(b.TempDir(), store.Options{CelebrityAt: 1_000_000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
+
+// startBenchPool starts a pool that skips search indexing (and the jobs
+// named in skip) and waits until it has run what setting up queued.
+func startBenchPool(b *testing.B, st *store.Store, skip ...string) *feed.Pool {
+	pool := feed.NewPool(st, feed.Config{Poll: time.Millisecond}, nil)
+	noop := func(context.Context, *store.Job) error { return nil }
+	for _, kind := range append([]string{store.JobIndexPost, store.JobIndexUser}, skip...) {
+		pool.Handle(kind, noop)
+	}
+	pool.Start()
+	b.Cleanup(pool.Stop)
+	waitEmpty(b, st)
+	return pool
 }
 
 // waitEmpty waits until the outbox holds no job (reading only its first
@@ -72,11 +86,7 @@ func waitEmpty(b *testing.B, st *store.Store) {
 // them, and each iteration a burst of 3 posts per author (about 120,000
 // inserts) written at once, timed until every inbox has them.
 func BenchmarkFanoutSustained(b *testing.B) {
-	st, err := store.Open(b.TempDir(), store.Options{CelebrityAt: 1_000_000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := benchStore(b)
 	ctx := context.Background()
 	var authors []*store.User
 	for i := range 8 {
@@ -124,14 +134,7 @@ func BenchmarkFanoutSustained(b *testing.B) {
 	for _, n := range followers {
 		perBurst += 3 * n
 	}
-	pool := feed.NewPool(st, feed.Config{Poll: time.Millisecond}, nil)
-	noop := func(context.Context, *store.Job) error { return nil }
-	pool.Handle(store.JobIndexPost, noop)
-	pool.Handle(store.JobIndexUser, noop)
-	pool.Handle(store.JobBackfill, noop)
-	pool.Start()
-	defer pool.Stop()
-	waitEmpty(b, st)
+	pool := startBenchPool(b, st, store.JobBackfill)
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		var posting sync.WaitGroup // the burst's posts are written at once, as by many people
