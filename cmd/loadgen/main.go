@@ -1,10 +1,12 @@
 // Command loadgen measures aperture's whole flows over loopback with real
-// tokens: the home feed against a small static-ish JSON endpoint (the
-// machine's HTTP ceiling), in one run. It is bounded in time and in
-// requests, and only talks to the address it is given (127.0.0.1 by
-// default).
+// tokens: the home feed against two HTTP ceilings of the machine (a small
+// JSON answer encoded per request and a static ~4 KB one) in alternating
+// rounds, the home page as HTML, and with -posts, photo uploads and post
+// creation followed by the drain of their fan-out. It is bounded in time
+// and in requests, and only talks to the address it is given (127.0.0.1
+// by default).
 //
-//	loadgen -addr 127.0.0.1:8080 -conns 64 -duration 5s -rounds 3
+//	loadgen -addr 127.0.0.1:8080 -conns 64 -duration 5s -rounds 3 -posts 8000
 //
 // It signs in as accounts found on the explore page, with the seed's
 // password (see "aperture seed").
