@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -48,7 +49,8 @@ func At(t time.Time) Meta { return Meta{At: t.UTC().Truncate(time.Millisecond)} 
 // error, or ErrUnavailable if the store is closed.
 func Exec[R any](ctx context.Context, s *Store, cmd Command[R]) (R, error) {
 	var res R
-	p := &pending{done: make(chan struct{}), run: func(tx *Tx) error {
+	_, bulk := any(cmd).(bulkCommand)
+	p := &pending{done: make(chan struct{}), bulk: bulk, run: func(tx *Tx) error {
 		tx.now = cmd.Time()
 		r, err := cmd.apply(tx)
 		res = r
@@ -170,7 +172,14 @@ type pending struct {
 	run  func(tx *Tx) error
 	err  error
 	done chan struct{}
+	bulk bool // background work of many writes (see bulkCommand)
 }
+
+// bulkCommand marks commands that are background work of many writes
+// (fan-out rounds). The committer gives them their own transaction after
+// the people's writes that arrived with them, so a post or a like never
+// waits for thousands of inbox inserts to be applied and written with it.
+type bulkCommand interface{ bulk() }
 
 // committer is aperture's group commit. One goroutine takes every command
 // waiting at the moment it is free and commits them in one transaction.
@@ -241,8 +250,28 @@ func (c *committer) loop() {
 			t.Stop()
 		}
 		prev = len(batch)
-		c.commit(batch)
+		// Concurrent commands have no order among them, so the people's
+		// writes go first, in their own transaction; bulk work follows.
+		people, bulk := split(batch)
+		c.commit(people)
+		c.commit(bulk)
 	}
+}
+
+// split returns the batch's ordinary commands and its bulk ones, each in
+// submission order.
+func split(batch []*pending) (people, bulk []*pending) {
+	if !slices.ContainsFunc(batch, func(p *pending) bool { return p.bulk }) {
+		return batch, nil
+	}
+	for _, p := range batch {
+		if p.bulk {
+			bulk = append(bulk, p)
+		} else {
+			people = append(people, p)
+		}
+	}
+	return people, bulk
 }
 
 // gatherWait bounds how long a commit waits for writers under load.

@@ -64,6 +64,8 @@ type Fanout struct {
 	Entries []InboxEntry `json:"entries"`
 }
 
+func (Fanout) bulk() {}
+
 // Shard returns the first entry's user's shard (in cluster mode, one
 // command per partition of the followers).
 func (c Fanout) Shard() uint16 {
