@@ -41,6 +41,10 @@ func (p *Pool) fanout(ctx context.Context, jobs []*store.Job) error {
 		}
 		runs = append(runs, r)
 	}
+	authors := make(map[store.ID]store.ID, len(runs)) // post → author, for live events
+	for _, r := range runs {
+		authors[r.job.Post] = r.job.Author
+	}
 	for {
 		bound, pending := store.ID(math.MaxUint64), false
 		for _, r := range runs {
@@ -82,10 +86,6 @@ func (p *Pool) fanout(ctx context.Context, jobs []*store.Job) error {
 		}
 		p.inserts.Add(float64(n))
 		if p.Hub != nil {
-			authors := make(map[store.ID]store.ID, len(runs))
-			for _, r := range runs {
-				authors[r.job.Post] = r.job.Author
-			}
 			for _, e := range entries {
 				p.Hub.Publish(e.User, "post", fmt.Sprintf(`{"post":"%s","author":"%s"}`, e.Post, authors[e.Post]))
 			}
