@@ -93,8 +93,8 @@ func (p *Pool) fanout(ctx context.Context, jobs []*store.Job) error {
 	}
 }
 
-// postDeleted takes a deleted post out of every follower's inbox and
-// drops its likes and comments.
+// postDeleted takes a deleted post out of every follower's inbox, a batch
+// of followers per transaction, and drops its likes and comments.
 func (p *Pool) postDeleted(ctx context.Context, j *store.Job) error {
 	var job store.FanoutJob
 	if err := j.Decode(&job); err != nil {
@@ -106,10 +106,12 @@ func (p *Pool) postDeleted(ctx context.Context, j *store.Job) error {
 		if err != nil {
 			return err
 		}
-		for _, u := range ids {
-			if _, err := store.Exec(ctx, p.st, store.UnfanBatch{Meta: store.At(time.Now()), User: u, Posts: []store.ID{job.Post}}); err != nil {
-				return err
-			}
+		entries := make([]store.InboxEntry, len(ids))
+		for i, u := range ids {
+			entries[i] = store.InboxEntry{User: u, Post: job.Post}
+		}
+		if _, err := store.Exec(ctx, p.st, store.Unfan{Meta: store.At(time.Now()), Entries: entries}); err != nil {
+			return err
 		}
 		if len(ids) > 0 {
 			after = ids[len(ids)-1]
@@ -155,7 +157,11 @@ func (p *Pool) unfan(ctx context.Context, j *store.Job) error {
 	if err != nil || len(ids) == 0 {
 		return err
 	}
-	_, err = store.Exec(ctx, p.st, store.UnfanBatch{Meta: store.At(time.Now()), User: job.User, Posts: ids})
+	entries := make([]store.InboxEntry, len(ids))
+	for i, post := range ids {
+		entries[i] = store.InboxEntry{User: job.User, Post: post}
+	}
+	_, err = store.Exec(ctx, p.st, store.Unfan{Meta: store.At(time.Now()), Entries: entries})
 	return err
 }
 

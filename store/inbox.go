@@ -95,19 +95,27 @@ func (c Fanout) apply(tx *Tx) (int, error) {
 	return n, nil
 }
 
-// UnfanBatch takes Posts out of User's inbox.
-type UnfanBatch struct {
+// Unfan takes posts out of home-feed inboxes: a deleted post out of its
+// author's followers' (a batch of them), or an unfollowed author's posts
+// out of one feed. Taking out an entry that is not there changes nothing.
+type Unfan struct {
 	Meta
-	User  ID   `json:"user"`
-	Posts []ID `json:"posts"`
+	Entries []InboxEntry `json:"entries"`
 }
 
-// Shard returns the user's shard.
-func (c UnfanBatch) Shard() uint16 { return c.User.Shard() }
+func (Unfan) bulk() {}
 
-func (c UnfanBatch) apply(tx *Tx) (struct{}, error) {
-	for _, p := range c.Posts {
-		if err := tx.inboxRemove(c.User, p); err != nil {
+// Shard returns the first entry's user's shard.
+func (c Unfan) Shard() uint16 {
+	if len(c.Entries) == 0 {
+		return 0
+	}
+	return c.Entries[0].User.Shard()
+}
+
+func (c Unfan) apply(tx *Tx) (struct{}, error) {
+	for _, e := range c.Entries {
+		if err := tx.inboxRemove(e.User, e.Post); err != nil {
 			return struct{}{}, err
 		}
 	}
