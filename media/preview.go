@@ -42,13 +42,8 @@ func (p *Processor) Preview(ctx context.Context, data []byte, c *Crop) (*Preview
 	if err != nil {
 		return nil, err
 	}
-	release, err := p.acquire(ctx, f)
+	img, release, err := p.decodeIn(ctx, f, data)
 	if err != nil {
-		return nil, err
-	}
-	img, err := decode(f, data)
-	if err != nil {
-		release()
 		return nil, err
 	}
 	src := flatten(img)

@@ -167,13 +167,8 @@ func (p *Processor) Process(ctx context.Context, data []byte, e Edit, commit fun
 	if f == JPEG {
 		source = stripJPEG(data)
 	}
-	release, err := p.acquire(ctx, f)
+	img, release, err := p.decodeIn(ctx, f, data)
 	if err != nil {
-		return nil, err
-	}
-	img, err := decode(f, data)
-	if err != nil {
-		release()
 		return nil, err
 	}
 	res, files, err := p.render(img, ex.Orientation, filter, e.Crop, source == nil)
@@ -313,6 +308,20 @@ func (p *Processor) stored(hash string) (*Result, error) {
 		return nil, errors.New("media: incomplete blob")
 	}
 	return &r, nil
+}
+
+// decodeIn takes a processing slot (acquire) and decodes data in it. The
+// caller calls release once done with the pixels; on error there is
+// nothing to release.
+func (p *Processor) decodeIn(ctx context.Context, f Format, data []byte) (img image.Image, release func(), err error) {
+	if release, err = p.acquire(ctx, f); err != nil {
+		return nil, nil, err
+	}
+	if img, err = decode(f, data); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return img, release, nil
 }
 
 // acquire takes a decode slot (and, for HEIC and AVIF, the single heavy
