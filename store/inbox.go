@@ -68,11 +68,13 @@ func (Fanout) bulk() {}
 
 // Shard returns the first entry's user's shard (in cluster mode, one
 // command per partition of the followers).
-func (c Fanout) Shard() uint16 {
-	if len(c.Entries) == 0 {
+func (c Fanout) Shard() uint16 { return entriesShard(c.Entries) }
+
+func entriesShard(entries []InboxEntry) uint16 {
+	if len(entries) == 0 {
 		return 0
 	}
-	return c.Entries[0].User.Shard()
+	return entries[0].User.Shard()
 }
 
 func (c Fanout) apply(tx *Tx) (int, error) {
@@ -106,12 +108,7 @@ type Unfan struct {
 func (Unfan) bulk() {}
 
 // Shard returns the first entry's user's shard.
-func (c Unfan) Shard() uint16 {
-	if len(c.Entries) == 0 {
-		return 0
-	}
-	return c.Entries[0].User.Shard()
-}
+func (c Unfan) Shard() uint16 { return entriesShard(c.Entries) }
 
 func (c Unfan) apply(tx *Tx) (struct{}, error) {
 	for _, e := range c.Entries {

@@ -84,20 +84,27 @@ func (s *Server) postsPage(ctx context.Context, viewer store.ID, page store.Post
 
 // userPosts answers GET /api/v1/users/{username}/posts and the profile grid.
 func (s *Server) userPosts(ctx context.Context, in *userPageInput) (*postsOutput, error) {
+	me, user, pg, err := s.profileList(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	page, err := s.st.UserPosts(me, user, pg)
+	if err != nil {
+		return nil, err
+	}
+	return s.postsPage(ctx, me, page)
+}
+
+// profileList resolves what a list on a profile needs: the viewer, the
+// account (if the viewer may see it: errors as ViewProfile) and the page.
+func (s *Server) profileList(ctx context.Context, in *userPageInput) (me, user store.ID, pg store.Page, err error) {
 	c, _ := viewer(ctx)
 	u, _, err := s.st.ViewProfile(c.UserID, in.Username)
 	if err != nil {
-		return nil, err
+		return 0, 0, pg, err
 	}
-	pg, err := in.page()
-	if err != nil {
-		return nil, err
-	}
-	page, err := s.st.UserPosts(c.UserID, u.ID, pg)
-	if err != nil {
-		return nil, err
-	}
-	return s.postsPage(ctx, c.UserID, page)
+	pg, err = in.page()
+	return c.UserID, u.ID, pg, err
 }
 
 // followRequests answers GET /api/v1/me/follow-requests and the requests page.
@@ -174,16 +181,11 @@ func (s *Server) answerRequest(approve bool) func(ctx context.Context, in *reque
 // (or following, by list), which the profile's lists also call.
 func (s *Server) userList(list func(viewer, user store.ID, p store.Page) (store.UserPage, error)) func(context.Context, *userPageInput) (*usersOutput, error) {
 	return func(ctx context.Context, in *userPageInput) (*usersOutput, error) {
-		c, _ := viewer(ctx)
-		u, _, err := s.st.ViewProfile(c.UserID, in.Username)
+		me, user, pg, err := s.profileList(ctx, in)
 		if err != nil {
 			return nil, err
 		}
-		pg, err := in.page()
-		if err != nil {
-			return nil, err
-		}
-		page, err := list(c.UserID, u.ID, pg)
+		page, err := list(me, user, pg)
 		if err != nil {
 			return nil, err
 		}
