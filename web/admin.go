@@ -287,28 +287,30 @@ func (s *Server) adminDeadJobs(ctx context.Context, _ *struct{}) (*jobsOutput, e
 }
 
 func (s *Server) adminRetryJob(ctx context.Context, in *jobIDInput) (*struct{}, error) {
-	if _, err := s.requireAdmin(ctx); err != nil {
-		return nil, err
-	}
-	id, err := parseID("job", in.ID)
-	if err != nil {
-		return nil, err
-	}
-	_, err = store.Exec(ctx, s.st, store.RetryDeadJob{Meta: store.At(now(ctx)), JobID: id})
+	err := s.deadJobCommand(ctx, in, func(m store.Meta, id store.ID) store.Command[struct{}] {
+		return store.RetryDeadJob{Meta: m, JobID: id}
+	})
 	s.wakeWorkers()
 	return nil, err
 }
 
 func (s *Server) adminDiscardJob(ctx context.Context, in *jobIDInput) (*struct{}, error) {
+	return nil, s.deadJobCommand(ctx, in, func(m store.Meta, id store.ID) store.Command[struct{}] {
+		return store.DiscardDeadJob{Meta: m, JobID: id}
+	})
+}
+
+// deadJobCommand runs an administrator's command on a dead-letter job.
+func (s *Server) deadJobCommand(ctx context.Context, in *jobIDInput, cmd func(store.Meta, store.ID) store.Command[struct{}]) error {
 	if _, err := s.requireAdmin(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	id, err := parseID("job", in.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	_, err = store.Exec(ctx, s.st, store.DiscardDeadJob{Meta: store.At(now(ctx)), JobID: id})
-	return nil, err
+	_, err = store.Exec(ctx, s.st, cmd(store.At(now(ctx)), id))
+	return err
 }
 
 // adminSettings answers GET /api/v1/admin/settings and the settings page.
