@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -50,7 +51,7 @@ func At(t time.Time) Meta { return Meta{At: t.UTC().Truncate(time.Millisecond)} 
 func Exec[R any](ctx context.Context, s *Store, cmd Command[R]) (R, error) {
 	var res R
 	_, bulk := any(cmd).(bulkCommand)
-	p := &pending{done: make(chan struct{}), bulk: bulk, run: func(tx *Tx) error {
+	p := &pending{done: make(chan struct{}), bulk: bulk, cmd: cmd, shard: cmd.Shard(), run: func(tx *Tx) error {
 		tx.now = cmd.Time()
 		r, err := cmd.apply(tx)
 		res = r
@@ -83,6 +84,12 @@ type Tx struct {
 	// caches bucket handles only in write transactions, and opening one
 	// is a seek in the root bucket.
 	open []openBucket
+	// shard is the shard of the command being applied: the outbox jobs it
+	// writes take their IDs from it, so they live in its partition.
+	shard uint16
+	// writes counts the changes made so far, so that a command that fails
+	// before changing anything needs no rollback.
+	writes int
 }
 
 type openBucket struct {
@@ -121,6 +128,7 @@ func (t *Tx) NewID(shard uint16) (ID, error) {
 	if err != nil {
 		return 0, err
 	}
+	t.writes++
 	return id, b.Put(k[:], id.key())
 }
 
@@ -164,15 +172,31 @@ func (t *Tx) put(bucket, key []byte, v any) error {
 	if k, ok := keyOf(bucket, key); ok {
 		t.dirty = append(t.dirty, k)
 	}
+	t.writes++
 	return t.bucket(bucket).Put(key, b)
+}
+
+// set stores a raw value at bucket/key.
+func (t *Tx) set(bucket, key, v []byte) error {
+	t.writes++
+	return t.bucket(bucket).Put(key, v)
+}
+
+// del deletes bucket/key (nothing if absent).
+func (t *Tx) del(bucket, key []byte) error {
+	t.writes++
+	return t.bucket(bucket).Delete(key)
 }
 
 // pending is one submitted command waiting for its transaction.
 type pending struct {
-	run  func(tx *Tx) error
-	err  error
-	done chan struct{}
-	bulk bool // background work of many writes (see bulkCommand)
+	run   func(tx *Tx) error
+	err   error
+	done  chan struct{}
+	bulk  bool   // background work of many writes (see bulkCommand)
+	shard uint16 // the command's shard
+	cmd   any    // the command, encoded into the log when there is one
+	entry *Entry // the command as logged: set when replaying, else made from cmd
 }
 
 // bulkCommand marks commands that are background work of many writes
@@ -189,6 +213,8 @@ type bulkCommand interface{ bulk() }
 // commands before it are committed again (apply is deterministic, so they
 // reach the same state), the failed one gets its error, and the rest go on.
 type committer struct {
+	part     int     // the partition it commits to
+	sink     LogSink // where log entries go, if anywhere
 	opt      *Options
 	cache    *objCache
 	db       *bolt.DB
@@ -201,8 +227,8 @@ type committer struct {
 
 var errClosed = Errorf(ErrUnavailable, "aperture is shutting down; try again in a moment.")
 
-func startCommitter(db *bolt.DB, max int, opt *Options, cache *objCache) *committer {
-	c := &committer{opt: opt, cache: cache, db: db, max: max, in: make(chan *pending, max), finished: make(chan struct{})}
+func startCommitter(db *bolt.DB, part int, max int, opt *Options, cache *objCache) *committer {
+	c := &committer{part: part, sink: opt.Log, opt: opt, cache: cache, db: db, max: max, in: make(chan *pending, max), finished: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -309,58 +335,103 @@ func (c *committer) fill(batch []*pending, n int, until <-chan time.Time) []*pen
 // errCommandFailed marks a rollback caused by one command's own error.
 var errCommandFailed = errors.New("store: command failed")
 
-func (c *committer) commit(batch []*pending) {
-	for len(batch) > 0 {
-		failed := -1
+// commit applies a batch as one log entry in one transaction. A command
+// that fails is a no-op: if it failed before changing anything the
+// others simply go on; otherwise the transaction is rolled back and the
+// batch runs again without it (apply is deterministic, so the commands
+// before it reach the same state again). Every replica that applies the
+// same entry makes the same choices and reaches the same state. The
+// entry's sequence number is stored as the partition's lastApplied in
+// the same transaction.
+func (c *committer) commit(batch []*pending) { c.apply(0, batch) }
+
+// replay applies a logged batch as entry seq, which must be the next one:
+// an older entry changes nothing and a newer one is a gap.
+func (c *committer) replay(seq uint64, batch []*pending) error {
+	var last uint64
+	if err := c.db.View(func(btx *bolt.Tx) error { last = (&Tx{tx: btx}).lastApplied(); return nil }); err != nil {
+		return err
+	}
+	switch {
+	case seq <= last:
+		return nil
+	case seq > last+1:
+		return Errorf(ErrConflict, "Log entry %d of partition %d arrived after entry %d: entries are missing.", seq, c.part, last)
+	}
+	return c.apply(seq, batch)
+}
+
+// apply commits batch as log entry seq (0: the next one) and returns the
+// transaction's own error, if any (each command's is in its pending).
+func (c *committer) apply(seq uint64, batch []*pending) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	skip := make([]bool, len(batch))
+	fresh := seq == 0 // a new entry, for the log; else one replayed from it
+	for {
+		restart := false
 		var tx *Tx
 		err := c.db.Update(func(btx *bolt.Tx) error {
 			tx = &Tx{tx: btx, opt: c.opt}
 			for i, p := range batch {
-				if p.err = safeRun(p.run, tx); p.err != nil {
-					failed = i
-					return errCommandFailed
+				if skip[i] {
+					continue
 				}
-			}
-			return nil
-		})
-		if failed < 0 {
-			if err == nil {
-				c.cache.invalidate(tx.dirty)
-			}
-			finish(batch, err)
-			return
-		}
-		// Commit the commands before the failed one again, then report
-		// the failure, then carry on with the rest.
-		ok := batch[:failed]
-		if len(ok) > 0 {
-			err = c.db.Update(func(btx *bolt.Tx) error {
-				tx = &Tx{tx: btx, opt: c.opt}
-				for _, p := range ok {
-					if p.err = safeRun(p.run, tx); p.err != nil {
-						return fmt.Errorf("store: command not deterministic: %w", p.err)
+				w := tx.writes
+				tx.shard = p.shard
+				if p.err = safeRun(p.run, tx); p.err != nil {
+					skip[i] = true
+					if tx.writes != w {
+						restart = true
+						return errCommandFailed
 					}
 				}
-				return nil
-			})
-			if err == nil {
-				c.cache.invalidate(tx.dirty)
 			}
-			finish(ok, err)
+			if seq == 0 {
+				seq = tx.lastApplied() + 1
+			}
+			if c.sink != nil && fresh {
+				data, err := logEntry(seq, batch)
+				if err != nil {
+					return err
+				}
+				if err := c.sink.Append(c.part, seq, data); err != nil {
+					return err
+				}
+			}
+			return tx.setApplied(seq)
+		})
+		if restart {
+			continue
 		}
-		close(batch[failed].done)
-		batch = batch[failed+1:]
+		if err == nil {
+			c.cache.invalidate(tx.dirty)
+		}
+		for i, p := range batch {
+			if err != nil && !skip[i] {
+				p.err = fmt.Errorf("store: commit: %w", err)
+			}
+			close(p.done)
+		}
+		return err
 	}
 }
 
-// finish reports the transaction's outcome to every command in it.
-func finish(batch []*pending, err error) {
-	for _, p := range batch {
-		if err != nil {
-			p.err = fmt.Errorf("store: commit: %w", err)
+// logEntry encodes a batch as the log entry seq.
+func logEntry(seq uint64, batch []*pending) ([]byte, error) {
+	e := LogEntry{Seq: seq, Commands: make([]Entry, len(batch))}
+	for i, p := range batch {
+		if p.entry == nil {
+			enc, err := EncodeCommand(p.cmd)
+			if err != nil {
+				return nil, err
+			}
+			p.entry = &enc
 		}
-		close(p.done)
+		e.Commands[i] = *p.entry
 	}
+	return json.Marshal(e)
 }
 
 // safeRun turns a panic in apply into an error, so one bad command cannot

@@ -71,7 +71,7 @@ func (t *Tx) geoCount(p *Post, d int) error {
 		c := decodeCell(b.Get(k))
 		c.Count += d
 		if c.Count <= 0 {
-			if err := b.Delete(k); err != nil {
+			if err := t.del(bGeoCells, k); err != nil {
 				return err
 			}
 			continue
@@ -81,7 +81,7 @@ func (t *Tx) geoCount(p *Post, d int) error {
 		}
 		c.sumLat += float64(d) * p.Location.Lat
 		c.sumLon += float64(d) * p.Location.Lon
-		if err := b.Put(k, c.encode()); err != nil {
+		if err := t.set(bGeoCells, k, c.encode()); err != nil {
 			return err
 		}
 	}

@@ -22,14 +22,14 @@ func (t *Tx) mark(bucket, key []byte, v []byte) error {
 	if v == nil {
 		v = []byte{}
 	}
-	return t.bucket(bucket).Put(key, v)
+	return t.set(bucket, key, v)
 }
 
 func (t *Tx) unmark(bucket, key []byte) error {
 	if k, ok := keyOf(bucket, key); ok {
 		t.dirty = append(t.dirty, k)
 	}
-	return t.bucket(bucket).Delete(key)
+	return t.del(bucket, key)
 }
 
 // Page is a request for one page of a newest-first list.
@@ -109,7 +109,7 @@ func (t *Tx) counter(bucket, key []byte) uint32 {
 func (t *Tx) addCounter(bucket, key []byte, d int) (uint32, error) {
 	n := int64(t.counter(bucket, key)) + int64(d)
 	if n <= 0 {
-		return 0, t.bucket(bucket).Delete(key)
+		return 0, t.del(bucket, key)
 	}
-	return uint32(n), t.bucket(bucket).Put(key, binary.BigEndian.AppendUint32(nil, uint32(n)))
+	return uint32(n), t.set(bucket, key, binary.BigEndian.AppendUint32(nil, uint32(n)))
 }

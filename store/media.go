@@ -97,13 +97,13 @@ func (c CreateMedia) apply(tx *Tx) (*Media, error) {
 	if err := tx.put(bMedia, id.key(), m); err != nil {
 		return nil, err
 	}
-	if err := tx.bucket(bBlobRefs).Put(append(h, id.key()...), nil); err != nil {
+	if err := tx.set(bBlobRefs, append(h, id.key()...), nil); err != nil {
 		return nil, err
 	}
-	if err := tx.bucket(bBlobGC).Delete(h); err != nil {
+	if err := tx.del(bBlobGC, h); err != nil {
 		return nil, err
 	}
-	return m, tx.bucket(bMediaAge).Put(ageKey(tx.now, id), nil)
+	return m, tx.set(bMediaAge, ageKey(tx.now, id), nil)
 }
 
 func ageKey(t time.Time, id ID) []byte {
@@ -148,7 +148,7 @@ func (c ExpireMedia) apply(tx *Tx) (Expired, error) {
 		expired = append(expired, append([]byte(nil), k...))
 	}
 	for _, k := range expired {
-		if err := ages.Delete(k); err != nil {
+		if err := tx.del(bMediaAge, k); err != nil {
 			return out, err
 		}
 		id := idFromKey(k[8:])
@@ -186,13 +186,13 @@ func (t *Tx) deleteMedia(m *Media) (orphaned bool, err error) {
 		return false, err
 	}
 	refs := t.bucket(bBlobRefs)
-	if err := refs.Delete(append(h, m.ID.key()...)); err != nil {
+	if err := t.del(bBlobRefs, append(h, m.ID.key()...)); err != nil {
 		return false, err
 	}
 	if k, _ := refs.Cursor().Seek(h); k != nil && bytes.HasPrefix(k, h) {
 		return false, nil
 	}
-	return true, t.bucket(bBlobGC).Put(h, binary.BigEndian.AppendUint64(nil, uint64(t.now.UnixMilli())))
+	return true, t.set(bBlobGC, h, binary.BigEndian.AppendUint64(nil, uint64(t.now.UnixMilli())))
 }
 
 // BlobsCollected removes collected hashes from the collection queue.
@@ -205,10 +205,9 @@ type BlobsCollected struct {
 func (c BlobsCollected) Shard() uint16 { return 0 }
 
 func (c BlobsCollected) apply(tx *Tx) (struct{}, error) {
-	gc := tx.bucket(bBlobGC)
 	for _, hash := range c.Hashes {
 		if h, err := hashKey(hash); err == nil {
-			if err := gc.Delete(h); err != nil {
+			if err := tx.del(bBlobGC, h); err != nil {
 				return struct{}{}, err
 			}
 		}
@@ -289,9 +288,9 @@ func (t *Tx) usage(user ID) int64 {
 func (t *Tx) addUsage(user ID, d int64) error {
 	n := max(t.usage(user)+d, 0)
 	if n == 0 {
-		return t.bucket(bUsage).Delete(user.key())
+		return t.del(bUsage, user.key())
 	}
-	return t.bucket(bUsage).Put(user.key(), binary.BigEndian.AppendUint64(nil, uint64(n)))
+	return t.set(bUsage, user.key(), binary.BigEndian.AppendUint64(nil, uint64(n)))
 }
 
 // Usage returns the bytes of photos a user keeps (what a quota limits).

@@ -86,7 +86,7 @@ func (c RotateRefresh) apply(tx *Tx) (*Session, error) {
 		s.RevokedAt = tx.now
 		return s, tx.put(bSessions, s.ID.key(), s)
 	}
-	if err := spent.Put(spentKey(s.ID, c.OldHash), []byte{1}); err != nil {
+	if err := tx.set(bSpent, spentKey(s.ID, c.OldHash), []byte{1}); err != nil {
 		return nil, err
 	}
 	s.RefreshHash, s.RefreshedAt, s.ExpiresAt = c.NewHash, tx.now, tx.now.Add(c.TTL)

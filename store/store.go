@@ -33,6 +33,10 @@ type Options struct {
 	CelebrityAt int
 	// InboxCap is how many posts a home-feed inbox keeps (1,000).
 	InboxCap int
+	// Log, if set, receives every log entry (group commit) before it
+	// commits: tests record logs to replay them, and cluster mode
+	// replicates them.
+	Log LogSink
 
 	migrations []migration // tests replace the migration list
 }
@@ -90,7 +94,7 @@ func Open(dir string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, path: path, opt: opt, cache: newObjCache(200_000)}
-	s.c = startCommitter(db, opt.MaxBatch, &s.opt, s.cache)
+	s.c = startCommitter(db, 0, opt.MaxBatch, &s.opt, s.cache)
 	return s, nil
 }
 

@@ -152,7 +152,7 @@ func (c CreateUser) apply(tx *Tx) (*User, error) {
 	if u.ID, err = tx.NewID(c.Shard()); err != nil {
 		return nil, err
 	}
-	if err := names.Put([]byte(name), u.ID.key()); err != nil {
+	if err := tx.set(bUsernames, []byte(name), u.ID.key()); err != nil {
 		return nil, err
 	}
 	if err := tx.enqueue(c.Shard(), JobIndexUser, IndexJob{ID: u.ID}); err != nil {
