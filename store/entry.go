@@ -60,7 +60,7 @@ type runner interface {
 type typed[R any] struct{ cmd Command[R] }
 
 func (t typed[R]) Shard() uint16 { return t.cmd.Shard() }
-func (t typed[R]) unwrap() any    { return t.cmd }
+func (t typed[R]) unwrap() any   { return t.cmd }
 
 func (t typed[R]) run(tx *Tx) (any, error) {
 	tx.now = t.cmd.Time()
