@@ -65,4 +65,8 @@ func init() {
 	register[ResolveReport, *Report]("report.resolve", 1)
 	register[UpdateSettings, Settings]("settings.update", 1)
 	register[CreateInvite, string]("settings.create_invite", 1)
+
+	// Repairs.
+	register[RepairCounts, []string]("repair.counts", 1)
+	register[RemoveInboxEntries, int]("repair.remove_inbox_entries", 1)
 }
