@@ -4,6 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,5 +120,45 @@ func TestEveryCommandRoundTrips(t *testing.T) {
 	}
 	if _, err := decodeEntry(Entry{Type: "user.create", Version: 99, Data: []byte(`{}`)}); err == nil {
 		t.Fatal("an unknown version decoded")
+	}
+}
+
+// Every type with an apply method is in the registry: a command that is
+// not cannot travel in a log.
+func TestEveryCommandIsRegistered(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered := map[string]bool{}
+	for typ := range registry.byType {
+		registered[typ.Name()] = true
+	}
+	n := 0
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			for _, d := range f.Decls {
+				fn, ok := d.(*ast.FuncDecl)
+				if !ok || fn.Name.Name != "apply" || fn.Recv == nil {
+					continue
+				}
+				typ := fn.Recv.List[0].Type
+				if star, ok := typ.(*ast.StarExpr); ok {
+					typ = star.X
+				}
+				name := typ.(*ast.Ident).Name
+				if name == "committer" {
+					continue
+				}
+				n++
+				if !registered[name] {
+					t.Errorf("command %s is not registered (store/commands.go)", name)
+				}
+			}
+		}
+	}
+	if n != len(registry.byName) {
+		t.Errorf("%d commands declared, %d registered", n, len(registry.byName))
 	}
 }
