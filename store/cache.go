@@ -129,7 +129,7 @@ func shared[T User | Post | Media](t *Tx, bucket []byte, id ID, what string) (*T
 		}
 	}
 	v := new(T)
-	b := t.bucket(bucket).Get(key)
+	b := t.at(bucket, key).Get(key)
 	if b == nil {
 		return nil, Errorf(ErrNotFound, "%s was not found.", what)
 	}

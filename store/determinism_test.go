@@ -24,7 +24,7 @@ func step[R any](cmd Command[R]) func(context.Context, *Store) error {
 func dump(tb testing.TB, s *Store, dataOnly bool) []byte {
 	tb.Helper()
 	var buf bytes.Buffer
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.parts[0].db.View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			fmt.Fprintf(&buf, "[%s]\n", name)
 			return b.ForEach(func(k, v []byte) error {
@@ -83,7 +83,7 @@ func TestDeterminism(t *testing.T) {
 	for i, f := range all {
 		batch[i] = &pending{done: make(chan struct{}), run: func(tx *Tx) error { return runOn(tx, f) }}
 	}
-	s2.c.commit(batch)
+	s2.parts[0].c.commit(batch)
 	for _, p := range batch {
 		<-p.done
 		errs <- p.err
@@ -109,10 +109,10 @@ func TestDeterminism(t *testing.T) {
 // runOn runs a script step inside an existing transaction by handing it a
 // store whose committer applies in place.
 func runOn(tx *Tx, f func(context.Context, *Store) error) error {
-	inline := &Store{c: &committer{in: make(chan *pending, 1)}}
+	inline := &Store{parts: []*partition{{c: &committer{in: make(chan *pending, 1)}}}}
 	errc := make(chan error, 1)
 	go func() { errc <- f(context.Background(), inline) }()
-	p := <-inline.c.in
+	p := <-inline.parts[0].c.in
 	p.err = p.run(tx)
 	close(p.done)
 	return <-errc

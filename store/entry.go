@@ -166,7 +166,10 @@ func (s *Store) Replay(part int, data []byte) error {
 		batch[i] = &pending{done: make(chan struct{}), shard: r.Shard(), entry: &ent,
 			run: func(tx *Tx) error { _, err := r.run(tx); return err }}
 	}
-	return s.c.replay(e.Seq, batch)
+	if part < 0 || part >= len(s.parts) {
+		return Errorf(ErrInvalid, "There is no partition %d.", part)
+	}
+	return s.parts[part].c.replay(e.Seq, batch)
 }
 
 var keyApplied = []byte("applied")
@@ -188,7 +191,10 @@ func (t *Tx) setApplied(seq uint64) error {
 // to partition part.
 func (s *Store) LastApplied(part int) (uint64, error) {
 	var seq uint64
-	err := s.db.View(func(btx *bolt.Tx) error {
+	if part < 0 || part >= len(s.parts) {
+		return 0, Errorf(ErrInvalid, "There is no partition %d.", part)
+	}
+	err := s.parts[part].db.View(func(btx *bolt.Tx) error {
 		seq = (&Tx{tx: btx}).lastApplied()
 		return nil
 	})

@@ -57,18 +57,27 @@ func Exec[R any](ctx context.Context, s *Store, cmd Command[R]) (R, error) {
 		res = r
 		return err
 	}}
-	if err := s.c.submit(ctx, p); err != nil {
+	if err := s.parts[s.PartitionOf(p.shard)].c.submit(ctx, p); err != nil {
 		return res, err
 	}
 	<-p.done
 	return res, p.err
 }
 
-// Tx is the transaction handed to apply and to read helpers.
+// Tx is the transaction handed to apply and to read helpers. A write
+// transaction (apply) holds one partition's bbolt transaction and may
+// touch nothing else: a key of another partition panics, which fails the
+// command. A read transaction reaches every partition through its
+// readSet; keyed reads go to the partition holding the key, and whole-
+// bucket walks (aggregates, scans) to the partition it is focused on
+// (see on).
 type Tx struct {
-	tx  *bolt.Tx
-	now time.Time // the command's time; zero in read transactions
-	opt *Options
+	tx    *bolt.Tx // the write transaction; nil when reading
+	part  int      // the partition written, or the one a read is focused on
+	parts int      // how many partitions the store has
+	rs    *readSet // the read transactions of every partition; nil when writing
+	now   time.Time // the command's time; zero in read transactions
+	opt   *Options
 	// users caches decoded users in read transactions, which read the
 	// same authors many times; write transactions never cache.
 	users map[ID]*User
@@ -80,10 +89,6 @@ type Tx struct {
 	gen   uint64
 	// dirty lists the cached keys a write transaction wrote.
 	dirty []cacheKey
-	// open remembers the buckets a read transaction has opened: bbolt
-	// caches bucket handles only in write transactions, and opening one
-	// is a seek in the root bucket.
-	open []openBucket
 	// shard is the shard of the command being applied: the outbox jobs it
 	// writes take their IDs from it, so they live in its partition.
 	shard uint16
@@ -97,26 +102,70 @@ type openBucket struct {
 	b    *bolt.Bucket
 }
 
-// bucket returns the top-level bucket name, opened once per transaction.
-func (t *Tx) bucket(name []byte) *bolt.Bucket {
-	if t.tx.Writable() {
-		return t.tx.Bucket(name)
+// on returns a read transaction focused on partition part: its
+// whole-bucket walks read that partition. It shares everything else
+// with t.
+func (t *Tx) on(part int) *Tx {
+	if t.rs == nil {
+		panic(crossPartition{from: t.part, to: part})
 	}
-	for _, o := range t.open {
-		if o.name == string(name) {
-			return o.b
+	c := *t
+	c.part = part
+	return &c
+}
+
+// eachPart calls fn with t focused on each partition in turn, stopping at
+// the first error.
+func (t *Tx) eachPart(fn func(pt *Tx) error) error {
+	for p := range t.parts {
+		if err := fn(t.on(p)); err != nil {
+			return err
 		}
 	}
-	b := t.tx.Bucket(name)
-	if b != nil {
-		t.open = append(t.open, openBucket{string(name), b})
+	return nil
+}
+
+// bucket returns the top-level bucket name of the partition t writes or
+// is focused on.
+func (t *Tx) bucket(name []byte) *bolt.Bucket {
+	if t.rs == nil {
+		return t.tx.Bucket(name)
 	}
-	return b
+	return t.rs.bucket(t.part, name)
+}
+
+// at returns the bucket name of the partition that holds key: for the
+// buckets keyed by an ID (or an owner ID first), the partition of that
+// ID's shard; for the others, t's own.
+func (t *Tx) at(name, key []byte) *bolt.Bucket {
+	if t.parts > 1 && len(key) >= 8 && idKeyed[string(name)] {
+		if p := int(idFromKey(key[:8]).Shard()) % t.parts; p != t.part {
+			if t.rs == nil {
+				panic(crossPartition{from: t.part, to: p, bucket: string(name)})
+			}
+			return t.rs.bucket(p, name)
+		}
+	}
+	return t.bucket(name)
+}
+
+// crossPartition is the panic of a command that reached for a key of
+// another partition: a bug in the command, which fails it.
+type crossPartition struct {
+	from, to int
+	bucket   string
+}
+
+func (c crossPartition) String() string {
+	return fmt.Sprintf("a command applied on partition %d reached for partition %d (bucket %q)", c.from, c.to, c.bucket)
 }
 
 // NewID returns a fresh ID on shard, strictly greater than every ID the
 // shard has given before, from the command's time and the shard's counter.
 func (t *Tx) NewID(shard uint16) (ID, error) {
+	if t.parts > 1 && int(shard)%t.parts != t.part {
+		panic(crossPartition{from: t.part, to: int(shard) % t.parts, bucket: string(bSeq)})
+	}
 	var k [2]byte
 	binary.BigEndian.PutUint16(k[:], shard)
 	b := t.bucket(bSeq)
@@ -139,7 +188,7 @@ func (t *Tx) get(bucket, key []byte, v any, what string) error {
 	if k, ok := keyOf(bucket, key); ok && t.cache != nil {
 		return t.cachedGet(k, bucket, key, v, what)
 	}
-	b := t.bucket(bucket).Get(key)
+	b := t.at(bucket, key).Get(key)
 	if b == nil {
 		return Errorf(ErrNotFound, "%s was not found.", what)
 	}
@@ -150,7 +199,7 @@ func (t *Tx) cachedGet(k cacheKey, bucket, key []byte, v any, what string) error
 	if hit, ok := t.cache.load(k); ok {
 		return copyInto(v, hit)
 	}
-	b := t.bucket(bucket).Get(key)
+	b := t.at(bucket, key).Get(key)
 	if b == nil {
 		return Errorf(ErrNotFound, "%s was not found.", what)
 	}
@@ -173,19 +222,19 @@ func (t *Tx) put(bucket, key []byte, v any) error {
 		t.dirty = append(t.dirty, k)
 	}
 	t.writes++
-	return t.bucket(bucket).Put(key, b)
+	return t.at(bucket, key).Put(key, b)
 }
 
 // set stores a raw value at bucket/key.
 func (t *Tx) set(bucket, key, v []byte) error {
 	t.writes++
-	return t.bucket(bucket).Put(key, v)
+	return t.at(bucket, key).Put(key, v)
 }
 
 // del deletes bucket/key (nothing if absent).
 func (t *Tx) del(bucket, key []byte) error {
 	t.writes++
-	return t.bucket(bucket).Delete(key)
+	return t.at(bucket, key).Delete(key)
 }
 
 // pending is one submitted command waiting for its transaction.
@@ -214,6 +263,7 @@ type bulkCommand interface{ bulk() }
 // reach the same state), the failed one gets its error, and the rest go on.
 type committer struct {
 	part     int     // the partition it commits to
+	parts    int     // how many partitions the store has
 	sink     LogSink // where log entries go, if anywhere
 	opt      *Options
 	cache    *objCache
@@ -227,8 +277,8 @@ type committer struct {
 
 var errClosed = Errorf(ErrUnavailable, "aperture is shutting down; try again in a moment.")
 
-func startCommitter(db *bolt.DB, part int, max int, opt *Options, cache *objCache) *committer {
-	c := &committer{part: part, sink: opt.Log, opt: opt, cache: cache, db: db, max: max, in: make(chan *pending, max), finished: make(chan struct{})}
+func startCommitter(db *bolt.DB, part, parts int, max int, opt *Options, cache *objCache) *committer {
+	c := &committer{part: part, parts: parts, sink: opt.Log, opt: opt, cache: cache, db: db, max: max, in: make(chan *pending, max), finished: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -373,7 +423,7 @@ func (c *committer) apply(seq uint64, batch []*pending) error {
 		restart := false
 		var tx *Tx
 		err := c.db.Update(func(btx *bolt.Tx) error {
-			tx = &Tx{tx: btx, opt: c.opt}
+			tx = &Tx{tx: btx, part: c.part, parts: c.parts, opt: c.opt}
 			for i, p := range batch {
 				if skip[i] {
 					continue
@@ -439,6 +489,10 @@ func logEntry(seq uint64, batch []*pending) ([]byte, error) {
 func safeRun(run func(tx *Tx) error, tx *Tx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if cp, ok := r.(crossPartition); ok {
+				err = fmt.Errorf("store: %s", cp)
+				return
+			}
 			err = fmt.Errorf("store: command panicked: %v\n%s", r, debug.Stack())
 		}
 	}()

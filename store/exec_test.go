@@ -52,7 +52,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		}
 	}
 	n := 0
-	s.db.View(func(tx *bolt.Tx) error { n = tx.Bucket(bUsers).Stats().KeyN; return nil })
+	s.parts[0].db.View(func(tx *bolt.Tx) error { n = tx.Bucket(bUsers).Stats().KeyN; return nil })
 	if n != 200 {
 		t.Fatalf("%d user records for 200 names", n)
 	}
@@ -87,8 +87,8 @@ func BenchmarkWrites(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("writers=%d/bolt-batch", par*2), func(b *testing.B) {
 			benchWrites(b, par, func(s *Store, cmd CreateUser) error {
-				s.db.MaxBatchSize, s.db.MaxBatchDelay = 64, 2*time.Millisecond
-				return s.db.Batch(func(btx *bolt.Tx) error {
+				s.parts[0].db.MaxBatchSize, s.parts[0].db.MaxBatchDelay = 64, 2*time.Millisecond
+				return s.parts[0].db.Batch(func(btx *bolt.Tx) error {
 					_, err := cmd.apply(&Tx{tx: btx, now: cmd.At})
 					return err
 				})

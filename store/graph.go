@@ -48,7 +48,7 @@ func (t *Tx) blocked(a, b ID) bool {
 
 // hasPrefix reports whether any key of bucket starts with owner.
 func (t *Tx) hasPrefix(bucket []byte, owner ID) bool {
-	k, _ := t.bucket(bucket).Cursor().Seek(owner.key())
+	k, _ := t.at(bucket, owner.key()).Cursor().Seek(owner.key())
 	return k != nil && string(k[:8]) == string(owner.key())
 }
 

@@ -16,7 +16,7 @@ func pair(a, b ID) []byte {
 
 func msValue(t time.Time) []byte { return binary.BigEndian.AppendUint64(nil, uint64(t.UnixMilli())) }
 
-func (t *Tx) has(bucket, key []byte) bool { return t.bucket(bucket).Get(key) != nil }
+func (t *Tx) has(bucket, key []byte) bool { return t.at(bucket, key).Get(key) != nil }
 
 func (t *Tx) mark(bucket, key []byte, v []byte) error {
 	if v == nil {
@@ -54,7 +54,7 @@ func (p Page) norm() Page {
 // false.
 func (t *Tx) walkNewest(bucket []byte, owner ID, before ID, fn func(item ID) bool) {
 	prefix := owner.key()
-	c := t.bucket(bucket).Cursor()
+	c := t.at(bucket, prefix).Cursor()
 	bound := pair(owner, before) // the first key not to return
 	if before == 0 {
 		bound = pair(owner+1, 0)
@@ -76,7 +76,7 @@ func (t *Tx) walkNewest(bucket []byte, owner ID, before ID, fn func(item ID) boo
 // starting after after, until fn returns false.
 func (t *Tx) walkOldest(bucket []byte, owner ID, after ID, fn func(item ID) bool) {
 	prefix := owner.key()
-	c := t.bucket(bucket).Cursor()
+	c := t.at(bucket, prefix).Cursor()
 	for k, _ := c.Seek(pair(owner, after+1)); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if !fn(idFromKey(k[8:])) {
 			return
@@ -100,7 +100,7 @@ func (t *Tx) pageIDs(bucket []byte, owner ID, p Page) (ids []ID, next ID) {
 }
 
 func (t *Tx) counter(bucket, key []byte) uint32 {
-	if v := t.bucket(bucket).Get(key); len(v) == 4 {
+	if v := t.at(bucket, key).Get(key); len(v) == 4 {
 		return binary.BigEndian.Uint32(v)
 	}
 	return 0

@@ -52,6 +52,19 @@ var (
 
 var keySchema = []byte("schema")
 
+// idKeyed lists the buckets whose keys start with an ID (the record's own,
+// or its owner's): each key lives in the partition of that ID's shard.
+// Every other bucket is an aggregate that each partition keeps for its
+// own records (tags, places, geocells, blob references, photo ages), a
+// per-partition counter (seq, meta), or the global facts.
+var idKeyed = map[string]bool{
+	"users": true, "sessions": true, "spent": true, "media": true, "posts": true, "userposts": true,
+	"following": true, "followers": true, "requests": true, "blocks": true, "blockedby": true,
+	"likes": true, "comments": true, "postcomms": true, "inbox": true, "inboxsize": true,
+	"celebs": true, "outbox": true, "deadletter": true, "activity": true, "reports": true,
+	"usage": true, "pushsubs": true, "pushsubdata": true, "subs": true,
+}
+
 // migration moves the schema from version to-1 to version to.
 type migration struct {
 	to   uint32
@@ -181,7 +194,7 @@ func migrate(db *bolt.DB, steps []migration) error {
 // Schema returns the schema version stored in the database.
 func (s *Store) Schema() (uint32, error) {
 	var v uint32
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.parts[0].db.View(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bMeta).Get(keySchema); len(b) == 4 {
 			v = binary.BigEndian.Uint32(b)
 		}

@@ -40,7 +40,7 @@ func TestMigrateV0ToV1(t *testing.T) {
 		if v, _ := s.Schema(); v != 1 {
 			t.Fatalf("schema %d", v)
 		}
-		if err := s.db.View(func(tx *bolt.Tx) error {
+		if err := s.parts[0].db.View(func(tx *bolt.Tx) error {
 			if tx.Bucket(bUsers) == nil {
 				return errors.New("users bucket missing")
 			}
@@ -86,7 +86,7 @@ func TestFailedMigrationChangesNothing(t *testing.T) {
 		t.Fatal("a failing migration opened the store")
 	}
 	s := openT(t, dir)
-	if err := s.db.View(func(tx *bolt.Tx) error {
+	if err := s.parts[0].db.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(bUsers).Get([]byte("x")) != nil {
 			return errors.New("the failed step's write was kept")
 		}

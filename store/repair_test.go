@@ -36,7 +36,7 @@ func TestRepairCountsAndStrays(t *testing.T) {
 		t.Fatalf("a healthy store: %v", bad)
 	}
 	// Break counters and add a stray entry directly in the file.
-	err = s.db.Update(func(btx *bolt.Tx) error {
+	err = s.parts[0].db.Update(func(btx *bolt.Tx) error {
 		tx := &Tx{tx: btx, now: now, opt: &s.opt}
 		u, _ := tx.user(ana.ID)
 		u.Counts.Followers, u.Counts.Posts = 7, 0
@@ -97,7 +97,7 @@ func TestSnapshot(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	var hashes []string
-	err := s.Snapshot(func(size int64, blobs []string, write func(w io.Writer) (int64, error)) error {
+	err := s.Snapshot(func(_ string, size int64, blobs []string, write func(w io.Writer) (int64, error)) error {
 		hashes = blobs
 		n, err := write(&buf)
 		if n != size {

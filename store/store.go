@@ -8,6 +8,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +21,10 @@ import (
 
 // Options tune Open. The zero value is a good default.
 type Options struct {
+	// Partitions is how many partitions (bbolt files, each with its own
+	// committer) a new data directory gets; 0 means 1. An existing
+	// directory keeps the count it was made with.
+	Partitions int
 	// LockTimeout is how long Open waits for another process to release
 	// the database file before it gives up (default 1 s).
 	LockTimeout time.Duration
@@ -41,21 +46,46 @@ type Options struct {
 	migrations []migration // tests replace the migration list
 }
 
-// Store is the open database. Its methods are safe for concurrent use.
+// Store is the open database: its partitions and the global facts. Its
+// methods are safe for concurrent use.
 type Store struct {
-	db    *bolt.DB
-	path  string
-	c     *committer
+	dir   string
+	parts []*partition
 	opt   Options
 	cache *objCache
 }
 
-// FileName is the name of the database file inside the data directory.
+// partition is one bbolt file holding the shards that map to it, with its
+// own committer.
+type partition struct {
+	idx  int
+	db   *bolt.DB
+	path string
+	c    *committer
+}
+
+// FileName is the name of the first partition's database file inside the
+// data directory (the only one when there is one partition).
 const FileName = "aperture.db"
 
-// Open opens (creating if needed) DIR/aperture.db, runs pending migrations
-// and starts the committer. It returns an ErrUnavailable error, with a
-// sentence saying so, if another process holds the file.
+// PartitionFile returns the file name of partition i.
+func PartitionFile(i int) string {
+	if i == 0 {
+		return FileName
+	}
+	return fmt.Sprintf("aperture.%d.db", i)
+}
+
+// MaxPartitions is the most partitions a data directory may have.
+const MaxPartitions = 256
+
+var keyPartitions = []byte("partitions")
+
+// Open opens (creating if needed) the data directory's partitions, runs
+// pending migrations and starts their committers. A new directory gets
+// opt.Partitions partitions; an existing one keeps its count, and asking
+// for another is ErrInvalid. It returns an ErrUnavailable error, with a
+// sentence saying so, if another process holds a file.
 func Open(dir string, opt Options) (*Store, error) {
 	if opt.LockTimeout <= 0 {
 		opt.LockTimeout = time.Second
@@ -72,69 +102,258 @@ func Open(dir string, opt Options) (*Store, error) {
 	if opt.migrations == nil {
 		opt.migrations = migrations
 	}
+	if opt.Partitions < 0 || opt.Partitions > MaxPartitions {
+		return nil, Invalid("partitions", "A data directory has 1 to %d partitions.", MaxPartitions)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data directory: %w", err)
 	}
-	path := filepath.Join(dir, FileName)
+	s := &Store{dir: dir, opt: opt, cache: newObjCache(200_000)}
+	first, err := s.openPartition(0)
+	if err != nil {
+		return nil, err
+	}
+	n, err := partitionCount(first.db, opt.Partitions)
+	if err != nil {
+		first.db.Close()
+		return nil, err
+	}
+	s.parts = []*partition{first}
+	for i := 1; i < n; i++ {
+		p, err := s.openPartition(i)
+		if err != nil {
+			s.closeFiles()
+			return nil, err
+		}
+		s.parts = append(s.parts, p)
+	}
+	for _, p := range s.parts {
+		if err := migrate(p.db, opt.migrations); err != nil {
+			s.closeFiles()
+			return nil, err
+		}
+	}
+	for _, p := range s.parts {
+		p.c = startCommitter(p.db, p.idx, len(s.parts), opt.MaxBatch, &s.opt, s.cache)
+	}
+	return s, nil
+}
+
+// openPartition opens partition i's file.
+func (s *Store) openPartition(i int) (*partition, error) {
+	name := PartitionFile(i)
+	path := filepath.Join(s.dir, name)
 	// The free-page list is not written at each commit (NoFreelistSync, as
 	// etcd runs bbolt): on a database that has grown and shrunk it holds
 	// hundreds of thousands of pages, and sorting and writing it was most
 	// of a commit's cost. Opening rebuilds it by walking the pages instead
 	// (1.5 s for a 5.4 GB file in the page cache).
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opt.LockTimeout, NoSync: opt.NoSync,
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: s.opt.LockTimeout, NoSync: s.opt.NoSync,
 		FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, Errorf(ErrUnavailable, "The data directory %s is in use by another aperture process (%s is locked); stop that process or choose another --data directory.", dir, FileName)
+		return nil, Errorf(ErrUnavailable, "The data directory %s is in use by another aperture process (%s is locked); stop that process or choose another --data directory.", s.dir, name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if err := migrate(db, opt.migrations); err != nil {
-		db.Close()
-		return nil, err
-	}
-	s := &Store{db: db, path: path, opt: opt, cache: newObjCache(200_000)}
-	s.c = startCommitter(db, 0, opt.MaxBatch, &s.opt, s.cache)
-	return s, nil
+	return &partition{idx: i, db: db, path: path}, nil
 }
 
-// Close stops the committer after the commands already submitted and
-// closes the file. Exec after Close returns ErrUnavailable.
+// partitionCount reads how many partitions the directory has from the
+// first partition's meta bucket, recording want there if the directory
+// is new. A directory made before partitions existed has one.
+func partitionCount(db *bolt.DB, want int) (int, error) {
+	n := 0
+	err := db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		if meta != nil {
+			n = 1
+			if v := meta.Get(keyPartitions); len(v) == 4 {
+				n = int(binary.BigEndian.Uint32(v))
+			}
+			if want > 0 && want != n {
+				return Invalid("partitions", "This data directory has %d partition(s); the partition count is chosen when a directory is made and cannot change.", n)
+			}
+			return nil
+		}
+		n = max(want, 1)
+		meta, err := tx.CreateBucket(bMeta)
+		if err != nil {
+			return err
+		}
+		return meta.Put(keyPartitions, binary.BigEndian.AppendUint32(nil, uint32(n)))
+	})
+	return n, err
+}
+
+func (s *Store) closeFiles() {
+	for _, p := range s.parts {
+		p.db.Close()
+	}
+}
+
+// Close stops the committers after the commands already submitted and
+// closes the files. Exec after Close returns ErrUnavailable.
 func (s *Store) Close() error {
-	s.c.stop()
-	return s.db.Close()
+	for _, p := range s.parts {
+		if p.c != nil {
+			p.c.stop()
+		}
+	}
+	var first error
+	for _, p := range s.parts {
+		if err := p.db.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // Options returns the options the store was opened with.
 func (s *Store) Options() Options { return s.opt }
 
-// Path returns the database file's path.
-func (s *Store) Path() string { return s.path }
+// Partitions returns how many partitions the store has.
+func (s *Store) Partitions() int { return len(s.parts) }
 
-// Ping returns nil if the database answers a read transaction.
-func (s *Store) Ping(ctx context.Context) error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bMeta) == nil {
-			return errors.New("store: meta bucket missing")
-		}
-		return nil
-	})
+// PartitionOf returns the partition that holds shard: a fixed rule, the
+// shard modulo the partition count.
+func (s *Store) PartitionOf(shard uint16) int { return int(shard) % len(s.parts) }
+
+// PartitionShard returns a shard held by partition part, for commands that
+// work on a whole partition (sweeps, repairs).
+func PartitionShard(part int) uint16 { return uint16(part) }
+
+// Dir returns the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Path returns the first partition's file path.
+func (s *Store) Path() string { return s.parts[0].path }
+
+// Paths returns every partition's file path, in partition order.
+func (s *Store) Paths() []string {
+	out := make([]string, len(s.parts))
+	for i, p := range s.parts {
+		out[i] = p.path
+	}
+	return out
 }
 
-// Stats returns bbolt's transaction statistics and the file size in bytes.
+// Ping returns nil if every partition answers a read transaction.
+func (s *Store) Ping(ctx context.Context) error {
+	for _, p := range s.parts {
+		err := p.db.View(func(tx *bolt.Tx) error {
+			if tx.Bucket(bMeta) == nil {
+				return errors.New("store: meta bucket missing")
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: partition %d: %w", p.idx, err)
+		}
+	}
+	return nil
+}
+
+// Stats returns bbolt's transaction statistics, summed over the
+// partitions, and their files' size in bytes.
 func (s *Store) Stats() (bolt.Stats, int64) {
-	st := s.db.Stats()
+	var st bolt.Stats
 	var size int64
-	if fi, err := os.Stat(s.path); err == nil {
-		size = fi.Size()
+	for _, p := range s.parts {
+		ps := p.db.Stats()
+		st.TxN += ps.TxN
+		st.OpenTxN += ps.OpenTxN
+		st.FreePageN += ps.FreePageN
+		st.PendingPageN += ps.PendingPageN
+		st.FreeAlloc += ps.FreeAlloc
+		st.FreelistInuse += ps.FreelistInuse
+		if fi, err := os.Stat(p.path); err == nil {
+			size += fi.Size()
+		}
 	}
 	return st, size
 }
 
-// view runs fn in a read transaction.
-func (s *Store) view(fn func(tx *Tx) error) error {
-	gen := s.cache.gen.Load()
-	return s.db.View(func(btx *bolt.Tx) error {
-		return fn(&Tx{tx: btx, opt: &s.opt, users: map[ID]*User{}, cache: s.cache, gen: gen, open: make([]openBucket, 0, 8)})
-	})
+// view runs fn in a read transaction that reaches every partition: each
+// partition's bbolt transaction is begun when fn first touches it, and all
+// of them end when fn returns.
+func (s *Store) view(fn func(tx *Tx) error) (err error) {
+	rs := &readSet{s: s, txs: make([]*bolt.Tx, len(s.parts)), open: make([][]openBucket, len(s.parts))}
+	defer rs.close()
+	defer func() {
+		if r := recover(); r != nil {
+			re, ok := r.(readError)
+			if !ok {
+				panic(r)
+			}
+			err = re.err
+		}
+	}()
+	tx := &Tx{rs: rs, parts: len(s.parts), opt: &s.opt, users: map[ID]*User{}, blockFree: map[ID]bool{}, cache: s.cache, gen: s.cache.gen.Load()}
+	return fn(tx)
+}
+
+// viewPart runs fn in a read transaction of partition part alone.
+func (s *Store) viewPart(part int, fn func(tx *Tx) error) error {
+	return s.view(func(tx *Tx) error { return fn(tx.on(part)) })
+}
+
+// readSet is the bbolt read transactions of one view, one per partition.
+type readSet struct {
+	s    *Store
+	txs  []*bolt.Tx
+	open [][]openBucket
+}
+
+// tx returns partition part's read transaction, beginning it if needed.
+func (r *readSet) tx(part int) *bolt.Tx {
+	if r.txs[part] == nil {
+		btx, err := r.s.parts[part].db.Begin(false)
+		if err != nil {
+			panic(readError{fmt.Errorf("store: begin read of partition %d: %w", part, err)})
+		}
+		r.txs[part] = btx
+	}
+	return r.txs[part]
+}
+
+// bucket returns the top-level bucket name of partition part, opened
+// once per view: bbolt caches bucket handles only in write transactions,
+// and opening one is a seek in the root bucket.
+func (r *readSet) bucket(part int, name []byte) *bolt.Bucket {
+	for _, o := range r.open[part] {
+		if o.name == string(name) {
+			return o.b
+		}
+	}
+	b := r.tx(part).Bucket(name)
+	if b != nil {
+		r.open[part] = append(r.open[part], openBucket{string(name), b})
+	}
+	return b
+}
+
+func (r *readSet) close() {
+	for _, t := range r.txs {
+		if t != nil {
+			t.Rollback()
+		}
+	}
+}
+
+// readError carries a failure to begin a read transaction out of a view.
+type readError struct{ err error }
+
+// DataFiles returns the paths of the partition files present in a data
+// directory, in partition order, without opening them.
+func DataFiles(dir string) []string {
+	var out []string
+	for i := 0; i < MaxPartitions; i++ {
+		p := filepath.Join(dir, PartitionFile(i))
+		if _, err := os.Stat(p); err != nil {
+			break
+		}
+		out = append(out, p)
+	}
+	return out
 }

@@ -99,41 +99,19 @@ func writeBackup(w io.Writer, st *store.Store, dataDir string, now time.Time) (b
 		return add(name, fi.Size(), mode, fi.ModTime(), func(w io.Writer) (int64, error) { return io.Copy(w, f) })
 	}
 	blobs := media.FileBlobs{Dir: filepath.Join(dataDir, "media")}
-	err := st.Snapshot(func(size int64, hashes []string, write func(io.Writer) (int64, error)) error {
-		if err := add("aperture.db", size, 0o600, now, write); err != nil {
+	photos := map[string]bool{}
+	err := st.Snapshot(func(file string, size int64, hashes []string, write func(io.Writer) (int64, error)) error {
+		if err := add(file, size, 0o600, now, write); err != nil {
 			return err
-		}
-		keys, err := os.ReadDir(filepath.Join(dataDir, "keys"))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		for _, k := range keys {
-			if k.Type().IsRegular() {
-				if err := addFile("keys/"+k.Name(), filepath.Join(dataDir, "keys", k.Name()), 0o600); err != nil {
-					return err
-				}
-			}
 		}
 		for _, h := range hashes {
-			names, err := blobs.Files(h)
-			if err != nil {
-				// Seeded benchmark records have no files; a missing blob is
-				// reported by aperture check, not a reason to fail a backup.
-				continue
-			}
-			stats.Photos++
-			for _, n := range names {
-				p, err := blobs.Path(h, n)
-				if err != nil {
-					return err
-				}
-				if err := addFile(path.Join("media", h[0:2], h[2:4], h, n), p, 0o644); err != nil {
-					return err
-				}
-			}
+			photos[h] = true
 		}
 		return nil
 	})
+	if err == nil {
+		err = addRest(dataDir, photos, blobs, addFile, &stats)
+	}
 	if err != nil {
 		return stats, err
 	}
@@ -260,6 +238,46 @@ func extractFile(dir, name string, mode fs.FileMode, r io.Reader, hw *hashingWri
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %s cannot be read (%v)", errCorrupt, name, err)
+	}
+	return nil
+}
+
+// addRest adds the signing keys and the files of every referenced photo
+// (each once, however many partitions reference it).
+func addRest(dataDir string, photos map[string]bool, blobs media.FileBlobs, addFile func(name, p string, mode int64) error, stats *backupStats) error {
+	keys, err := os.ReadDir(filepath.Join(dataDir, "keys"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for _, k := range keys {
+		if k.Type().IsRegular() {
+			if err := addFile("keys/"+k.Name(), filepath.Join(dataDir, "keys", k.Name()), 0o600); err != nil {
+				return err
+			}
+		}
+	}
+	hashes := make([]string, 0, len(photos))
+	for h := range photos {
+		hashes = append(hashes, h)
+	}
+	slices.Sort(hashes)
+	for _, h := range hashes {
+		names, err := blobs.Files(h)
+		if err != nil {
+			// Seeded benchmark records have no files; a missing blob is
+			// reported by aperture check, not a reason to fail a backup.
+			continue
+		}
+		stats.Photos++
+		for _, n := range names {
+			p, err := blobs.Path(h, n)
+			if err != nil {
+				return err
+			}
+			if err := addFile(path.Join("media", h[0:2], h[2:4], h, n), p, 0o644); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"aperture/media"
@@ -69,12 +70,14 @@ func runCheck(ctx context.Context, st *store.Store, blobs media.FileBlobs, colle
 	// Photo files: every referenced photo has its files; no files are left
 	// without a record beyond the grace period.
 	var referenced []string
-	if err := st.Snapshot(func(_ int64, hashes []string, _ func(io.Writer) (int64, error)) error {
-		referenced = hashes
+	if err := st.Snapshot(func(_ string, _ int64, hashes []string, _ func(io.Writer) (int64, error)) error {
+		referenced = append(referenced, hashes...)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
+	slices.Sort(referenced)
+	referenced = slices.Compact(referenced) // a photo may be used in several partitions
 	known := make(map[string]bool, len(referenced))
 	missing := 0
 	for _, h := range referenced {

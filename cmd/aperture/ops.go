@@ -373,9 +373,7 @@ func (d *diskUsage) get() web.DiskUsage {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if time.Since(d.at) < 5*time.Minute {
-		if fi, err := os.Stat(filepath.Join(d.data, store.FileName)); err == nil {
-			d.last.DB = fi.Size()
-		}
+		d.last.DB = dbSize(d.data)
 		return d.last
 	}
 	size := func(dir string) int64 {
@@ -390,7 +388,18 @@ func (d *diskUsage) get() web.DiskUsage {
 		})
 		return n
 	}
-	d.last = web.DiskUsage{DB: size(filepath.Join(d.data, store.FileName)), Index: size(filepath.Join(d.data, "search")), Media: size(filepath.Join(d.data, "media"))}
+	d.last = web.DiskUsage{DB: dbSize(d.data), Index: size(filepath.Join(d.data, "search")), Media: size(filepath.Join(d.data, "media"))}
 	d.at = time.Now()
 	return d.last
+}
+
+// dbSize returns the bytes of every partition file in the data directory.
+func dbSize(data string) int64 {
+	var n int64
+	for _, p := range store.DataFiles(data) {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
 }

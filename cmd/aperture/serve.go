@@ -98,12 +98,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 	// Warming comes first: opening walks every page of the file (to
 	// rebuild bbolt's free-page list), faster once it is read in order.
-	if db := filepath.Join(m.Config.Data, store.FileName); m.Config.Warm && fileExists(db) {
-		n, took, err := warm(db)
-		if err != nil {
-			return err
+	if m.Config.Warm {
+		for _, db := range store.DataFiles(m.Config.Data) {
+			n, took, err := warm(db)
+			if err != nil {
+				return err
+			}
+			m.log.Info("warmed the database into memory", "file", filepath.Base(db), "bytes", n, "took", took.String())
 		}
-		m.log.Info("warmed the database into memory", "bytes", n, "took", took.String())
 	}
 	if m.st, err = store.Open(m.Config.Data, store.Options{CelebrityAt: m.Config.CelebrityAt}); err != nil {
 		return err
