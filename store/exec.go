@@ -72,10 +72,10 @@ func Exec[R any](ctx context.Context, s *Store, cmd Command[R]) (R, error) {
 // bucket walks (aggregates, scans) to the partition it is focused on
 // (see on).
 type Tx struct {
-	tx    *bolt.Tx // the write transaction; nil when reading
-	part  int      // the partition written, or the one a read is focused on
-	parts int      // how many partitions the store has
-	rs    *readSet // the read transactions of every partition; nil when writing
+	tx    *bolt.Tx  // the write transaction; nil when reading
+	part  int       // the partition written, or the one a read is focused on
+	parts int       // how many partitions the store has
+	rs    *readSet  // the read transactions of every partition; nil when writing
 	now   time.Time // the command's time; zero in read transactions
 	opt   *Options
 	// users caches decoded users in read transactions, which read the
