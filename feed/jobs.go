@@ -3,6 +3,7 @@ package feed
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -73,18 +74,20 @@ func (p *Pool) fanout(ctx context.Context, jobs []*store.Job) error {
 				n, _ = slices.BinarySearch(r.next, bound+1)
 			}
 			for _, u := range r.next[:n] {
-				entries = append(entries, store.InboxEntry{User: u, Post: r.job.Post})
+				entries = append(entries, store.InboxEntry{User: u, Post: r.job.Post, Author: r.job.Author})
 			}
 			r.next = r.next[n:]
 		}
 		slices.SortFunc(entries, func(a, b store.InboxEntry) int {
 			return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Post, b.Post))
 		})
-		n, err := store.Exec(ctx, p.st, store.Fanout{Meta: store.At(time.Now()), Entries: entries})
-		if err != nil {
-			return err
+		for _, part := range p.byPartition(entries) {
+			n, err := store.Exec(ctx, p.st, store.Fanout{Meta: store.At(time.Now()), Entries: part})
+			if err != nil {
+				return err
+			}
+			p.inserts.Add(float64(n))
 		}
-		p.inserts.Add(float64(n))
 		if p.Hub != nil {
 			for _, e := range entries {
 				p.Hub.Publish(e.User, "post", fmt.Sprintf(`{"post":"%s","author":"%s"}`, e.Post, authors[e.Post]))
@@ -94,10 +97,18 @@ func (p *Pool) fanout(ctx context.Context, jobs []*store.Job) error {
 }
 
 // postDeleted takes a deleted post out of every follower's inbox, a batch
-// of followers per transaction, and drops its likes and comments.
+// of followers per transaction, and drops its likes and comments. It
+// first waits for the post's fan-out and for backfills of its author
+// queued before it: they may still be putting the post into feeds.
 func (p *Pool) postDeleted(ctx context.Context, j *store.Job) error {
 	var job store.FanoutJob
 	if err := j.Decode(&job); err != nil {
+		return err
+	}
+	if pending, err := p.st.InsertsPending(j.ID, job.Post, job.Author); err != nil || pending {
+		if err == nil {
+			err = notYet{why: "waiting for the post's fan-out to finish", after: 200 * time.Millisecond}
+		}
 		return err
 	}
 	after := store.ID(0)
@@ -110,8 +121,10 @@ func (p *Pool) postDeleted(ctx context.Context, j *store.Job) error {
 		for i, u := range ids {
 			entries[i] = store.InboxEntry{User: u, Post: job.Post}
 		}
-		if _, err := store.Exec(ctx, p.st, store.Unfan{Meta: store.At(time.Now()), Entries: entries}); err != nil {
-			return err
+		for _, part := range p.byPartition(entries) {
+			if _, err := store.Exec(ctx, p.st, store.Unfan{Meta: store.At(time.Now()), Entries: part}); err != nil {
+				return err
+			}
 		}
 		if len(ids) > 0 {
 			after = ids[len(ids)-1]
@@ -126,6 +139,23 @@ func (p *Pool) postDeleted(ctx context.Context, j *store.Job) error {
 			return err
 		}
 	}
+}
+
+// byPartition splits inbox entries (sorted by user) into one list per
+// partition of their users, each still sorted.
+func (p *Pool) byPartition(entries []store.InboxEntry) [][]store.InboxEntry {
+	if p.st.Partitions() == 1 {
+		if len(entries) == 0 {
+			return nil
+		}
+		return [][]store.InboxEntry{entries}
+	}
+	parts := make([][]store.InboxEntry, p.st.Partitions())
+	for _, e := range entries {
+		i := p.st.PartitionOf(e.User.Shard())
+		parts[i] = append(parts[i], e)
+	}
+	return slices.DeleteFunc(parts, func(es []store.InboxEntry) bool { return len(es) == 0 })
 }
 
 // backfill brings a followee's recent posts into a new follower's feed.
@@ -143,30 +173,18 @@ func (p *Pool) backfill(ctx context.Context, j *store.Job) error {
 }
 
 // unfan takes an unfollowed (or blocked) author's posts out of a feed.
-// The inbox keeps at most its cap of recent posts, so the author's newest
-// posts up to that cap are all that can be there.
 func (p *Pool) unfan(ctx context.Context, j *store.Job) error {
 	var job store.PairJob
 	if err := j.Decode(&job); err != nil {
 		return err
 	}
-	if rel, err := p.st.Relationship(job.User, job.Author); err == nil && rel.Following {
-		return nil // followed again meanwhile
-	}
-	ids, err := p.st.RecentPostIDs(job.Author, p.st.Options().InboxCap)
-	if err != nil || len(ids) == 0 {
-		return err
-	}
-	entries := make([]store.InboxEntry, len(ids))
-	for i, post := range ids {
-		entries[i] = store.InboxEntry{User: job.User, Post: post}
-	}
-	_, err = store.Exec(ctx, p.st, store.Unfan{Meta: store.At(time.Now()), Entries: entries})
+	_, err := store.Exec(ctx, p.st, store.UnfanAuthor{Meta: store.At(time.Now()), User: job.User, Author: job.Author})
 	return err
 }
 
 // purgeUser deletes a deleted account's posts 200 at a time (each
-// deletion queues its own clean-up), then its comments and likes.
+// deletion queues its own clean-up), then its comments and likes in
+// every partition.
 func (p *Pool) purgeUser(ctx context.Context, j *store.Job) error {
 	var job store.IndexJob
 	if err := j.Decode(&job); err != nil {
@@ -174,23 +192,41 @@ func (p *Pool) purgeUser(ctx context.Context, j *store.Job) error {
 	}
 	for ctx.Err() == nil {
 		done, err := store.Exec(ctx, p.st, store.PurgeUser{Meta: store.At(time.Now()), UserID: job.ID, Limit: 200})
-		if err != nil || done {
+		if err != nil {
 			return err
 		}
 		p.Wake()
+		if done {
+			break
+		}
 	}
-	return ctx.Err()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	comments, liked, err := p.st.ContentBy(job.ID)
+	if err != nil {
+		return err
+	}
+	for part := range comments {
+		if len(comments[part]) == 0 && len(liked[part]) == 0 {
+			continue
+		}
+		if _, err := store.Exec(ctx, p.st, store.PurgeContent{Meta: store.At(time.Now()), On: store.PartitionShard(part),
+			UserID: job.ID, Comments: comments[part], Liked: liked[part]}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// activity records an activity in its recipient's list under the job's
-// ID, so running the job twice records it once.
+// activity records an activity in its recipient's list, naming the job
+// as its source, so running the job twice records it once.
 func (p *Pool) activity(ctx context.Context, j *store.Job) error {
 	var a store.Activity
 	if err := j.Decode(&a); err != nil {
 		return err
 	}
-	a.ID = j.ID
-	if _, err := store.Exec(ctx, p.st, store.AddActivity{Meta: store.At(a.CreatedAt), Activity: a}); err != nil {
+	if _, err := store.Exec(ctx, p.st, store.AddActivity{Meta: store.At(a.CreatedAt), Activity: a, Source: j.ID}); err != nil {
 		return err
 	}
 	if p.Hub != nil {
@@ -199,4 +235,46 @@ func (p *Pool) activity(ctx context.Context, j *store.Job) error {
 		}
 	}
 	return nil
+}
+
+// relay returns the handler of a job whose payload is a command for
+// another partition (the other side of an edge): it sends the command as
+// the job carries it, stamped with the time of the change that queued it.
+func relay[C store.Command[R], R any](st *store.Store) Handler {
+	return func(ctx context.Context, j *store.Job) error {
+		var c C
+		if err := j.Decode(&c); err != nil {
+			return err
+		}
+		_, err := store.Exec(ctx, st, c)
+		return err
+	}
+}
+
+// moderate carries out a report resolved with "remove": the reported
+// post is deleted, or the reported account suspended (never an
+// administrator's).
+func (p *Pool) moderate(ctx context.Context, j *store.Job) error {
+	var r store.Report
+	if err := j.Decode(&r); err != nil {
+		return err
+	}
+	at := store.At(time.Now())
+	if r.PostID != 0 {
+		_, err := store.Exec(ctx, p.st, store.DeletePost{Meta: at, ActorID: r.ResolvedBy, PostID: r.PostID})
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // gone already
+		}
+		return err
+	}
+	u, err := p.st.User(r.UserID)
+	if err != nil || u.Admin || u.Suspended {
+		return nil
+	}
+	_, err = store.Exec(ctx, p.st, store.SetSuspended{Meta: at, AdminID: r.ResolvedBy, UserID: r.UserID, Suspended: true})
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrForbidden) {
+		p.log.Warn("report not carried out", "report", r.ID, "error", err)
+		return nil
+	}
+	return err
 }

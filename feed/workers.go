@@ -86,6 +86,12 @@ func NewPool(st *store.Store, cfg Config, log *slog.Logger) *Pool {
 		store.JobUnfan:       p.unfan,
 		store.JobActivity:    p.activity,
 		store.JobPurgeUser:   p.purgeUser,
+		store.JobModerate:    p.moderate,
+		// The other side of graph edges.
+		store.JobFollowSync:   relay[store.SyncFollow, struct{}](st),
+		store.JobFollowAnswer: relay[store.AnswerFollow, struct{}](st),
+		store.JobFollowDrop:   relay[store.DropFollow, struct{}](st),
+		store.JobBlockSync:    relay[store.SyncBlock, struct{}](st),
 	}
 	p.HandleBatch(store.JobFanout, p.fanout)
 	return p
@@ -163,9 +169,15 @@ func (p *Pool) Start() {
 				skip[id] = true
 			}
 			p.mu.Unlock()
-			due, err := p.st.DueJobs(time.Now(), 512, skip)
-			if err != nil && ctx.Err() == nil {
-				p.log.Error("outbox read", "error", err)
+			// Every partition's outbox in turn, a fair share of each.
+			var due []*store.Job
+			share := max(512/p.st.Partitions(), 64)
+			for part := range p.st.Partitions() {
+				jobs, err := p.st.DueJobs(part, time.Now(), share, skip)
+				if err != nil && ctx.Err() == nil {
+					p.log.Error("outbox read", "partition", part, "error", err)
+				}
+				due = append(due, jobs...)
 			}
 			p.mu.Lock()
 			for _, j := range due {
@@ -265,18 +277,31 @@ func (p *Pool) run(ctx context.Context, jobs []*store.Job) {
 	}()
 	now := time.Now()
 	if err == nil {
-		ids := make([]store.ID, len(jobs))
-		for i, j := range jobs {
-			ids[i] = j.ID
+		// One command per partition that holds some of the jobs.
+		byPart := map[int][]store.ID{}
+		for _, j := range jobs {
+			part := p.st.PartitionOf(j.ID.Shard())
+			byPart[part] = append(byPart[part], j.ID)
 		}
-		if _, err := store.Exec(context.Background(), p.st, store.JobsDone{Meta: store.At(now), JobIDs: ids}); err != nil {
-			p.log.Error("jobs done", "kind", kind, "error", err)
+		for _, ids := range byPart {
+			if _, err := store.Exec(context.Background(), p.st, store.JobsDone{Meta: store.At(now), JobIDs: ids}); err != nil {
+				p.log.Error("jobs done", "kind", kind, "error", err)
+			}
 		}
 		p.ran.WithLabelValues(kind).Add(float64(len(jobs)))
 		return
 	}
 	if ctx.Err() != nil {
 		return // stopping: the jobs stay and run after restart
+	}
+	if wait, ok := err.(notYet); ok {
+		for _, j := range jobs {
+			if _, err := store.Exec(context.Background(), p.st, store.JobFailed{Meta: store.At(now), JobID: j.ID, Error: wait.Error(),
+				RetryAt: now.Add(wait.after), Deferred: true}); err != nil {
+				p.log.Error("job deferred", "kind", kind, "job", j.ID, "error", err)
+			}
+		}
+		return
 	}
 	p.failures.WithLabelValues(kind).Add(float64(len(jobs)))
 	for _, j := range jobs {
@@ -288,3 +313,12 @@ func (p *Pool) run(ctx context.Context, jobs []*store.Job) {
 		}
 	}
 }
+
+// notYet is a handler's answer when its job must wait for others: the
+// job runs again after the pause, and the wait is not a failed attempt.
+type notYet struct {
+	why   string
+	after time.Duration
+}
+
+func (n notYet) Error() string { return n.why }

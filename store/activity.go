@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"time"
 )
 
@@ -31,42 +32,57 @@ func (t *Tx) activity(user ID, typ string, actor, post, comment ID) error {
 	if user == actor {
 		return nil
 	}
-	return t.enqueue(user.Shard(), JobActivity, Activity{UserID: user, Type: typ, ActorID: actor, PostID: post, CommentID: comment, CreatedAt: t.now})
+	return t.enqueue(JobActivity, Activity{UserID: user, Type: typ, ActorID: actor, PostID: post, CommentID: comment, CreatedAt: t.now})
 }
 
-// AddActivity records an activity in the user's list; the outbox's
-// activity jobs run it, with the job's ID as the activity's, so a retried
-// job writes the same entry again. An actor the user blocks is dropped.
+// AddActivity records an activity in the recipient's list. The outbox's
+// activity jobs run it: the activity's ID is minted here, on the
+// recipient's shard, and Source (the job that carried it) is remembered,
+// so a job that runs twice records it once. An actor the recipient
+// blocks, or is blocked by, is dropped.
 type AddActivity struct {
 	Meta
 	Activity Activity `json:"activity"`
+	Source   ID       `json:"source,omitempty"`
+	// ActorName is resolved before submission, for the push message.
+	ActorName string `json:"actor_name,omitempty"`
 }
 
 // Shard returns the recipient's shard.
 func (c AddActivity) Shard() uint16 { return c.Activity.UserID.Shard() }
 
+func (c AddActivity) prepare(_ context.Context, s *Store) (Command[struct{}], func(struct{}, error) (struct{}, error), error) {
+	if u, err := s.User(c.Activity.ActorID); err == nil {
+		c.ActorName = u.Username
+	}
+	return c, nil, nil
+}
+
 func (c AddActivity) apply(tx *Tx) (struct{}, error) {
 	a := c.Activity
-	if tx.blocked(a.UserID, a.ActorID) {
+	if tx.blockedOn(a.UserID, a.ActorID) {
 		return struct{}{}, nil
 	}
 	if _, err := tx.user(a.UserID); err != nil {
 		return struct{}{}, nil // the account is gone
 	}
-	if a.ID == 0 {
-		id, err := tx.NewID(c.Shard())
-		if err != nil {
+	if c.Source != 0 {
+		if tx.has(bActSource, pair(a.UserID, c.Source)) {
+			return struct{}{}, nil // recorded (and pushed) already: the job ran twice
+		}
+		if err := tx.mark(bActSource, pair(a.UserID, c.Source), nil); err != nil {
 			return struct{}{}, err
 		}
-		a.ID = id
 	}
-	if tx.has(bActivity, pair(a.UserID, a.ID)) {
-		return struct{}{}, nil // recorded (and pushed) already: the job ran twice
+	id, err := tx.NewID(c.Shard())
+	if err != nil {
+		return struct{}{}, err
 	}
+	a.ID = id
 	if err := tx.put(bActivity, pair(a.UserID, a.ID), &a); err != nil {
 		return struct{}{}, err
 	}
-	return struct{}{}, tx.queuePush(&a)
+	return struct{}{}, tx.queuePush(&a, c.ActorName)
 }
 
 // MarkActivityRead marks every activity up to Upto (or all, if 0) read.

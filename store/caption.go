@@ -88,17 +88,35 @@ func checkText(field, text string, max int) (string, error) {
 	return text, nil
 }
 
-// resolveMentions keeps the mentioned usernames that exist and may be
-// mentioned by author (no block either way).
-func (t *Tx) resolveMentions(author ID, names []string) []ID {
+// mentionable returns, for the usernames mentioned in text, the IDs of
+// the accounts that exist and that author may mention (not themself, no
+// block either way). Commands with a caption or comment carry it, resolved
+// by prepare before they reach their partition.
+func (s *Store) mentionable(author ID, text string) (map[string]ID, error) {
+	_, names := ParseCaption(text)
+	if len(names) == 0 {
+		return nil, nil
+	}
+	out := map[string]ID{}
+	err := s.view(func(tx *Tx) error {
+		for _, n := range names {
+			id, err := s.lookupUsername(n)
+			if err != nil || id == author || tx.blocked(author, id) {
+				continue
+			}
+			out[n] = id
+		}
+		return nil
+	})
+	return out, err
+}
+
+// mentions returns the IDs of the mentioned names that prepare resolved,
+// in the order they appear, without repeats.
+func mentions(names []string, resolved map[string]ID) []ID {
 	var ids []ID
 	for _, n := range names {
-		v := t.bucket(bUsernames).Get([]byte(n))
-		if v == nil {
-			continue
-		}
-		id := idFromKey(v)
-		if id != author && !t.blocked(author, id) && !containsID(ids, id) {
+		if id, ok := resolved[n]; ok && !containsID(ids, id) {
 			ids = append(ids, id)
 		}
 	}

@@ -20,6 +20,10 @@ func init() {
 	register[AnswerRequest, struct{}]("graph.answer_request", 1)
 	register[Block, struct{}]("graph.block", 1)
 	register[Unblock, struct{}]("graph.unblock", 1)
+	register[SyncFollow, struct{}]("graph.sync_follow", 1)
+	register[AnswerFollow, struct{}]("graph.answer_follow", 1)
+	register[DropFollow, struct{}]("graph.drop_follow", 1)
+	register[SyncBlock, struct{}]("graph.sync_block", 1)
 
 	// Media, posts, likes and comments.
 	register[CreateMedia, *Media]("media.create", 1)
@@ -36,6 +40,7 @@ func init() {
 	// Home feeds and activity.
 	register[Fanout, int]("inbox.fanout", 1)
 	register[Unfan, struct{}]("inbox.unfan", 1)
+	register[UnfanAuthor, int]("inbox.unfan_author", 1)
 	register[Backfill, struct{}]("inbox.backfill", 1)
 	register[RebuildInbox, int]("inbox.rebuild", 1)
 	register[AddActivity, struct{}]("activity.add", 1)
@@ -61,10 +66,12 @@ func init() {
 	register[SetSuspended, *User]("admin.set_suspended", 1)
 	register[DeleteAccount, struct{}]("admin.delete_account", 1)
 	register[PurgeUser, bool]("admin.purge_user", 1)
+	register[PurgeContent, int]("admin.purge_content", 1)
 	register[FileReport, *Report]("report.file", 1)
 	register[ResolveReport, *Report]("report.resolve", 1)
-	register[UpdateSettings, Settings]("settings.update", 1)
-	register[CreateInvite, string]("settings.create_invite", 1)
+
+	// Partition configuration.
+	register[Configure, PartitionConfig]("partition.configure", 1)
 
 	// Repairs.
 	register[RepairCounts, []string]("repair.counts", 1)

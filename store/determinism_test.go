@@ -11,11 +11,45 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// script is a sequence of commands; each step runs one through Exec.
-type script []func(ctx context.Context, s *Store) error
+// script is a sequence of commands; each step makes one ready to commit
+// (prepared against the store it will run on).
+type script []scriptStep
 
-func step[R any](cmd Command[R]) func(context.Context, *Store) error {
-	return func(ctx context.Context, s *Store) error { _, err := Exec(ctx, s, cmd); return err }
+// scriptStep runs one command through Exec, or makes it a pending
+// command for a batch of one's own.
+type scriptStep struct {
+	exec func(ctx context.Context, s *Store) error
+	pend func(ctx context.Context, s *Store) *pending
+}
+
+func step[R any](cmd Command[R]) scriptStep {
+	exec := func(ctx context.Context, s *Store) error { _, err := Exec(ctx, s, cmd); return err }
+	return scriptStep{exec: exec, pend: func(ctx context.Context, s *Store) *pending {
+		if p, ok := cmd.(preparer[R]); ok {
+			c, _, err := p.prepare(ctx, s)
+			if err != nil {
+				return &pending{done: make(chan struct{}), err: err}
+			}
+			cmd = c
+		}
+		return &pending{done: make(chan struct{}), shard: cmd.Shard(), cmd: cmd, run: func(tx *Tx) error {
+			tx.now = cmd.Time()
+			_, err := cmd.apply(tx)
+			return err
+		}}
+	}}
+}
+
+// runSteps runs each step through Exec, in its own transaction, and
+// returns how many failed.
+func runSteps(t *testing.T, s *Store, steps script) int {
+	failed := 0
+	for _, f := range steps {
+		if f.exec(context.Background(), s) != nil {
+			failed++
+		}
+	}
+	return failed
 }
 
 // dump returns every key and value in every bucket, in order. With
@@ -42,9 +76,10 @@ func dump(tb testing.TB, s *Store, dataOnly bool) []byte {
 	return buf.Bytes()
 }
 
-// TestDeterminism applies one command sequence, failures included, to two
-// fresh databases, one command at a time and all at once through group
-// commit, and requires byte-identical bucket contents.
+// TestDeterminism applies one command sequence, failures included (some
+// before any write, some after), to two fresh databases, one command at a
+// time and all at once through group commit, and requires byte-identical
+// bucket contents.
 func TestDeterminism(t *testing.T) {
 	at := func(s int) Meta { return At(time.Date(2026, 11, 26, 9, 0, s, 0, time.UTC)) }
 	bio := "bio"
@@ -54,66 +89,58 @@ func TestDeterminism(t *testing.T) {
 		steps = append(steps, step(CreateUser{Meta: at(i), Username: fmt.Sprintf("user%d", i), PasswordHash: "h"}))
 	}
 	steps = append(steps,
-		step(CreateUser{Meta: at(30), Username: "USER3", PasswordHash: "h"}), // conflict: no trace
+		step(CreateUser{Meta: at(30), Username: "USER3", PasswordHash: "h"}), // conflict: refused before its partition
 		step(CreateUser{Meta: at(5), Username: "late", PasswordHash: "h"}),   // clock behind
 	)
 	s1 := openT(t, t.TempDir())
-	var ids []ID
-	for _, f := range steps {
-		f(context.Background(), s1)
+	s2 := openT(t, t.TempDir())
+	if n := runSteps(t, s1, steps); n != 1 {
+		t.Fatalf("%d sign-ups failed, want 1", n)
 	}
+	var ids []ID
 	for i := range 20 {
-		u, _ := s1.UserByUsername(fmt.Sprintf("user%d", i))
+		u, err := s1.UserByUsername(fmt.Sprintf("user%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
 		ids = append(ids, u.ID)
 	}
 	more := script{
 		step(UpdateProfile{Meta: at(40), UserID: ids[0], Bio: &bio, Private: &priv}),
 		step(CreateSession{Meta: at(41), UserID: ids[1], RefreshHash: []byte("r1"), TTL: time.Hour}),
-		step(UpdateProfile{Meta: at(42), UserID: 999}), // not found
+		step(UpdateProfile{Meta: at(42), UserID: 999}),                          // not found: fails before writing
+		step(CreatePost{Meta: at(43), AuthorID: ids[2], MediaIDs: []ID{12345}}), // fails after minting an ID
+		step(CreateSession{Meta: at(44), UserID: ids[2], RefreshHash: []byte("r2"), TTL: time.Hour}),
 	}
-	for _, f := range more {
-		f(context.Background(), s1)
+	if n := runSteps(t, s1, more); n != 2 {
+		t.Fatalf("%d commands failed, want 2", n)
 	}
 
-	// The same commands through one group commit each.
-	s2 := openT(t, t.TempDir())
-	all := append(append(script{}, steps...), more...)
-	errs := make(chan error, len(all))
-	batch := make([]*pending, len(all))
-	for i, f := range all {
-		batch[i] = &pending{done: make(chan struct{}), run: func(tx *Tx) error { return runOn(tx, f) }}
+	// The same commands through one group commit.
+	var batch []*pending
+	failures := 0
+	for _, f := range append(append(script{}, steps...), more...) {
+		p := f.pend(context.Background(), s2)
+		if p.run == nil {
+			failures++
+			continue
+		}
+		batch = append(batch, p)
 	}
 	s2.parts[0].c.commit(batch)
 	for _, p := range batch {
 		<-p.done
-		errs <- p.err
-	}
-	close(errs)
-	failures := 0
-	for err := range errs {
-		if err != nil {
+		if p.err != nil {
 			failures++
-			if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
-				t.Fatalf("unexpected error %v", err)
+			if !errors.Is(p.err, ErrForbidden) && !errors.Is(p.err, ErrNotFound) {
+				t.Fatalf("unexpected error %v", p.err)
 			}
 		}
 	}
-	if failures != 2 {
-		t.Fatalf("%d commands failed, want 2", failures)
+	if failures != 3 {
+		t.Fatalf("%d commands failed, want 3", failures)
 	}
 	if d1, d2 := dump(t, s1, true), dump(t, s2, true); !bytes.Equal(d1, d2) {
 		t.Fatalf("databases differ:\n%s\n---\n%s", d1, d2)
 	}
-}
-
-// runOn runs a script step inside an existing transaction by handing it a
-// store whose committer applies in place.
-func runOn(tx *Tx, f func(context.Context, *Store) error) error {
-	inline := &Store{parts: []*partition{{c: &committer{in: make(chan *pending, 1)}}}}
-	errc := make(chan error, 1)
-	go func() { errc <- f(context.Background(), inline) }()
-	p := <-inline.parts[0].c.in
-	p.err = p.run(tx)
-	close(p.done)
-	return <-errc
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"time"
 )
 
@@ -101,10 +102,18 @@ type AddComment struct {
 	AuthorID ID     `json:"author_id"`
 	PostID   ID     `json:"post_id"`
 	Text     string `json:"text"`
+	// Mentioned is resolved before submission (see CreatePost).
+	Mentioned map[string]ID `json:"mentioned,omitempty"`
 }
 
 // Shard returns the post's shard: comments live with their post.
 func (c AddComment) Shard() uint16 { return c.PostID.Shard() }
+
+func (c AddComment) prepare(_ context.Context, s *Store) (Command[*Comment], func(*Comment, error) (*Comment, error), error) {
+	var err error
+	c.Mentioned, err = s.mentionable(c.AuthorID, c.Text)
+	return c, nil, err
+}
 
 func (c AddComment) apply(tx *Tx) (*Comment, error) {
 	text, err := checkText("text", c.Text, MaxComment)
@@ -126,7 +135,7 @@ func (c AddComment) apply(tx *Tx) (*Comment, error) {
 		return nil, err
 	}
 	_, names := ParseCaption(text)
-	cm := &Comment{ID: id, PostID: p.ID, AuthorID: c.AuthorID, Text: text, Mentions: tx.resolveMentions(c.AuthorID, names), CreatedAt: tx.now}
+	cm := &Comment{ID: id, PostID: p.ID, AuthorID: c.AuthorID, Text: text, Mentions: mentions(names, c.Mentioned), CreatedAt: tx.now}
 	if err := tx.put(bComments, id.key(), cm); err != nil {
 		return nil, err
 	}
@@ -157,10 +166,17 @@ type DeleteComment struct {
 	Meta
 	ActorID   ID `json:"actor_id"`
 	CommentID ID `json:"comment_id"`
+	// AsAdmin is resolved before submission (see DeletePost).
+	AsAdmin bool `json:"as_admin,omitempty"`
 }
 
 // Shard returns the comment's shard.
 func (c DeleteComment) Shard() uint16 { return c.CommentID.Shard() }
+
+func (c DeleteComment) prepare(_ context.Context, s *Store) (Command[struct{}], func(struct{}, error) (struct{}, error), error) {
+	c.AsAdmin = s.isAdmin(c.ActorID)
+	return c, nil, nil
+}
 
 func (c DeleteComment) apply(tx *Tx) (struct{}, error) {
 	cm := new(Comment)
@@ -171,7 +187,7 @@ func (c DeleteComment) apply(tx *Tx) (struct{}, error) {
 	if err != nil {
 		return struct{}{}, err
 	}
-	if c.ActorID != cm.AuthorID && c.ActorID != p.AuthorID && !tx.isAdmin(c.ActorID) {
+	if c.ActorID != cm.AuthorID && c.ActorID != p.AuthorID && !c.AsAdmin {
 		return struct{}{}, Errorf(ErrForbidden, "Only the comment's author or the post's author can delete it.")
 	}
 	return struct{}{}, tx.deleteComment(cm)

@@ -49,6 +49,40 @@ func At(t time.Time) Meta { return Meta{At: t.UTC().Truncate(time.Millisecond)} 
 // and a command that fails leaves no trace. It returns the command's own
 // error, or ErrUnavailable if the store is closed.
 func Exec[R any](ctx context.Context, s *Store, cmd Command[R]) (R, error) {
+	if s.closed.Load() {
+		var zero R
+		return zero, errClosed
+	}
+	p, ok := cmd.(preparer[R])
+	if !ok {
+		return submit(ctx, s, cmd)
+	}
+	cmd, finish, err := p.prepare(ctx, s)
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	res, err := submit(ctx, s, cmd)
+	if finish != nil {
+		return finish(res, err)
+	}
+	return res, err
+}
+
+// preparer is a command that needs facts from outside its partition: its
+// prepare method, run by Exec before submission, reads them (a mentioned
+// account's ID, whether the actor is an administrator, a claim on a
+// username) and returns the command that carries them, and optionally a
+// function that sees the outcome (to bind or give back a claim). apply,
+// which may read only its own partition, then re-checks what that
+// partition owns. A replayed log skips prepare: what it resolved is in the
+// entry.
+type preparer[R any] interface {
+	prepare(ctx context.Context, s *Store) (Command[R], func(R, error) (R, error), error)
+}
+
+// submit runs cmd through its partition's committer.
+func submit[R any](ctx context.Context, s *Store, cmd Command[R]) (R, error) {
 	var res R
 	_, bulk := any(cmd).(bulkCommand)
 	p := &pending{done: make(chan struct{}), bulk: bulk, cmd: cmd, shard: cmd.Shard(), run: func(tx *Tx) error {
@@ -95,6 +129,8 @@ type Tx struct {
 	// writes counts the changes made so far, so that a command that fails
 	// before changing anything needs no rollback.
 	writes int
+	// cfg is the partition's configuration, once read.
+	cfg *PartitionConfig
 }
 
 type openBucket struct {
@@ -110,7 +146,7 @@ func (t *Tx) on(part int) *Tx {
 		panic(crossPartition{from: t.part, to: part})
 	}
 	c := *t
-	c.part = part
+	c.part, c.cfg = part, nil
 	return &c
 }
 

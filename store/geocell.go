@@ -79,8 +79,11 @@ func (t *Tx) geoCount(p *Post, d int) error {
 		if d > 0 && p.ID > c.Newest {
 			c.Newest = p.ID
 		}
-		c.sumLat += float64(d) * p.Location.Lat
-		c.sumLon += float64(d) * p.Location.Lon
+		// The explicit conversions round each product before the sum, so no
+		// CPU fuses them into one multiply-add with another result: apply
+		// must write the same bytes on every machine.
+		c.sumLat += float64(float64(d) * p.Location.Lat)
+		c.sumLon += float64(float64(d) * p.Location.Lon)
 		if err := t.set(bGeoCells, k, c.encode()); err != nil {
 			return err
 		}
@@ -117,6 +120,29 @@ type GeoCell struct {
 	Newest   ID // the newest post placed in it
 
 	sumLat, sumLon float64
+	sums           bool // every partition's part carried its sums
+}
+
+// cell returns a cell merged from every partition's part of it.
+func (t *Tx) cell(hash string) (GeoCell, bool) {
+	var c GeoCell
+	found := false
+	c.sums = true
+	t.eachPart(func(pt *Tx) error {
+		v := pt.bucket(bGeoCells).Get(cellKey(hash))
+		if len(v) < 12 {
+			return nil
+		}
+		part := decodeCell(v)
+		found = true
+		c.Count += part.Count
+		c.Newest = max(c.Newest, part.Newest)
+		c.sumLat += part.sumLat
+		c.sumLon += part.sumLon
+		c.sums = c.sums && len(v) == 28
+		return nil
+	})
+	return c, found
 }
 
 // GeoCells returns the non-empty cells of precision p (1–7) that cover the
@@ -130,7 +156,6 @@ func (s *Store) GeoCells(p int, minLat, minLon, maxLat, maxLon float64) ([]GeoCe
 	}
 	var out []GeoCell
 	err := s.view(func(tx *Tx) error {
-		b := tx.bucket(bGeoCells)
 		seen := map[string]bool{}
 		for y := math.Floor((minLat + 90) / h); y*h-90 <= maxLat && y*h-90 < 90; y++ {
 			lat := y*h - 90 + h/2
@@ -142,10 +167,9 @@ func (s *Store) GeoCells(p int, minLat, minLon, maxLat, maxLon float64) ([]GeoCe
 						continue
 					}
 					seen[hash] = true
-					if v := b.Get(cellKey(hash)); len(v) >= 12 {
-						c := decodeCell(v)
+					if c, ok := tx.cell(hash); ok {
 						c.Hash, c.Lat, c.Lon = hash, lat, lon
-						if len(v) == 28 && c.Count > 0 {
+						if c.sums && c.Count > 0 {
 							c.Lat, c.Lon = c.sumLat/float64(c.Count), c.sumLon/float64(c.Count)
 						}
 						out = append(out, c)

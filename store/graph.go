@@ -1,5 +1,27 @@
 package store
 
+import (
+	"context"
+)
+
+// The social graph across partitions. Every edge has two sides, each in
+// its own user's partition:
+//
+//   - a follow: following and requested (the follower's side, which owns
+//     the intent) and followers and requests (the followee's side);
+//   - a block: blocks (the blocker's side, which owns it) and blockedby
+//     (the blocked account's side).
+//
+// The owning side changes first, stamps the edge with a new version (an
+// ID minted on its own shard, so versions of one edge only grow) and
+// queues a sync job; the job's command brings the other side to the same
+// state unless it carries a version no newer than the last one seen
+// there, so syncs that arrive out of order or twice change nothing. The
+// followee's side may refuse a follow (a block, a deleted account): it
+// then drops its side and tells the follower's side to drop the edge.
+// Each side counts its own edges, and visibility is always decided by
+// the side of the account whose content is looked at.
+
 // FollowState is where a follower stands with an account.
 type FollowState string
 
@@ -12,9 +34,13 @@ const (
 
 // Jobs the graph writes to the outbox.
 const (
-	JobBackfill = "backfill" // {user, author}: put author's recent posts in user's inbox
-	JobUnfan    = "unfan"    // {user, author}: take author's posts out of user's inbox
-	JobActivity = "activity" // Activity to add to a user's activity list
+	JobBackfill     = "backfill"      // PairJob: put author's recent posts in user's inbox
+	JobUnfan        = "unfan"         // PairJob: take author's posts out of user's inbox
+	JobActivity     = "activity"      // Activity to add to a user's activity list
+	JobFollowSync   = "follow_sync"   // SyncFollow: the followee's side of a follow
+	JobFollowAnswer = "follow_answer" // AnswerFollow: a request approved or denied, to the follower's side
+	JobFollowDrop   = "follow_drop"   // DropFollow: the followee's side refused or ended a follow
+	JobBlockSync    = "block_sync"    // SyncBlock: the blocked account's side of a block
 )
 
 // PairJob is the payload of backfill and unfan jobs.
@@ -23,27 +49,82 @@ type PairJob struct {
 	Author ID `json:"author"`
 }
 
-// blocked reports whether either user blocks the other. Read
-// transactions first ask, once per user, whether a takes part in any
+// Edge version kinds, the middle byte of an edgever key owner|kind|other.
+const (
+	verFollow   = 'f' // the follower's version of its follow edge to other
+	verFollowed = 't' // the followee's last applied version of other's follow
+	verBlock    = 'b' // the blocker's version of its block of other
+	verBlocked  = 'x' // the blocked account's last applied version of other's block
+)
+
+func verKey(owner ID, kind byte, other ID) []byte {
+	k := append(owner.key(), kind)
+	return append(k, other.key()...)
+}
+
+func (t *Tx) version(owner ID, kind byte, other ID) ID {
+	if v := t.at(bEdgeVer, owner.key()).Get(verKey(owner, kind, other)); len(v) == 8 {
+		return idFromKey(v)
+	}
+	return 0
+}
+
+func (t *Tx) setVersion(owner ID, kind byte, other, v ID) error {
+	return t.set(bEdgeVer, verKey(owner, kind, other), v.key())
+}
+
+// newer records v as the version last applied to owner's side of an edge
+// and reports whether it is newer than the one before.
+func (t *Tx) newer(owner ID, kind byte, other, v ID) (bool, error) {
+	if v <= t.version(owner, kind, other) {
+		return false, nil
+	}
+	return true, t.setVersion(owner, kind, other, v)
+}
+
+// pass applies cmd, a change to the other side of an edge, at once when
+// that side lives in this partition (always, with one partition), or
+// queues it as a job of the given kind, whose handler sends it to its
+// own partition. Either way the other side reaches the same state.
+func pass[R any](t *Tx, kind string, cmd Command[R]) error {
+	if t.parts <= 1 || int(cmd.Shard())%t.parts == t.part {
+		saved := t.shard
+		t.shard = cmd.Shard()
+		_, err := cmd.apply(t)
+		t.shard = saved
+		return err
+	}
+	return t.enqueue(kind, cmd)
+}
+
+// blocked reports whether either user blocks the other. It reads both
+// users' sides, so only read transactions use it; apply uses blockedOn.
+// Read transactions first ask, once per user, whether a takes part in any
 // block at all, which for most viewers saves two lookups per item.
 func (t *Tx) blocked(a, b ID) bool {
 	if a == 0 || b == 0 {
 		return false
 	}
-	if t.users != nil {
-		free, ok := t.blockFree[a]
+	return t.blockedOn(a, b) || t.blockedOn(b, a)
+}
+
+// blockedOn reports whether owner blocks other or other blocks owner, as
+// owner's partition knows it.
+func (t *Tx) blockedOn(owner, other ID) bool {
+	if owner == 0 || other == 0 {
+		return false
+	}
+	if t.blockFree != nil {
+		free, ok := t.blockFree[owner]
 		if !ok {
-			free = !t.hasPrefix(bBlocks, a) && !t.hasPrefix(bBlockedBy, a)
-			if t.blockFree == nil {
-				t.blockFree = map[ID]bool{}
-			}
-			t.blockFree[a] = free
+			free = !t.hasPrefix(bBlocks, owner) && !t.hasPrefix(bBlockedBy, owner)
+			t.blockFree[owner] = free
 		}
 		if free {
 			return false
 		}
 	}
-	return t.has(bBlocks, pair(a, b)) || t.has(bBlocks, pair(b, a))
+	return t.has(bBlocks, pair(owner, other)) || t.has(bBlockedBy, pair(owner, other))
 }
 
 // hasPrefix reports whether any key of bucket starts with owner.
@@ -52,87 +133,97 @@ func (t *Tx) hasPrefix(bucket []byte, owner ID) bool {
 	return k != nil && string(k[:8]) == string(owner.key())
 }
 
+// follows reports whether follower follows followee, as the follower's
+// partition knows it.
 func (t *Tx) follows(follower, followee ID) bool {
 	return follower != 0 && t.has(bFollowing, pair(follower, followee))
 }
 
-// Follow makes Follower follow Target, or asks to when Target is private.
-// Its result is the new state. It fails with ErrInvalid when following
-// oneself and ErrNotFound for an unknown account or one that blocks, or is
-// blocked by, the follower.
-type Follow struct {
-	Meta
-	FollowerID ID `json:"follower_id"`
-	TargetID   ID `json:"target_id"`
+// followedBy reports whether follower follows owner, as owner's partition
+// knows it.
+func (t *Tx) followedBy(owner, follower ID) bool {
+	return follower != 0 && t.has(bFollowers, pair(owner, follower))
 }
 
-// Shard returns the follower's shard.
-func (c Follow) Shard() uint16 { return c.FollowerID.Shard() }
-
-func (c Follow) apply(tx *Tx) (FollowState, error) {
-	if c.FollowerID == c.TargetID {
-		return StateNone, Invalid("username", "You can't follow yourself.")
-	}
-	target, err := tx.user(c.TargetID)
-	if err != nil || tx.blocked(c.FollowerID, c.TargetID) {
-		return StateNone, Errorf(ErrNotFound, "That account was not found.")
-	}
-	if _, err := tx.user(c.FollowerID); err != nil {
-		return StateNone, err
-	}
+// followState returns the follower's side of an edge.
+func (t *Tx) followState(follower, target ID) FollowState {
 	switch {
-	case tx.follows(c.FollowerID, c.TargetID):
-		return StateFollowing, nil
-	case tx.has(bRequests, pair(c.TargetID, c.FollowerID)):
-		return StateRequested, nil
-	case target.Private:
-		if err := tx.mark(bRequests, pair(c.TargetID, c.FollowerID), msValue(tx.now)); err != nil {
-			return StateNone, err
-		}
-		return StateRequested, tx.activity(c.TargetID, ActFollowRequest, c.FollowerID, 0, 0)
+	case t.follows(follower, target):
+		return StateFollowing
+	case t.has(bRequested, pair(follower, target)):
+		return StateRequested
 	}
-	if err := tx.link(c.FollowerID, c.TargetID); err != nil {
-		return StateNone, err
-	}
-	return StateFollowing, tx.activity(c.TargetID, ActFollow, c.FollowerID, 0, 0)
+	return StateNone
 }
 
-// link adds the follow edge both ways, counts it, and asks for a backfill.
-func (t *Tx) link(follower, followee ID) error {
-	if err := t.mark(bFollowing, pair(follower, followee), msValue(t.now)); err != nil {
-		return err
-	}
-	if err := t.mark(bFollowers, pair(followee, follower), msValue(t.now)); err != nil {
-		return err
-	}
-	if err := t.count(follower, func(c *Counts) { c.Following++ }); err != nil {
-		return err
-	}
-	if err := t.count(followee, func(c *Counts) { c.Followers++ }); err != nil {
-		return err
-	}
-	return t.enqueue(follower.Shard(), JobBackfill, PairJob{User: follower, Author: followee})
-}
-
-// unlink removes a follow edge if there is one, and asks for the
-// followee's posts to leave the follower's feed.
-func (t *Tx) unlink(follower, followee ID) error {
-	if !t.follows(follower, followee) {
+// setFollowState moves the follower's side of an edge to state, counts
+// it, and queues the sync that brings the followee's side along (telling
+// the followee, if notify, of a new follow or request). Leaving
+// "following" queues the unfan job that takes the followee's posts out of
+// the follower's feed. With resync, the sync is queued even when the state
+// does not change (the followee's side may have moved on its own).
+func (t *Tx) setFollowState(follower, target ID, state FollowState, notify, resync bool) error {
+	cur := t.followState(follower, target)
+	if cur == state && !resync {
 		return nil
 	}
-	if err := t.unmark(bFollowing, pair(follower, followee)); err != nil {
+	if cur != state {
+		switch cur {
+		case StateFollowing:
+			if err := t.unmark(bFollowing, pair(follower, target)); err != nil {
+				return err
+			}
+			if err := t.count(follower, func(c *Counts) { c.Following-- }); err != nil {
+				return err
+			}
+			if err := t.enqueue(JobUnfan, PairJob{User: follower, Author: target}); err != nil {
+				return err
+			}
+		case StateRequested:
+			if err := t.unmark(bRequested, pair(follower, target)); err != nil {
+				return err
+			}
+		}
+		switch state {
+		case StateFollowing:
+			if err := t.mark(bFollowing, pair(follower, target), msValue(t.now)); err != nil {
+				return err
+			}
+			if err := t.count(follower, func(c *Counts) { c.Following++ }); err != nil {
+				return err
+			}
+		case StateRequested:
+			if err := t.mark(bRequested, pair(follower, target), msValue(t.now)); err != nil {
+				return err
+			}
+		}
+	}
+	v, err := t.NewID(t.shard)
+	if err != nil {
 		return err
 	}
-	if err := t.unmark(bFollowers, pair(followee, follower)); err != nil {
+	if err := t.setVersion(follower, verFollow, target, v); err != nil {
 		return err
 	}
-	if err := t.count(follower, func(c *Counts) { c.Following-- }); err != nil {
+	return pass(t, JobFollowSync, SyncFollow{Meta: Meta{At: t.now}, Follower: follower, Target: target, State: state, Version: v, Notify: notify && cur != state})
+}
+
+// dropFollower removes the followee's side of a follow or request from
+// owner's partition, and asks the follower's side to drop the edge as
+// well (if it has not moved on since version v).
+func (t *Tx) dropFollower(owner, follower ID) error {
+	if err := t.unmark(bRequests, pair(owner, follower)); err != nil {
 		return err
 	}
-	if err := t.count(followee, func(c *Counts) { c.Followers-- }); err != nil {
-		return err
+	if t.followedBy(owner, follower) {
+		if err := t.unmark(bFollowers, pair(owner, follower)); err != nil {
+			return err
+		}
+		if err := t.count(owner, func(c *Counts) { c.Followers-- }); err != nil {
+			return err
+		}
 	}
-	return t.enqueue(follower.Shard(), JobUnfan, PairJob{User: follower, Author: followee})
+	return pass(t, JobFollowDrop, DropFollow{Meta: Meta{At: t.now}, Follower: follower, Target: owner, Version: t.version(owner, verFollowed, follower)})
 }
 
 // count changes a user's counters and keeps the celebrity set current.
@@ -142,7 +233,7 @@ func (t *Tx) count(id ID, fn func(*Counts)) error {
 		return err
 	}
 	fn(&u.Counts)
-	if int(u.Counts.Followers) >= t.opt.CelebrityAt {
+	if int(u.Counts.Followers) >= t.config().CelebrityAt {
 		err = t.mark(bCelebs, id.key(), nil)
 	} else {
 		err = t.unmark(bCelebs, id.key())
@@ -151,6 +242,55 @@ func (t *Tx) count(id ID, fn func(*Counts)) error {
 		return err
 	}
 	return t.put(bUsers, id.key(), u)
+}
+
+// Follow makes Follower follow Target, or asks to when Target is private.
+// Its result is the new state of the follower's side (the followee's side
+// follows through the outbox). It fails with ErrInvalid when following
+// oneself and ErrNotFound for an unknown account or one that blocks, or is
+// blocked by, the follower.
+type Follow struct {
+	Meta
+	FollowerID ID `json:"follower_id"`
+	TargetID   ID `json:"target_id"`
+	// TargetPrivate is resolved before submission from the target's
+	// account: a private account is asked, not followed.
+	TargetPrivate bool `json:"target_private,omitempty"`
+}
+
+// Shard returns the follower's shard.
+func (c Follow) Shard() uint16 { return c.FollowerID.Shard() }
+
+func (c Follow) prepare(_ context.Context, s *Store) (Command[FollowState], func(FollowState, error) (FollowState, error), error) {
+	if c.FollowerID == c.TargetID {
+		return nil, nil, Invalid("username", "You can't follow yourself.")
+	}
+	target, err := s.User(c.TargetID)
+	if err != nil || target.Suspended {
+		return nil, nil, Errorf(ErrNotFound, "That account was not found.")
+	}
+	c.TargetPrivate = target.Private
+	return c, nil, nil
+}
+
+func (c Follow) apply(tx *Tx) (FollowState, error) {
+	if c.FollowerID == c.TargetID {
+		return StateNone, Invalid("username", "You can't follow yourself.")
+	}
+	if tx.blockedOn(c.FollowerID, c.TargetID) {
+		return StateNone, Errorf(ErrNotFound, "That account was not found.")
+	}
+	if _, err := tx.user(c.FollowerID); err != nil {
+		return StateNone, err
+	}
+	if cur := tx.followState(c.FollowerID, c.TargetID); cur != StateNone {
+		return cur, nil
+	}
+	state := StateFollowing
+	if c.TargetPrivate {
+		state = StateRequested
+	}
+	return state, tx.setFollowState(c.FollowerID, c.TargetID, state, true, false)
 }
 
 // Unfollow stops following Target and withdraws a pending request. Its
@@ -165,14 +305,13 @@ type Unfollow struct {
 func (c Unfollow) Shard() uint16 { return c.FollowerID.Shard() }
 
 func (c Unfollow) apply(tx *Tx) (FollowState, error) {
-	if err := tx.unmark(bRequests, pair(c.TargetID, c.FollowerID)); err != nil {
-		return StateNone, err
-	}
-	return StateNone, tx.unlink(c.FollowerID, c.TargetID)
+	return StateNone, tx.setFollowState(c.FollowerID, c.TargetID, StateNone, false, false)
 }
 
 // AnswerRequest approves or denies a pending follow request to Target.
-// It fails with ErrNotFound when there is no such request.
+// An approval counts the follower at once; the requester's side follows
+// through the outbox. It fails with ErrNotFound when there is no such
+// request.
 type AnswerRequest struct {
 	Meta
 	TargetID    ID   `json:"target_id"`
@@ -191,16 +330,155 @@ func (c AnswerRequest) apply(tx *Tx) (struct{}, error) {
 	if err := tx.unmark(bRequests, key); err != nil {
 		return struct{}{}, err
 	}
-	if !c.Approve || tx.blocked(c.TargetID, c.RequesterID) {
+	approve := c.Approve && !tx.blockedOn(c.TargetID, c.RequesterID)
+	if approve {
+		if err := tx.addFollower(c.TargetID, c.RequesterID); err != nil {
+			return struct{}{}, err
+		}
+	}
+	return struct{}{}, pass(tx, JobFollowAnswer, AnswerFollow{Meta: Meta{At: tx.now}, Follower: c.RequesterID, Target: c.TargetID, Approve: approve})
+}
+
+// addFollower counts a new follower on owner's side and queues the
+// backfill of owner's recent posts into the follower's feed.
+func (t *Tx) addFollower(owner, follower ID) error {
+	if t.followedBy(owner, follower) {
+		return nil
+	}
+	if err := t.mark(bFollowers, pair(owner, follower), msValue(t.now)); err != nil {
+		return err
+	}
+	if err := t.count(owner, func(c *Counts) { c.Followers++ }); err != nil {
+		return err
+	}
+	return t.enqueue(JobBackfill, PairJob{User: follower, Author: owner})
+}
+
+// SyncFollow brings the followee's side of a follow to the state the
+// follower's side has at Version. An older or repeated version changes
+// nothing. A follow of an account that blocks or is blocked by the
+// follower, or that is deleted, is refused: the followee's side drops it
+// and tells the follower's side.
+type SyncFollow struct {
+	Meta
+	Follower ID          `json:"follower"`
+	Target   ID          `json:"target"`
+	State    FollowState `json:"state"`
+	Version  ID          `json:"version"`
+	Notify   bool        `json:"notify,omitempty"` // tell the target of a new follow or request
+}
+
+// Shard returns the followee's shard.
+func (c SyncFollow) Shard() uint16 { return c.Target.Shard() }
+
+func (c SyncFollow) apply(tx *Tx) (struct{}, error) {
+	if ok, err := tx.newer(c.Target, verFollowed, c.Follower, c.Version); !ok || err != nil {
+		return struct{}{}, err
+	}
+	if c.State != StateNone {
+		u, err := tx.user(c.Target)
+		if err != nil || u.Deleted || tx.blockedOn(c.Target, c.Follower) {
+			return struct{}{}, tx.dropFollower(c.Target, c.Follower)
+		}
+	}
+	req := pair(c.Target, c.Follower)
+	switch c.State {
+	case StateFollowing:
+		if err := tx.unmark(bRequests, req); err != nil {
+			return struct{}{}, err
+		}
+		if tx.followedBy(c.Target, c.Follower) {
+			return struct{}{}, nil
+		}
+		if err := tx.addFollower(c.Target, c.Follower); err != nil {
+			return struct{}{}, err
+		}
+		if c.Notify {
+			return struct{}{}, tx.activity(c.Target, ActFollow, c.Follower, 0, 0)
+		}
+	case StateRequested:
+		if err := tx.removeFollower(c.Target, c.Follower); err != nil {
+			return struct{}{}, err
+		}
+		if tx.has(bRequests, req) {
+			return struct{}{}, nil
+		}
+		if err := tx.mark(bRequests, req, msValue(tx.now)); err != nil {
+			return struct{}{}, err
+		}
+		if c.Notify {
+			return struct{}{}, tx.activity(c.Target, ActFollowRequest, c.Follower, 0, 0)
+		}
+	default:
+		if err := tx.unmark(bRequests, req); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, tx.removeFollower(c.Target, c.Follower)
+	}
+	return struct{}{}, nil
+}
+
+// removeFollower uncounts a follower on owner's side, if there is one.
+func (t *Tx) removeFollower(owner, follower ID) error {
+	if !t.followedBy(owner, follower) {
+		return nil
+	}
+	if err := t.unmark(bFollowers, pair(owner, follower)); err != nil {
+		return err
+	}
+	return t.count(owner, func(c *Counts) { c.Followers-- })
+}
+
+// AnswerFollow tells the follower's side that Target approved or denied
+// its request: an approved request becomes a follow, a denied one ends.
+// Whatever the follower's side holds by then is synced back, so the
+// target's side, which counted an approval at once, agrees with it.
+type AnswerFollow struct {
+	Meta
+	Follower ID   `json:"follower"`
+	Target   ID   `json:"target"`
+	Approve  bool `json:"approve"`
+}
+
+// Shard returns the follower's shard.
+func (c AnswerFollow) Shard() uint16 { return c.Follower.Shard() }
+
+func (c AnswerFollow) apply(tx *Tx) (struct{}, error) {
+	state := tx.followState(c.Follower, c.Target)
+	if state == StateRequested {
+		state = StateNone
+		if c.Approve && !tx.blockedOn(c.Follower, c.Target) {
+			state = StateFollowing
+		}
+	}
+	return struct{}{}, tx.setFollowState(c.Follower, c.Target, state, false, true)
+}
+
+// DropFollow ends the follower's side of a follow or request that the
+// followee's side refused or ended (a block, a deleted account), unless
+// the follower's side has changed since Version: its newer sync is then
+// judged again by the followee's side.
+type DropFollow struct {
+	Meta
+	Follower ID `json:"follower"`
+	Target   ID `json:"target"`
+	Version  ID `json:"version"`
+}
+
+// Shard returns the follower's shard.
+func (c DropFollow) Shard() uint16 { return c.Follower.Shard() }
+
+func (c DropFollow) apply(tx *Tx) (struct{}, error) {
+	if tx.version(c.Follower, verFollow, c.Target) > c.Version {
 		return struct{}{}, nil
 	}
-	return struct{}{}, tx.link(c.RequesterID, c.TargetID)
+	return struct{}{}, tx.setFollowState(c.Follower, c.Target, StateNone, false, false)
 }
 
 // Block makes Blocker block Blocked: follows both ways and requests both
-// ways are removed, and each one's posts leave the other's feed. Blocking
-// twice changes nothing. It fails with ErrInvalid for oneself and
-// ErrNotFound for an unknown account.
+// ways end, and each one's posts leave the other's feed. Blocking twice
+// changes nothing. It fails with ErrInvalid for oneself and ErrNotFound
+// for an unknown account.
 type Block struct {
 	Meta
 	BlockerID ID `json:"blocker_id"`
@@ -210,26 +488,51 @@ type Block struct {
 // Shard returns the blocker's shard.
 func (c Block) Shard() uint16 { return c.BlockerID.Shard() }
 
+func (c Block) prepare(_ context.Context, s *Store) (Command[struct{}], func(struct{}, error) (struct{}, error), error) {
+	if c.BlockerID == c.BlockedID {
+		return nil, nil, Invalid("username", "You can't block yourself.")
+	}
+	if _, err := s.User(c.BlockedID); err != nil {
+		return nil, nil, err
+	}
+	return c, nil, nil
+}
+
 func (c Block) apply(tx *Tx) (struct{}, error) {
 	if c.BlockerID == c.BlockedID {
 		return struct{}{}, Invalid("username", "You can't block yourself.")
 	}
-	if _, err := tx.user(c.BlockedID); err != nil {
+	if tx.has(bBlocks, pair(c.BlockerID, c.BlockedID)) {
+		return struct{}{}, nil
+	}
+	if err := tx.mark(bBlocks, pair(c.BlockerID, c.BlockedID), msValue(tx.now)); err != nil {
 		return struct{}{}, err
 	}
-	for _, step := range []func() error{
-		func() error { return tx.mark(bBlocks, pair(c.BlockerID, c.BlockedID), msValue(tx.now)) },
-		func() error { return tx.mark(bBlockedBy, pair(c.BlockedID, c.BlockerID), msValue(tx.now)) },
-		func() error { return tx.unlink(c.BlockerID, c.BlockedID) },
-		func() error { return tx.unlink(c.BlockedID, c.BlockerID) },
-		func() error { return tx.unmark(bRequests, pair(c.BlockerID, c.BlockedID)) },
-		func() error { return tx.unmark(bRequests, pair(c.BlockedID, c.BlockerID)) },
-	} {
-		if err := step(); err != nil {
-			return struct{}{}, err
-		}
+	// The blocker's follow of the blocked account ends; so does the
+	// blocked account's follow of the blocker, on this side now and on
+	// the other side through the block's sync.
+	if err := tx.setFollowState(c.BlockerID, c.BlockedID, StateNone, false, false); err != nil {
+		return struct{}{}, err
 	}
-	return struct{}{}, nil
+	if err := tx.unmark(bRequests, pair(c.BlockerID, c.BlockedID)); err != nil {
+		return struct{}{}, err
+	}
+	if err := tx.removeFollower(c.BlockerID, c.BlockedID); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, tx.syncBlock(c.BlockerID, c.BlockedID, true)
+}
+
+// syncBlock versions the blocker's side of a block and queues its sync.
+func (t *Tx) syncBlock(blocker, blocked ID, blocking bool) error {
+	v, err := t.NewID(t.shard)
+	if err != nil {
+		return err
+	}
+	if err := t.setVersion(blocker, verBlock, blocked, v); err != nil {
+		return err
+	}
+	return pass(t, JobBlockSync, SyncBlock{Meta: Meta{At: t.now}, Blocker: blocker, Blocked: blocked, Blocking: blocking, Version: v})
 }
 
 // Unblock lifts a block; follows are not restored.
@@ -243,10 +546,48 @@ type Unblock struct {
 func (c Unblock) Shard() uint16 { return c.BlockerID.Shard() }
 
 func (c Unblock) apply(tx *Tx) (struct{}, error) {
+	if !tx.has(bBlocks, pair(c.BlockerID, c.BlockedID)) {
+		return struct{}{}, nil
+	}
 	if err := tx.unmark(bBlocks, pair(c.BlockerID, c.BlockedID)); err != nil {
 		return struct{}{}, err
 	}
-	return struct{}{}, tx.unmark(bBlockedBy, pair(c.BlockedID, c.BlockerID))
+	return struct{}{}, tx.syncBlock(c.BlockerID, c.BlockedID, false)
+}
+
+// SyncBlock brings the blocked account's side of a block to the
+// blocker's state at Version: while blocked, it follows and asks to
+// follow the blocker no more. An older or repeated version changes
+// nothing.
+type SyncBlock struct {
+	Meta
+	Blocker  ID   `json:"blocker"`
+	Blocked  ID   `json:"blocked"`
+	Blocking bool `json:"blocking"`
+	Version  ID   `json:"version"`
+}
+
+// Shard returns the blocked account's shard.
+func (c SyncBlock) Shard() uint16 { return c.Blocked.Shard() }
+
+func (c SyncBlock) apply(tx *Tx) (struct{}, error) {
+	if ok, err := tx.newer(c.Blocked, verBlocked, c.Blocker, c.Version); !ok || err != nil {
+		return struct{}{}, err
+	}
+	key := pair(c.Blocked, c.Blocker)
+	if !c.Blocking {
+		return struct{}{}, tx.unmark(bBlockedBy, key)
+	}
+	if err := tx.mark(bBlockedBy, key, msValue(tx.now)); err != nil {
+		return struct{}{}, err
+	}
+	if err := tx.setFollowState(c.Blocked, c.Blocker, StateNone, false, false); err != nil {
+		return struct{}{}, err
+	}
+	if err := tx.unmark(bRequests, pair(c.Blocked, c.Blocker)); err != nil {
+		return struct{}{}, err
+	}
+	return struct{}{}, tx.removeFollower(c.Blocked, c.Blocker)
 }
 
 // Relationship is how a viewer and another account are connected.
@@ -258,7 +599,8 @@ type Relationship struct {
 	BlockedBy  bool `json:"-"`
 }
 
-// Relationship returns how viewer and other are connected.
+// Relationship returns how viewer and other are connected, each fact as
+// the side that owns it holds it.
 func (s *Store) Relationship(viewer, other ID) (Relationship, error) {
 	var r Relationship
 	err := s.view(func(tx *Tx) error {
@@ -275,20 +617,21 @@ func (t *Tx) relationship(viewer, other ID) Relationship {
 	return Relationship{
 		Following:  t.follows(viewer, other),
 		FollowedBy: t.follows(other, viewer),
-		Requested:  t.has(bRequests, pair(other, viewer)),
+		Requested:  t.has(bRequested, pair(viewer, other)),
 		Blocking:   t.has(bBlocks, pair(viewer, other)),
 		BlockedBy:  t.has(bBlocks, pair(other, viewer)),
 	}
 }
 
 // canSeeAccount decides whether viewer (0 for anonymous) may see the
-// posts, followers and following of u. It returns ErrNotFound across a
-// block and ErrForbidden for a private account the viewer does not follow.
+// posts, followers and following of u, from u's own side (so apply may
+// ask it in u's partition). It returns ErrNotFound across a block and
+// ErrForbidden for a private account the viewer does not follow.
 func (t *Tx) canSeeAccount(viewer ID, u *User) error {
-	if t.blocked(viewer, u.ID) || (u.Suspended && viewer != u.ID) {
+	if t.blockedOn(u.ID, viewer) || (u.Suspended && viewer != u.ID) {
 		return Errorf(ErrNotFound, "That account was not found.")
 	}
-	if u.Private && viewer != u.ID && !t.follows(viewer, u.ID) {
+	if u.Private && viewer != u.ID && !t.followedBy(u.ID, viewer) {
 		return Errorf(ErrForbidden, "This account is private; follow it to see its photos.")
 	}
 	return nil

@@ -1,22 +1,30 @@
 package store
 
-import "sort"
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"slices"
+	"sort"
+)
 
-// inboxAdd puts post in user's home-feed inbox, trimming the oldest
-// entries once the inbox is a tenth over its cap.
-func (t *Tx) inboxAdd(user, post ID) error {
+// inboxAdd puts post, by author, in user's home-feed inbox (the entry's
+// value is the author, so an unfollow can take the author's posts out
+// without reading them), trimming the oldest entries once the inbox is a
+// tenth over its cap.
+func (t *Tx) inboxAdd(user, post, author ID) error {
 	key := pair(user, post)
 	if t.has(bInbox, key) {
 		return nil
 	}
-	if err := t.mark(bInbox, key, nil); err != nil {
+	if err := t.mark(bInbox, key, author.key()); err != nil {
 		return err
 	}
 	n, err := t.addCounter(bInboxSize, user.key(), 1)
 	if err != nil {
 		return err
 	}
-	limit := t.opt.InboxCap
+	limit := t.config().InboxCap
 	if int(n) <= limit+limit/10 {
 		return nil
 	}
@@ -47,18 +55,21 @@ func (t *Tx) inboxRemove(user, post ID) error {
 	return err
 }
 
-// InboxEntry is one post for one user's home feed.
+// InboxEntry is one post, by its author, for one user's home feed.
 type InboxEntry struct {
-	User ID `json:"user"`
-	Post ID `json:"post"`
+	User   ID `json:"user"`
+	Post   ID `json:"post"`
+	Author ID `json:"author,omitempty"`
 }
 
 // Fanout puts posts into home-feed inboxes: the next followers of one or
-// more new posts. The worker sends the entries in key order (user, then
-// post), so each inbox page is rewritten once however many of the posts
-// reach it. A post deleted meanwhile is skipped, and an entry put twice
-// changes nothing, so a retried job is safe. Its result is how many
-// entries it applied.
+// more new posts, all in one partition. The worker sends the entries in
+// key order (user, then post), so each inbox page is rewritten once
+// however many of the posts reach it. An entry for a user who no longer
+// follows the author is skipped, and an entry put twice changes nothing,
+// so a retried job is safe. (A post deleted meanwhile is taken out again
+// by its deletion's job, which waits for the fan-out to finish.) Its
+// result is how many entries it applied.
 type Fanout struct {
 	Meta
 	Entries []InboxEntry `json:"entries"`
@@ -66,8 +77,8 @@ type Fanout struct {
 
 func (Fanout) bulk() {}
 
-// Shard returns the first entry's user's shard (in cluster mode, one
-// command per partition of the followers).
+// Shard returns the first entry's user's shard: the worker sends one
+// command per partition of the followers.
 func (c Fanout) Shard() uint16 { return entriesShard(c.Entries) }
 
 func entriesShard(entries []InboxEntry) uint16 {
@@ -78,18 +89,12 @@ func entriesShard(entries []InboxEntry) uint16 {
 }
 
 func (c Fanout) apply(tx *Tx) (int, error) {
-	live := map[ID]bool{}
 	n := 0
 	for _, e := range c.Entries {
-		ok, seen := live[e.Post]
-		if !seen {
-			ok = tx.has(bPosts, e.Post.key())
-			live[e.Post] = ok
+		if e.Author != e.User && !tx.follows(e.User, e.Author) {
+			continue // unfollowed meanwhile
 		}
-		if !ok {
-			continue // deleted meanwhile
-		}
-		if err := tx.inboxAdd(e.User, e.Post); err != nil {
+		if err := tx.inboxAdd(e.User, e.Post, e.Author); err != nil {
 			return 0, err
 		}
 		n++
@@ -97,9 +102,9 @@ func (c Fanout) apply(tx *Tx) (int, error) {
 	return n, nil
 }
 
-// Unfan takes posts out of home-feed inboxes: a deleted post out of its
-// author's followers' (a batch of them), or an unfollowed author's posts
-// out of one feed. Taking out an entry that is not there changes nothing.
+// Unfan takes posts out of home-feed inboxes of one partition: a deleted
+// post out of its author's followers'. Taking out an entry that is not
+// there changes nothing.
 type Unfan struct {
 	Meta
 	Entries []InboxEntry `json:"entries"`
@@ -119,6 +124,76 @@ func (c Unfan) apply(tx *Tx) (struct{}, error) {
 	return struct{}{}, nil
 }
 
+// UnfanAuthor takes an unfollowed (or blocked) author's posts out of one
+// user's feed, unless the user follows the author again by then: every
+// entry whose value names the author, and Posts, the entries written
+// before entries named their author, which prepare looked up.
+type UnfanAuthor struct {
+	Meta
+	User   ID   `json:"user"`
+	Author ID   `json:"author"`
+	Posts  []ID `json:"posts,omitempty"`
+}
+
+// Shard returns the user's shard.
+func (c UnfanAuthor) Shard() uint16 { return c.User.Shard() }
+
+func (c UnfanAuthor) prepare(_ context.Context, s *Store) (Command[int], func(int, error) (int, error), error) {
+	c.Posts = nil
+	err := s.view(func(tx *Tx) error {
+		var unnamed []ID
+		tx.walkInbox(c.User, func(post, author ID) bool {
+			if author == 0 {
+				unnamed = append(unnamed, post)
+			}
+			return true
+		})
+		for _, id := range unnamed {
+			if p, err := tx.post(id); err == nil && p.AuthorID == c.Author {
+				c.Posts = append(c.Posts, id)
+			}
+		}
+		return nil
+	})
+	return c, nil, err
+}
+
+func (c UnfanAuthor) apply(tx *Tx) (int, error) {
+	if c.User == c.Author || tx.follows(c.User, c.Author) {
+		return 0, nil // followed again meanwhile
+	}
+	posts := c.Posts
+	tx.walkInbox(c.User, func(post, author ID) bool {
+		if author == c.Author {
+			posts = append(posts, post)
+		}
+		return true
+	})
+	for _, p := range posts {
+		if err := tx.inboxRemove(c.User, p); err != nil {
+			return 0, err
+		}
+	}
+	return len(posts), nil
+}
+
+// walkInbox calls fn with each post in user's inbox and its author (0 for
+// entries older than authors in entries), oldest first, until fn returns
+// false.
+func (t *Tx) walkInbox(user ID, fn func(post, author ID) bool) {
+	prefix := user.key()
+	c := t.at(bInbox, prefix).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var author ID
+		if len(v) == 8 {
+			author = idFromKey(v)
+		}
+		if !fn(idFromKey(k[8:]), author) {
+			return
+		}
+	}
+}
+
 // Backfill puts Posts (the author's recent ones) in User's inbox, if User
 // still follows the author.
 type Backfill struct {
@@ -136,10 +211,8 @@ func (c Backfill) apply(tx *Tx) (struct{}, error) {
 		return struct{}{}, nil
 	}
 	for _, p := range c.Posts {
-		if tx.has(bPosts, p.key()) {
-			if err := tx.inboxAdd(c.User, p); err != nil {
-				return struct{}{}, err
-			}
+		if err := tx.inboxAdd(c.User, p, c.Author); err != nil {
+			return struct{}{}, err
 		}
 	}
 	return struct{}{}, nil
@@ -194,10 +267,8 @@ func (s *Store) Feed(user ID, p Page) (PostPage, error) {
 		}
 		tx.walkNewest(bInbox, user, p.Before, take)
 		// Celebrities the user follows: each contributes its newest posts
-		// below the cursor.
-		c := tx.bucket(bCelebs).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			celeb := idFromKey(k)
+		// below the cursor. Each partition knows its own celebrities.
+		for _, celeb := range tx.celebrities() {
 			if !tx.follows(user, celeb) {
 				continue
 			}
@@ -227,12 +298,14 @@ func (s *Store) Feed(user ID, p Page) (PostPage, error) {
 	return out, err
 }
 
-// RebuildInbox fills a user's inbox from scratch with the newest posts of
-// the accounts they follow (and their own), up to the cap: for bulk loads
-// and repairs. Its result is the number of entries.
+// RebuildInbox fills a user's inbox from scratch with Entries: the newest
+// posts of the accounts they follow (and their own), up to the cap, which
+// InboxFor finds; for bulk loads and repairs. Entries of authors the user
+// does not follow are skipped. Its result is the number of entries.
 type RebuildInbox struct {
 	Meta
-	User ID `json:"user"`
+	User    ID           `json:"user"`
+	Entries []InboxEntry `json:"entries"`
 }
 
 // Shard returns the user's shard.
@@ -249,48 +322,88 @@ func (c RebuildInbox) apply(tx *Tx) (int, error) {
 	if err := tx.unmark(bInboxSize, c.User.key()); err != nil {
 		return 0, err
 	}
-	authors := []ID{c.User}
-	tx.walkOldest(bFollowing, c.User, 0, func(a ID) bool {
-		if !tx.has(bCelebs, a.key()) {
-			authors = append(authors, a)
+	entries := slices.Clone(c.Entries)
+	slices.SortFunc(entries, func(a, b InboxEntry) int { return cmp.Compare(b.Post, a.Post) })
+	n := 0
+	for _, e := range entries {
+		if n == tx.config().InboxCap {
+			break
 		}
-		return true
-	})
-	limit := tx.opt.InboxCap
-	var posts []ID
-	for _, a := range authors {
-		n := 0
-		tx.walkNewest(bUserPosts, a, 0, func(p ID) bool {
-			posts = append(posts, p)
-			n++
-			return n < limit
+		if e.Author != c.User && !tx.follows(c.User, e.Author) {
+			continue
+		}
+		if err := tx.mark(bInbox, pair(c.User, e.Post), e.Author.key()); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	if n > 0 {
+		if _, err := tx.addCounter(bInboxSize, c.User.key(), n); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// InboxFor returns what a rebuilt inbox of user holds: the newest posts
+// of the user and of every account they follow that is not read at feed
+// time, up to limit.
+func (s *Store) InboxFor(user ID, limit int) ([]InboxEntry, error) {
+	var out []InboxEntry
+	err := s.view(func(tx *Tx) error {
+		celebs := map[ID]bool{}
+		for _, c := range tx.celebrities() {
+			celebs[c] = true
+		}
+		authors := []ID{user}
+		tx.walkOldest(bFollowing, user, 0, func(a ID) bool {
+			if !celebs[a] {
+				authors = append(authors, a)
+			}
+			return true
 		})
-	}
-	sort.Slice(posts, func(i, j int) bool { return posts[i] > posts[j] })
-	if len(posts) > limit {
-		posts = posts[:limit]
-	}
-	for _, p := range posts {
-		if err := tx.mark(bInbox, pair(c.User, p), nil); err != nil {
-			return 0, err
+		for _, a := range authors {
+			n := 0
+			tx.walkNewest(bUserPosts, a, 0, func(p ID) bool {
+				out = append(out, InboxEntry{User: user, Post: p, Author: a})
+				n++
+				return n < limit
+			})
 		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b InboxEntry) int { return cmp.Compare(b.Post, a.Post) })
+	if len(out) > limit {
+		out = out[:limit]
 	}
-	if len(posts) > 0 {
-		if _, err := tx.addCounter(bInboxSize, c.User.key(), len(posts)); err != nil {
-			return 0, err
+	return out, err
+}
+
+// celebrities returns the authors read at feed time, from every
+// partition.
+func (t *Tx) celebrities() []ID {
+	var out []ID
+	t.eachPart(func(pt *Tx) error {
+		c := pt.bucket(bCelebs).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			out = append(out, idFromKey(k))
 		}
-	}
-	return len(posts), nil
+		return nil
+	})
+	return out
 }
 
 // UserIDs returns every user's ID, in ID order.
 func (s *Store) UserIDs() ([]ID, error) {
 	var ids []ID
 	err := s.view(func(tx *Tx) error {
-		return tx.bucket(bUsers).ForEach(func(k, _ []byte) error {
-			ids = append(ids, idFromKey(k))
-			return nil
+		return tx.eachPart(func(pt *Tx) error {
+			return pt.bucket(bUsers).ForEach(func(k, _ []byte) error {
+				ids = append(ids, idFromKey(k))
+				return nil
+			})
 		})
 	})
+	slices.Sort(ids)
 	return ids, err
 }

@@ -125,12 +125,13 @@ func hashKey(hash string) ([]byte, error) {
 // collection. In cluster mode each partition runs it over its own shards.
 type ExpireMedia struct {
 	Meta
+	On     uint16    `json:"on"` // a shard of the partition swept
 	Before time.Time `json:"before"`
 	Limit  int       `json:"limit"`
 }
 
-// Shard returns 0: the command sweeps the partition it runs on.
-func (c ExpireMedia) Shard() uint16 { return 0 }
+// Shard returns On: the command sweeps that shard's partition.
+func (c ExpireMedia) Shard() uint16 { return c.On }
 
 // Expired is the result of ExpireMedia.
 type Expired struct {
@@ -198,11 +199,12 @@ func (t *Tx) deleteMedia(m *Media) (orphaned bool, err error) {
 // BlobsCollected removes collected hashes from the collection queue.
 type BlobsCollected struct {
 	Meta
+	On     uint16   `json:"on"` // a shard of the partition whose queue it is
 	Hashes []string `json:"hashes"`
 }
 
-// Shard returns 0: the queue belongs to the partition it runs on.
-func (c BlobsCollected) Shard() uint16 { return 0 }
+// Shard returns On.
+func (c BlobsCollected) Shard() uint16 { return c.On }
 
 func (c BlobsCollected) apply(tx *Tx) (struct{}, error) {
 	for _, hash := range c.Hashes {
@@ -225,7 +227,8 @@ func (s *Store) Media(id ID) (*Media, error) {
 }
 
 // BlobUsers returns the media that use the blob hash (at most limit),
-// for deciding who may fetch its files. An unknown hash gives none.
+// from every partition, for deciding who may fetch its files. An unknown
+// hash gives none.
 func (s *Store) BlobUsers(hash string, limit int) ([]*Media, error) {
 	h, err := hashKey(hash)
 	if err != nil {
@@ -233,43 +236,55 @@ func (s *Store) BlobUsers(hash string, limit int) ([]*Media, error) {
 	}
 	var out []*Media
 	err = s.view(func(tx *Tx) error {
-		c := tx.bucket(bBlobRefs).Cursor()
-		for k, _ := c.Seek(h); k != nil && bytes.HasPrefix(k, h) && len(out) < limit; k, _ = c.Next() {
-			m := new(Media)
-			if err := tx.get(bMedia, k[32:], m, "That photo"); err == nil {
-				out = append(out, m)
+		return tx.eachPart(func(pt *Tx) error {
+			c := pt.bucket(bBlobRefs).Cursor()
+			for k, _ := c.Seek(h); k != nil && bytes.HasPrefix(k, h) && len(out) < limit; k, _ = c.Next() {
+				m := new(Media)
+				if err := pt.get(bMedia, k[32:], m, "That photo"); err == nil {
+					out = append(out, m)
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	return out, err
 }
 
-// BlobUnused reports whether no media references the blob hash.
+// BlobUnused reports whether no media in any partition references the
+// blob hash.
 func (s *Store) BlobUnused(hash string) (bool, error) {
 	h, err := hashKey(hash)
 	if err != nil {
 		return false, err
 	}
-	unused := false
+	unused := true
 	err = s.view(func(tx *Tx) error {
-		k, _ := tx.bucket(bBlobRefs).Cursor().Seek(h)
-		unused = k == nil || !bytes.HasPrefix(k, h)
-		return nil
+		return tx.eachPart(func(pt *Tx) error {
+			if k, _ := pt.bucket(bBlobRefs).Cursor().Seek(h); k != nil && bytes.HasPrefix(k, h) {
+				unused = false
+			}
+			return nil
+		})
 	})
 	return unused, err
 }
 
 // BlobsToCollect returns up to limit hashes that lost their last
-// reference before the given time.
+// reference in some partition before the given time (whether another
+// partition still uses one is for BlobUnused to say).
 func (s *Store) BlobsToCollect(before time.Time, limit int) ([]string, error) {
+	seen := map[string]bool{}
 	var out []string
 	err := s.view(func(tx *Tx) error {
-		return tx.bucket(bBlobGC).ForEach(func(k, v []byte) error {
-			if len(out) < limit && len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < before.UnixMilli() {
-				out = append(out, hex.EncodeToString(k))
-			}
-			return nil
+		return tx.eachPart(func(pt *Tx) error {
+			return pt.bucket(bBlobGC).ForEach(func(k, v []byte) error {
+				h := hex.EncodeToString(k)
+				if len(out) < limit && len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < before.UnixMilli() && !seen[h] {
+					seen[h] = true
+					out = append(out, h)
+				}
+				return nil
+			})
 		})
 	})
 	return out, err
@@ -279,7 +294,7 @@ func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20
 
 // usage returns the bytes of photos a user keeps.
 func (t *Tx) usage(user ID) int64 {
-	if v := t.bucket(bUsage).Get(user.key()); len(v) == 8 {
+	if v := t.at(bUsage, user.key()).Get(user.key()); len(v) == 8 {
 		return int64(binary.BigEndian.Uint64(v))
 	}
 	return 0

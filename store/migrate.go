@@ -48,6 +48,9 @@ var (
 	bSubs        = []byte("subs")        // subscription ID → Subscription
 	bPushSubs    = []byte("pushsubs")    // user | push subscription ID → nothing
 	bPushSubData = []byte("pushsubdata") // push subscription ID → PushSubscription
+	bRequested   = []byte("requested")   // requester | target → when (ms): the requester's side of a request
+	bEdgeVer     = []byte("edgever")     // owner | kind (1) | other → version: each side's last change of an edge
+	bActSource   = []byte("actsource")   // user | source job ID → nothing: activity already recorded
 )
 
 var keySchema = []byte("schema")
@@ -63,6 +66,7 @@ var idKeyed = map[string]bool{
 	"likes": true, "comments": true, "postcomms": true, "inbox": true, "inboxsize": true,
 	"celebs": true, "outbox": true, "deadletter": true, "activity": true, "reports": true,
 	"usage": true, "pushsubs": true, "pushsubdata": true, "subs": true,
+	"requested": true, "edgever": true, "actsource": true,
 }
 
 // migration moves the schema from version to-1 to version to.
@@ -150,6 +154,36 @@ var migrations = []migration{
 		for _, b := range [][]byte{bPushSubs, bPushSubData} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
+			}
+		}
+		return nil
+	}},
+	{to: 10, name: "partitions: both sides of every edge, global facts out", up: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bRequested, bEdgeVer, bActSource} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		// The requester's side of pending requests, from the target's.
+		var reqs [][]byte
+		if err := tx.Bucket(bRequests).ForEach(func(k, v []byte) error {
+			reqs = append(reqs, append(append(append([]byte(nil), k[8:]...), k[:8]...), v...))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, r := range reqs {
+			if err := tx.Bucket(bRequested).Put(r[:16], r[16:]); err != nil {
+				return err
+			}
+		}
+		// Usernames, settings and invitations now live in the global
+		// facts (copied there when the store opened).
+		for _, b := range [][]byte{bUsernames, bSettings} {
+			if tx.Bucket(b) != nil {
+				if err := tx.DeleteBucket(b); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

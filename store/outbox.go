@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -27,24 +29,27 @@ func (j *Job) Decode(v any) error {
 	return nil
 }
 
-// enqueue writes a job to the outbox on shard, runnable at once.
-func (t *Tx) enqueue(shard uint16, kind string, payload any) error {
+// enqueue writes a job to the outbox, runnable at once. The job's ID is
+// minted on the shard of the command being applied, so the job lives in
+// that command's partition whatever it is about; its effects elsewhere
+// are commands the job's handler sends to their own partitions.
+func (t *Tx) enqueue(kind string, payload any) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
-	id, err := t.NewID(shard)
+	id, err := t.NewID(t.shard)
 	if err != nil {
 		return err
 	}
 	return t.put(bOutbox, id.key(), &Job{ID: id, Kind: kind, Payload: b, NotBefore: t.now, CreatedAt: t.now})
 }
 
-// DueJobs returns up to limit jobs whose time has come, oldest first,
-// skipping those in skip (the ones already running).
-func (s *Store) DueJobs(now time.Time, limit int, skip map[ID]bool) ([]*Job, error) {
+// DueJobs returns up to limit jobs of partition part whose time has
+// come, oldest first, skipping those in skip (the ones already running).
+func (s *Store) DueJobs(part int, now time.Time, limit int, skip map[ID]bool) ([]*Job, error) {
 	var out []*Job
-	err := s.view(func(tx *Tx) error {
+	err := s.viewPart(part, func(tx *Tx) error {
 		c := tx.bucket(bOutbox).Cursor()
 		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
 			if skip[idFromKey(k)] {
@@ -63,6 +68,40 @@ func (s *Store) DueJobs(now time.Time, limit int, skip map[ID]bool) ([]*Job, err
 	return out, err
 }
 
+// InsertsPending reports whether, in the outbox that holds job, a job
+// queued before it may still put post (by author) into home feeds: the
+// post's fan-out, or a backfill of the author's posts. A deleted post's
+// clean-up waits for them, so that it runs after the last insert.
+func (s *Store) InsertsPending(job, post, author ID) (bool, error) {
+	pending := false
+	err := s.viewPart(s.PartitionOf(job.Shard()), func(tx *Tx) error {
+		c := tx.bucket(bOutbox).Cursor()
+		for k, v := c.First(); k != nil && idFromKey(k) < job; k, v = c.Next() {
+			j := new(Job)
+			if decode(v, j) != nil {
+				continue
+			}
+			switch j.Kind {
+			case JobFanout:
+				var f FanoutJob
+				if j.Decode(&f) == nil && f.Post == post {
+					pending = true
+				}
+			case JobBackfill:
+				var b PairJob
+				if j.Decode(&b) == nil && b.Author == author {
+					pending = true
+				}
+			}
+			if pending {
+				return nil
+			}
+		}
+		return nil
+	})
+	return pending, err
+}
+
 // OutboxStats are the queue's depth and the age of its oldest job.
 type OutboxStats struct {
 	Depth      int
@@ -70,35 +109,49 @@ type OutboxStats struct {
 	DeadLetter int
 }
 
-// OutboxStats returns the queue's depth, oldest job and dead letters.
+// OutboxStats returns the queues' depth, oldest job and dead letters,
+// over every partition.
 func (s *Store) OutboxStats() (OutboxStats, error) {
 	var st OutboxStats
 	err := s.view(func(tx *Tx) error {
-		b := tx.bucket(bOutbox)
-		st.Depth = b.Stats().KeyN
-		if k, _ := b.Cursor().First(); k != nil {
-			st.Oldest = idFromKey(k).Time()
-		}
-		st.DeadLetter = tx.bucket(bDeadLetter).Stats().KeyN
-		return nil
+		return tx.eachPart(func(pt *Tx) error {
+			b := pt.bucket(bOutbox)
+			st.Depth += b.Stats().KeyN
+			if k, _ := b.Cursor().First(); k != nil {
+				if t := idFromKey(k).Time(); st.Oldest.IsZero() || t.Before(st.Oldest) {
+					st.Oldest = t
+				}
+			}
+			st.DeadLetter += pt.bucket(bDeadLetter).Stats().KeyN
+			return nil
+		})
 	})
 	return st, err
 }
 
-// DeadJobs returns up to limit parked jobs, oldest first.
+// DeadJobs returns up to limit parked jobs of every partition, oldest
+// first.
 func (s *Store) DeadJobs(limit int) ([]*Job, error) {
 	var out []*Job
 	err := s.view(func(tx *Tx) error {
-		c := tx.bucket(bDeadLetter).Cursor()
-		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
-			j := new(Job)
-			if err := decode(v, j); err != nil {
-				return err
+		return tx.eachPart(func(pt *Tx) error {
+			c := pt.bucket(bDeadLetter).Cursor()
+			n := 0
+			for k, v := c.First(); k != nil && n < limit; k, v = c.Next() {
+				j := new(Job)
+				if err := decode(v, j); err != nil {
+					return err
+				}
+				out = append(out, j)
+				n++
 			}
-			out = append(out, j)
-		}
-		return nil
+			return nil
+		})
 	})
+	slices.SortFunc(out, func(a, b *Job) int { return cmp.Compare(a.ID, b.ID) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
 	return out, err
 }
 
@@ -127,13 +180,15 @@ func (c JobsDone) apply(tx *Tx) (struct{}, error) {
 }
 
 // JobFailed records a failed attempt: the job runs again at RetryAt, or,
-// when Dead, moves to the dead-letter bucket.
+// when Dead, moves to the dead-letter bucket. A Deferred job was not
+// tried (it waits for others) and its attempts are not counted.
 type JobFailed struct {
 	Meta
-	JobID   ID        `json:"job_id"`
-	Error   string    `json:"error"`
-	RetryAt time.Time `json:"retry_at"`
-	Dead    bool      `json:"dead"`
+	JobID    ID        `json:"job_id"`
+	Error    string    `json:"error"`
+	RetryAt  time.Time `json:"retry_at"`
+	Dead     bool      `json:"dead"`
+	Deferred bool      `json:"deferred,omitempty"`
 }
 
 // Shard returns the job's shard.
@@ -144,7 +199,9 @@ func (c JobFailed) apply(tx *Tx) (struct{}, error) {
 	if err := tx.get(bOutbox, c.JobID.key(), j, "That job"); err != nil {
 		return struct{}{}, nil // already done or parked
 	}
-	j.Attempts++
+	if !c.Deferred {
+		j.Attempts++
+	}
 	j.LastError = truncate(c.Error, 500)
 	j.NotBefore = c.RetryAt
 	if c.Dead {
@@ -199,12 +256,13 @@ func (c DiscardDeadJob) apply(tx *Tx) (struct{}, error) {
 // backfills). Its result is how many it dropped.
 type DiscardJobs struct {
 	Meta
+	On    uint16   `json:"on"` // a shard of the partition whose outbox it is
 	Kinds []string `json:"kinds"`
 	Limit int      `json:"limit"`
 }
 
-// Shard returns 0: the outbox of the partition it runs on.
-func (c DiscardJobs) Shard() uint16 { return 0 }
+// Shard returns On.
+func (c DiscardJobs) Shard() uint16 { return c.On }
 
 func (c DiscardJobs) apply(tx *Tx) (int, error) {
 	var drop [][]byte

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"hash/fnv"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -37,7 +39,7 @@ func (t *Tx) indexPost(p *Post) error {
 	if p.Location != nil {
 		job.Place = PlaceID(*p.Location)
 	}
-	return t.enqueue(p.ID.Shard(), JobIndexPost, job)
+	return t.enqueue(JobIndexPost, job)
 }
 
 // PlaceID returns the ID of the place a location belongs to: a hash of the
@@ -94,37 +96,79 @@ func (t *Tx) placeRemove(p *Post) error {
 	return t.put(bPlaces, id.key(), pl)
 }
 
-// Place returns a place, or ErrNotFound.
+// Place returns a place, its posts counted over every partition, or
+// ErrNotFound.
 func (s *Store) Place(id ID) (*Place, error) {
-	pl := new(Place)
-	if err := s.view(func(tx *Tx) error { return tx.get(bPlaces, id.key(), pl, "That place") }); err != nil {
-		return nil, err
-	}
-	return pl, nil
+	var pl *Place
+	err := s.view(func(tx *Tx) error {
+		pl = tx.place(id)
+		if pl == nil {
+			return Errorf(ErrNotFound, "That place was not found.")
+		}
+		return nil
+	})
+	return pl, err
+}
+
+// place merges every partition's record of a place (nil if none has it).
+func (t *Tx) place(id ID) *Place {
+	var out *Place
+	t.eachPart(func(pt *Tx) error {
+		pl := new(Place)
+		if pt.get(bPlaces, id.key(), pl, "place") != nil {
+			return nil
+		}
+		if out == nil {
+			out = pl
+		} else {
+			out.Posts += pl.Posts
+		}
+		return nil
+	})
+	return out
 }
 
 // PlacePosts returns a page of the posts tagged with a place, newest
-// first, that viewer may see.
+// first, that viewer may see, merged from every partition.
 func (s *Store) PlacePosts(viewer, place ID, p Page) (PostPage, error) {
 	p = p.norm()
 	var out PostPage
 	err := s.view(func(tx *Tx) error {
-		tx.walkNewest(bPlacePosts, place, p.Before, func(id ID) bool {
-			if len(out.Posts) == p.Limit {
-				out.Next = out.Posts[len(out.Posts)-1].ID
-				return false
-			}
-			if post, err := tx.post(id); err == nil {
-				if _, err := tx.canSeePost(viewer, post); err == nil {
-					out.Posts = append(out.Posts, post)
-				}
-			}
-			return true
-		})
+		out.Posts, out.Next = tx.mergePages(p, func(pt *Tx, take func(ID) bool) {
+			pt.walkNewest(bPlacePosts, place, p.Before, take)
+		}, viewer)
 		out.Hydrated = tx.hydrate(viewer, out.Posts)
 		return nil
 	})
 	return out, err
+}
+
+// mergePages reads one newest-first page of posts that viewer may see
+// from a list every partition keeps its part of: walk walks one
+// partition's part, newest first, below the page's cursor, calling take
+// until it returns false. It returns the page and the next cursor.
+func (t *Tx) mergePages(p Page, walk func(pt *Tx, take func(ID) bool), viewer ID) ([]*Post, ID) {
+	var all []*Post
+	t.eachPart(func(pt *Tx) error {
+		n := 0
+		walk(pt, func(id ID) bool {
+			if post, err := t.post(id); err == nil {
+				if _, err := t.canSeePost(viewer, post); err == nil {
+					all = append(all, post)
+					n++
+				}
+			}
+			return n <= p.Limit
+		})
+		return nil
+	})
+	slices.SortFunc(all, func(a, b *Post) int { return cmp.Compare(b.ID, a.ID) })
+	var next ID
+	if len(all) > p.Limit {
+		all = all[:p.Limit]
+		next = all[len(all)-1].ID
+	}
+	return all, next
 }
 
 // Posts returns the posts with these IDs that viewer may see, in the
@@ -152,22 +196,37 @@ func (s *Store) EachPost(fn func(p *Post, author *User) error) error {
 	for {
 		var batch []*Post
 		var authors []*User
+		more := false
 		err := s.view(func(tx *Tx) error {
-			c := tx.bucket(bPosts).Cursor()
-			for k, v := c.Seek((after + 1).key()); k != nil && len(batch) < 1000; k, v = c.Next() {
-				p := new(Post)
-				if err := decode(v, p); err != nil {
-					return err
+			// The next thousand posts by ID, from every partition.
+			var all []*Post
+			err := tx.eachPart(func(pt *Tx) error {
+				c := pt.bucket(bPosts).Cursor()
+				n := 0
+				for k, v := c.Seek((after + 1).key()); k != nil && n < 1000; k, v = c.Next() {
+					p := new(Post)
+					if err := decode(v, p); err != nil {
+						return err
+					}
+					all = append(all, p)
+					n++
 				}
-				u, err := tx.user(p.AuthorID)
-				if err != nil {
-					continue
+				return nil
+			})
+			if err != nil || len(all) == 0 {
+				return err
+			}
+			slices.SortFunc(all, func(a, b *Post) int { return cmp.Compare(a.ID, b.ID) })
+			all = all[:min(len(all), 1000)]
+			after, more = all[len(all)-1].ID, true
+			for _, p := range all {
+				if u, err := tx.user(p.AuthorID); err == nil {
+					batch, authors = append(batch, p), append(authors, u)
 				}
-				batch, authors = append(batch, p), append(authors, u)
 			}
 			return nil
 		})
-		if err != nil || len(batch) == 0 {
+		if err != nil || !more {
 			return err
 		}
 		for i, p := range batch {
@@ -175,7 +234,6 @@ func (s *Store) EachPost(fn func(p *Post, author *User) error) error {
 				return err
 			}
 		}
-		after = batch[len(batch)-1].ID
 	}
 }
 
@@ -197,19 +255,31 @@ func (s *Store) EachUser(fn func(u *User) error) error {
 	return nil
 }
 
-// EachPlace calls fn for every place.
+// EachPlace calls fn for every place, its posts counted over every
+// partition, in ID order.
 func (s *Store) EachPlace(fn func(pl *Place) error) error {
-	var places []*Place
+	merged := map[ID]*Place{}
 	err := s.view(func(tx *Tx) error {
-		return tx.bucket(bPlaces).ForEach(func(_, v []byte) error {
-			pl := new(Place)
-			if err := decode(v, pl); err != nil {
-				return err
-			}
-			places = append(places, pl)
-			return nil
+		return tx.eachPart(func(pt *Tx) error {
+			return pt.bucket(bPlaces).ForEach(func(_, v []byte) error {
+				pl := new(Place)
+				if err := decode(v, pl); err != nil {
+					return err
+				}
+				if m := merged[pl.ID]; m != nil {
+					m.Posts += pl.Posts
+				} else {
+					merged[pl.ID] = pl
+				}
+				return nil
+			})
 		})
 	})
+	places := make([]*Place, 0, len(merged))
+	for _, pl := range merged {
+		places = append(places, pl)
+	}
+	slices.SortFunc(places, func(a, b *Place) int { return cmp.Compare(a.ID, b.ID) })
 	if err != nil {
 		return err
 	}
@@ -262,15 +332,21 @@ type TagCount struct {
 func (s *Store) TagsWithPrefix(prefix string, limit int) ([]TagCount, error) {
 	prefix = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(prefix), "#"))
 	var out []TagCount
+	counts := map[string]int{}
 	err := s.view(func(tx *Tx) error {
-		c := tx.bucket(bTagCounts).Cursor()
-		n := 0
-		for k, _ := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix) && n < 10_000; k, _ = c.Next() {
-			out = append(out, TagCount{Tag: string(k), Posts: int(tx.counter(bTagCounts, k))})
-			n++
-		}
-		return nil
+		return tx.eachPart(func(pt *Tx) error {
+			c := pt.bucket(bTagCounts).Cursor()
+			n := 0
+			for k, _ := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix) && n < 10_000; k, _ = c.Next() {
+				counts[string(k)] += int(pt.counter(bTagCounts, k))
+				n++
+			}
+			return nil
+		})
 	})
+	for tag, n := range counts {
+		out = append(out, TagCount{Tag: tag, Posts: n})
+	}
 	sort.Slice(out, func(i, j int) bool {
 		return out[i].Posts > out[j].Posts || out[i].Posts == out[j].Posts && out[i].Tag < out[j].Tag
 	})
@@ -285,36 +361,38 @@ func (s *Store) TagsWithPrefix(prefix string, limit int) ([]TagCount, error) {
 func (s *Store) CountDocs() (int, error) {
 	n := 0
 	err := s.view(func(tx *Tx) error {
-		for _, b := range [][]byte{bUsers, bPosts, bPlaces} {
-			n += tx.bucket(b).Stats().KeyN
-		}
-		return nil
+		return tx.eachPart(func(pt *Tx) error {
+			for _, b := range [][]byte{bUsers, bPosts, bPlaces} {
+				n += pt.bucket(b).Stats().KeyN
+			}
+			return nil
+		})
 	})
 	return n, err
 }
 
 // OldestJob returns the creation time of the oldest queued job of the
-// given kinds among the first 10,000 in the outbox (zero if none): the
-// search index's lag.
+// given kinds among the first 10,000 in each partition's outbox (zero if
+// none): the search index's lag.
 func (s *Store) OldestJob(kinds ...string) (time.Time, error) {
 	var oldest time.Time
 	err := s.view(func(tx *Tx) error {
-		c := tx.bucket(bOutbox).Cursor()
-		n := 0
-		for k, v := c.First(); k != nil && n < 10_000; k, v = c.Next() {
-			n++
-			j := new(Job)
-			if decode(v, j) != nil {
-				continue
-			}
-			for _, kind := range kinds {
-				if j.Kind == kind {
-					oldest = j.CreatedAt
-					return nil
+		return tx.eachPart(func(pt *Tx) error {
+			c := pt.bucket(bOutbox).Cursor()
+			n := 0
+			for k, v := c.First(); k != nil && n < 10_000; k, v = c.Next() {
+				n++
+				j := new(Job)
+				if decode(v, j) != nil || !slices.Contains(kinds, j.Kind) {
+					continue
 				}
+				if oldest.IsZero() || j.CreatedAt.Before(oldest) {
+					oldest = j.CreatedAt
+				}
+				return nil
 			}
-		}
-		return nil
+			return nil
+		})
 	})
 	return oldest, err
 }

@@ -2,7 +2,10 @@ package store
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -56,10 +59,23 @@ type CreatePost struct {
 	// NoFanout skips the fan-out job: bulk loads build inboxes afterwards
 	// with RebuildInbox.
 	NoFanout bool `json:"no_fanout,omitempty"`
+	// Resolved before submission: the accounts the caption mentions, and
+	// whether any webhook subscription exists.
+	Mentioned map[string]ID `json:"mentioned,omitempty"`
+	Notify    bool          `json:"notify,omitempty"`
 }
 
 // Shard returns the author's shard.
 func (c CreatePost) Shard() uint16 { return c.AuthorID.Shard() }
+
+func (c CreatePost) prepare(_ context.Context, s *Store) (Command[*Post], func(*Post, error) (*Post, error), error) {
+	var err error
+	if c.Mentioned, err = s.mentionable(c.AuthorID, c.Caption); err != nil {
+		return nil, nil, err
+	}
+	c.Notify, err = s.anySubscription()
+	return c, nil, err
+}
 
 func (c CreatePost) apply(tx *Tx) (*Post, error) {
 	author, err := tx.user(c.AuthorID)
@@ -104,7 +120,7 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 			return nil, err
 		}
 	}
-	p := &Post{ID: id, AuthorID: c.AuthorID, Caption: caption, Tags: tags, Mentions: tx.resolveMentions(c.AuthorID, names),
+	p := &Post{ID: id, AuthorID: c.AuthorID, Caption: caption, Tags: tags, Mentions: mentions(names, c.Mentioned),
 		MediaIDs: c.MediaIDs, Location: loc, CreatedAt: tx.now}
 	if err := tx.put(bPosts, id.key(), p); err != nil {
 		return nil, err
@@ -129,11 +145,11 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 	}
 	// The author's own feed at once; followers through the outbox, unless
 	// the author is read at feed time.
-	if err := tx.inboxAdd(c.AuthorID, id); err != nil {
+	if err := tx.inboxAdd(c.AuthorID, id, c.AuthorID); err != nil {
 		return nil, err
 	}
-	if !c.NoFanout && int(author.Counts.Followers) < tx.opt.CelebrityAt && author.Counts.Followers > 0 {
-		if err := tx.enqueue(c.Shard(), JobFanout, FanoutJob{Post: id, Author: c.AuthorID}); err != nil {
+	if !c.NoFanout && int(author.Counts.Followers) < tx.config().CelebrityAt && author.Counts.Followers > 0 {
+		if err := tx.enqueue(JobFanout, FanoutJob{Post: id, Author: c.AuthorID}); err != nil {
 			return nil, err
 		}
 	}
@@ -142,8 +158,8 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 			return nil, err
 		}
 	}
-	if k, _ := tx.bucket(bSubs).Cursor().First(); k != nil { // some subscription exists
-		if err := tx.enqueue(c.Shard(), JobWebhookMatch, IndexJob{ID: id}); err != nil {
+	if c.Notify {
+		if err := tx.enqueue(JobWebhookMatch, IndexJob{ID: id}); err != nil {
 			return nil, err
 		}
 	}
@@ -199,10 +215,18 @@ type EditCaption struct {
 	ActorID ID     `json:"actor_id"`
 	PostID  ID     `json:"post_id"`
 	Caption string `json:"caption"`
+	// Mentioned is resolved before submission (see CreatePost).
+	Mentioned map[string]ID `json:"mentioned,omitempty"`
 }
 
 // Shard returns the post's shard.
 func (c EditCaption) Shard() uint16 { return c.PostID.Shard() }
+
+func (c EditCaption) prepare(_ context.Context, s *Store) (Command[*Post], func(*Post, error) (*Post, error), error) {
+	var err error
+	c.Mentioned, err = s.mentionable(c.ActorID, c.Caption)
+	return c, nil, err
+}
 
 func (c EditCaption) apply(tx *Tx) (*Post, error) {
 	p, err := tx.post(c.PostID)
@@ -223,15 +247,15 @@ func (c EditCaption) apply(tx *Tx) (*Post, error) {
 	if err := tx.indexTags(p, tags, p.Tags); err != nil {
 		return nil, err
 	}
-	mentions := tx.resolveMentions(p.AuthorID, names)
-	for _, m := range mentions {
+	mentioned := mentions(names, c.Mentioned)
+	for _, m := range mentioned {
 		if !containsID(p.Mentions, m) {
 			if err := tx.activity(m, ActMention, p.AuthorID, p.ID, 0); err != nil {
 				return nil, err
 			}
 		}
 	}
-	p.Caption, p.Tags, p.Mentions, p.EditedAt = caption, tags, mentions, tx.now
+	p.Caption, p.Tags, p.Mentions, p.EditedAt = caption, tags, mentioned, tx.now
 	if err := tx.indexPost(p); err != nil {
 		return nil, err
 	}
@@ -246,17 +270,25 @@ type DeletePost struct {
 	Meta
 	ActorID ID `json:"actor_id"`
 	PostID  ID `json:"post_id"`
+	// AsAdmin is resolved before submission: the actor is an
+	// administrator, who may delete anyone's post.
+	AsAdmin bool `json:"as_admin,omitempty"`
 }
 
 // Shard returns the post's shard.
 func (c DeletePost) Shard() uint16 { return c.PostID.Shard() }
+
+func (c DeletePost) prepare(_ context.Context, s *Store) (Command[struct{}], func(struct{}, error) (struct{}, error), error) {
+	c.AsAdmin = c.AsAdmin || s.isAdmin(c.ActorID)
+	return c, nil, nil
+}
 
 func (c DeletePost) apply(tx *Tx) (struct{}, error) {
 	p, err := tx.post(c.PostID)
 	if err != nil {
 		return struct{}{}, err
 	}
-	if p.AuthorID != c.ActorID && !tx.isAdmin(c.ActorID) {
+	if p.AuthorID != c.ActorID && !c.AsAdmin {
 		return struct{}{}, Errorf(ErrForbidden, "Only the author can delete this post.")
 	}
 	return struct{}{}, tx.deletePost(p)
@@ -274,7 +306,7 @@ func (tx *Tx) deletePost(p *Post) error {
 		func() error { return tx.count(p.AuthorID, func(c *Counts) { c.Posts-- }) },
 		func() error { return tx.inboxRemove(p.AuthorID, p.ID) },
 		func() error {
-			return tx.enqueue(p.ID.Shard(), JobPostDeleted, FanoutJob{Post: p.ID, Author: p.AuthorID})
+			return tx.enqueue(JobPostDeleted, FanoutJob{Post: p.ID, Author: p.AuthorID})
 		},
 	} {
 		if err := step(); err != nil {
@@ -383,46 +415,49 @@ func (t *Tx) posts(ids []ID) []*Post {
 }
 
 // TagPosts returns a page of the posts with a hashtag, newest first, that
-// viewer may see, and how many posts carry the tag in all.
+// viewer may see, and how many posts carry the tag in all, merged from
+// every partition.
 func (s *Store) TagPosts(viewer ID, tag string, p Page) (PostPage, int, error) {
 	p = p.norm()
 	tag = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(tag), "#"))
 	var out PostPage
 	total := 0
 	err := s.view(func(tx *Tx) error {
-		total = int(tx.counter(bTagCounts, []byte(tag)))
-		prefix := append([]byte(tag), 0)
-		c := tx.bucket(bTags).Cursor()
-		var k []byte
-		if p.Before == 0 {
-			k, _ = c.Seek(append([]byte(tag), 1))
-		} else {
-			k, _ = c.Seek(tagKey(tag, p.Before))
-		}
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, _ = c.Prev() {
-			id := idFromKey(k[len(prefix):])
-			if len(out.Posts) == p.Limit {
-				out.Next = out.Posts[len(out.Posts)-1].ID
-				break
-			}
-			post, err := tx.post(id)
-			if err != nil {
-				continue
-			}
-			if _, err := tx.canSeePost(viewer, post); err != nil {
-				continue
-			}
-			out.Posts = append(out.Posts, post)
-		}
+		tx.eachPart(func(pt *Tx) error {
+			total += int(pt.counter(bTagCounts, []byte(tag)))
+			return nil
+		})
+		out.Posts, out.Next = tx.mergePages(p, func(pt *Tx, take func(ID) bool) {
+			pt.walkTag(tag, p.Before, take)
+		}, viewer)
 		out.Hydrated = tx.hydrate(viewer, out.Posts)
 		return nil
 	})
 	return out, total, err
+}
+
+// walkTag calls fn with the posts of a hashtag in the partition t is
+// focused on, newest first, below before (0: from the newest), until fn
+// returns false.
+func (t *Tx) walkTag(tag string, before ID, fn func(ID) bool) {
+	prefix := append([]byte(tag), 0)
+	c := t.bucket(bTags).Cursor()
+	var k []byte
+	if before == 0 {
+		k, _ = c.Seek(append([]byte(tag), 1))
+	} else {
+		k, _ = c.Seek(tagKey(tag, before))
+	}
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, _ = c.Prev() {
+		if !fn(idFromKey(k[len(prefix):])) {
+			return
+		}
+	}
 }
 
 // Hydrated is what rendering a list of posts needs, read in one
@@ -490,23 +525,31 @@ func addMedia(tx *Tx, into map[ID]*Media, id ID) {
 }
 
 // RecentPublicPosts returns up to limit posts newer than since, newest
-// first, from public accounts (for explore).
+// first, from public accounts in every partition (for explore).
 func (s *Store) RecentPublicPosts(since time.Time, limit int) ([]*Post, error) {
 	var out []*Post
 	floor := MakeID(since, 0, 0)
 	err := s.view(func(tx *Tx) error {
-		c := tx.bucket(bPosts).Cursor()
-		for k, v := c.Last(); k != nil && idFromKey(k) >= floor && len(out) < limit; k, v = c.Prev() {
-			p := new(Post)
-			if decode(v, p) != nil {
-				continue
+		return tx.eachPart(func(pt *Tx) error {
+			c := pt.bucket(bPosts).Cursor()
+			n := 0
+			for k, v := c.Last(); k != nil && idFromKey(k) >= floor && n < limit; k, v = c.Prev() {
+				p := new(Post)
+				if decode(v, p) != nil {
+					continue
+				}
+				if u, err := tx.user(p.AuthorID); err == nil && !u.Private {
+					out = append(out, p)
+					n++
+				}
 			}
-			if u, err := tx.user(p.AuthorID); err == nil && !u.Private {
-				out = append(out, p)
-			}
-		}
-		return nil
+			return nil
+		})
 	})
+	slices.SortFunc(out, func(a, b *Post) int { return cmp.Compare(b.ID, a.ID) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
 	return out, err
 }
 

@@ -231,7 +231,7 @@ func (c UpdatePreferences) apply(tx *Tx) (*User, error) {
 
 // queuePush queues a push message to each of the recipient's browsers,
 // if their preferences allow this activity now.
-func (tx *Tx) queuePush(a *Activity) error {
+func (tx *Tx) queuePush(a *Activity, actorName string) error {
 	var subs []ID
 	tx.walkOldest(bPushSubs, a.UserID, 0, func(id ID) bool { subs = append(subs, id); return true })
 	if len(subs) == 0 {
@@ -248,18 +248,17 @@ func (tx *Tx) queuePush(a *Activity) error {
 	if !prefs.Pushes(a.Type, a.ActorID, a.CreatedAt) {
 		return nil
 	}
-	actor, err := tx.user(a.ActorID)
-	if err != nil {
+	if actorName == "" {
 		return nil
 	}
 	body := map[string]string{ActLike: "liked your photo.", ActComment: "commented on your photo.", ActFollow: "started following you.",
 		ActFollowRequest: "asked to follow you.", ActMention: "mentioned you."}[a.Type]
-	link := "/u/" + actor.Username
+	link := "/u/" + actorName
 	if a.PostID != 0 {
 		link = "/p/" + a.PostID.String()
 	}
 	for _, id := range subs {
-		if err := tx.enqueue(id.Shard(), JobPush, PushJob{Sub: id, Title: "aperture", Body: actor.Username + " " + body, URL: link}); err != nil {
+		if err := tx.enqueue(JobPush, PushJob{Sub: id, Title: "aperture", Body: actorName + " " + body, URL: link}); err != nil {
 			return err
 		}
 	}

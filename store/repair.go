@@ -11,10 +11,12 @@ import (
 // one sentence per counter it changed.
 type RepairCounts struct {
 	Meta
+	On uint16 `json:"on"` // a shard of the partition repaired
 }
 
-// Shard returns 0: a repair walks every shard.
-func (c RepairCounts) Shard() uint16 { return 0 }
+// Shard returns On: a repair walks every record of that shard's
+// partition.
+func (c RepairCounts) Shard() uint16 { return c.On }
 
 func (c RepairCounts) apply(t *Tx) ([]string, error) {
 	var fixed []string
@@ -111,18 +113,20 @@ func (c RepairCounts) apply(t *Tx) ([]string, error) {
 func (s *Store) StrayInboxEntries(limit int) ([][2]ID, error) {
 	var out [][2]ID
 	err := s.view(func(tx *Tx) error {
-		c := tx.bucket(bInbox).Cursor()
-		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
-			if len(k) != 16 {
-				continue
+		return tx.eachPart(func(pt *Tx) error {
+			c := pt.bucket(bInbox).Cursor()
+			for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+				if len(k) != 16 {
+					continue
+				}
+				owner, post := idFromKey(k[:8]), idFromKey(k[8:])
+				p, err := tx.post(post)
+				if err != nil || (p.AuthorID != owner && !tx.follows(owner, p.AuthorID)) {
+					out = append(out, [2]ID{owner, post})
+				}
 			}
-			owner, post := idFromKey(k[:8]), idFromKey(k[8:])
-			p, err := tx.post(post)
-			if err != nil || (p.AuthorID != owner && !tx.follows(owner, p.AuthorID)) {
-				out = append(out, [2]ID{owner, post})
-			}
-		}
-		return nil
+			return nil
+		})
 	})
 	return out, err
 }
@@ -130,11 +134,16 @@ func (s *Store) StrayInboxEntries(limit int) ([][2]ID, error) {
 // RemoveInboxEntries takes stray entries out of home feeds.
 type RemoveInboxEntries struct {
 	Meta
-	Entries [][2]ID // [owner, post]
+	Entries [][2]ID // [owner, post], all in one partition
 }
 
-// Shard returns 0: entries may belong to any shard.
-func (c RemoveInboxEntries) Shard() uint16 { return 0 }
+// Shard returns the first entry's owner's shard.
+func (c RemoveInboxEntries) Shard() uint16 {
+	if len(c.Entries) == 0 {
+		return 0
+	}
+	return c.Entries[0][0].Shard()
+}
 
 func (c RemoveInboxEntries) apply(t *Tx) (int, error) {
 	for _, e := range c.Entries {

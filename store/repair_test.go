@@ -26,6 +26,7 @@ func TestRepairCountsAndStrays(t *testing.T) {
 	if _, err := Exec(ctx, s, Follow{Meta: At(now), FollowerID: ben.ID, TargetID: ana.ID}); err != nil {
 		t.Fatal(err)
 	}
+	Settle(t, s)
 	m, _ := Exec(ctx, s, CreateMedia{Meta: At(now), OwnerID: ana.ID, Hash: fmt.Sprintf("%064x", 1), Width: 10, Height: 10})
 	p, err := Exec(ctx, s, CreatePost{Meta: At(now), AuthorID: ana.ID, Caption: "#sea", MediaIDs: []ID{m.ID}})
 	if err != nil {
@@ -51,7 +52,7 @@ func TestRepairCountsAndStrays(t *testing.T) {
 		if _, err := tx.addCounter(bTagCounts, []byte("sea"), 4); err != nil {
 			return err
 		}
-		return tx.inboxAdd(cy.ID, p.ID) // cy does not follow ana
+		return tx.inboxAdd(cy.ID, p.ID, ana.ID) // cy does not follow ana
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -97,20 +98,21 @@ func TestSnapshot(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	var hashes []string
-	err := s.Snapshot(func(_ string, size int64, blobs []string, write func(w io.Writer) (int64, error)) error {
-		hashes = blobs
+	dir := t.TempDir()
+	err := s.Snapshot(func(file string, size int64, blobs []string, write func(w io.Writer) (int64, error)) error {
+		hashes = append(hashes, blobs...)
+		buf.Reset()
 		n, err := write(&buf)
 		if n != size {
 			t.Fatalf("wrote %d of %d", n, size)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, file), buf.Bytes(), 0o600)
 	})
 	if err != nil || len(hashes) != 2 {
 		t.Fatalf("snapshot: %v, hashes %v", err, hashes)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "aperture.db"), buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
 	}
 	copyStore := openT(t, dir)
 	u, err := copyStore.UserByUsername("ana")

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"cmp"
+	"context"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -30,7 +33,8 @@ const (
 // FileReport reports a post (PostID) or an account (UserID) that the
 // reporter can see, with a reason of 1–500 characters. It fails with
 // ErrInvalid for a missing or long reason, ErrNotFound for what the
-// reporter cannot see.
+// reporter cannot see. The report lives in the reporter's partition;
+// prepare checks what it names, which lives in another.
 type FileReport struct {
 	Meta
 	ReporterID ID     `json:"reporter_id"`
@@ -42,45 +46,69 @@ type FileReport struct {
 // Shard returns the reporter's shard.
 func (c FileReport) Shard() uint16 { return c.ReporterID.Shard() }
 
-func (c FileReport) apply(tx *Tx) (*Report, error) {
-	reason := strings.TrimSpace(c.Reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 500 {
-		return nil, Invalid("reason", "Say in 1 to 500 characters what is wrong.")
+func (c FileReport) prepare(_ context.Context, s *Store) (Command[*Report], func(*Report, error) (*Report, error), error) {
+	if _, err := checkReason(c.Reason); err != nil {
+		return nil, nil, err
 	}
-	r := &Report{ReporterID: c.ReporterID, Reason: reason, CreatedAt: tx.now, Status: ReportOpen}
-	switch {
-	case c.PostID != 0:
-		p, err := tx.post(c.PostID)
-		if err != nil {
-			return nil, err
+	err := s.view(func(tx *Tx) error {
+		switch {
+		case c.PostID != 0:
+			p, err := tx.post(c.PostID)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.canSeePost(c.ReporterID, p); err != nil {
+				return err
+			}
+			c.UserID = p.AuthorID
+		case c.UserID != 0:
+			u, err := tx.user(c.UserID)
+			if err != nil {
+				return err
+			}
+			if tx.blocked(c.ReporterID, u.ID) && !tx.has(bBlocks, pair(c.ReporterID, u.ID)) || u.Suspended {
+				return Errorf(ErrNotFound, "That account was not found.")
+			}
+		default:
+			return Invalid("post_id", "Say which post or account you are reporting.")
 		}
-		if _, err := tx.canSeePost(c.ReporterID, p); err != nil {
-			return nil, err
-		}
-		r.PostID, r.UserID = p.ID, p.AuthorID
-	case c.UserID != 0:
-		u, err := tx.user(c.UserID)
-		if err != nil {
-			return nil, err
-		}
-		if tx.blocked(c.ReporterID, u.ID) && !tx.has(bBlocks, pair(c.ReporterID, u.ID)) || u.Suspended {
-			return nil, Errorf(ErrNotFound, "That account was not found.")
-		}
-		r.UserID = u.ID
-	default:
+		return nil
+	})
+	return c, nil, err
+}
+
+func checkReason(r string) (string, error) {
+	reason := strings.TrimSpace(r)
+	if reason == "" || utf8.RuneCountInString(reason) > 500 {
+		return "", Invalid("reason", "Say in 1 to 500 characters what is wrong.")
+	}
+	return reason, nil
+}
+
+func (c FileReport) apply(tx *Tx) (*Report, error) {
+	reason, err := checkReason(c.Reason)
+	if err != nil {
+		return nil, err
+	}
+	if c.UserID == 0 {
 		return nil, Invalid("post_id", "Say which post or account you are reporting.")
 	}
 	id, err := tx.NewID(c.Shard())
 	if err != nil {
 		return nil, err
 	}
-	r.ID = id
+	r := &Report{ID: id, ReporterID: c.ReporterID, PostID: c.PostID, UserID: c.UserID, Reason: reason, CreatedAt: tx.now, Status: ReportOpen}
 	return r, tx.put(bReports, id.key(), r)
 }
 
+// JobModerate carries out a report resolved with "remove" in the
+// partition of what it names.
+const JobModerate = "moderate" // Report
+
 // ResolveReport closes an open report: Remove deletes the reported post
-// (or, for an account, suspends it); otherwise the report is dismissed.
-// Only an administrator may. It returns the report.
+// (or, for an account, suspends it, unless it is an administrator's)
+// through the outbox; otherwise the report is dismissed. Only an
+// administrator may (checked by prepare). It returns the report.
 type ResolveReport struct {
 	Meta
 	AdminID  ID   `json:"admin_id"`
@@ -91,10 +119,14 @@ type ResolveReport struct {
 // Shard returns the report's shard.
 func (c ResolveReport) Shard() uint16 { return c.ReportID.Shard() }
 
-func (c ResolveReport) apply(tx *Tx) (*Report, error) {
-	if err := tx.requireAdmin(c.AdminID); err != nil {
-		return nil, err
+func (c ResolveReport) prepare(_ context.Context, s *Store) (Command[*Report], func(*Report, error) (*Report, error), error) {
+	if err := s.requireAdmin(c.AdminID); err != nil {
+		return nil, nil, err
 	}
+	return c, nil, nil
+}
+
+func (c ResolveReport) apply(tx *Tx) (*Report, error) {
 	r := new(Report)
 	if err := tx.get(bReports, c.ReportID.key(), r, "That report"); err != nil {
 		return nil, err
@@ -105,40 +137,60 @@ func (c ResolveReport) apply(tx *Tx) (*Report, error) {
 	r.Status, r.ResolvedBy, r.ResolvedAt = ReportDismissed, c.AdminID, tx.now
 	if c.Remove {
 		r.Status = ReportRemoved
-		if r.PostID != 0 {
-			if p, err := tx.post(r.PostID); err == nil {
-				if err := tx.deletePost(p); err != nil {
-					return nil, err
-				}
-			}
-		} else if u, err := tx.user(r.UserID); err == nil && !u.Admin {
-			u.Suspended, u.UpdatedAt = true, tx.now
-			if err := tx.put(bUsers, u.ID.key(), u); err != nil {
-				return nil, err
-			}
-			if err := tx.enqueue(u.ID.Shard(), JobIndexUser, IndexJob{ID: u.ID}); err != nil {
-				return nil, err
-			}
+		if err := tx.moderate(r); err != nil {
+			return nil, err
 		}
 	}
 	return r, tx.put(bReports, r.ID.key(), r)
 }
 
-// Reports returns reports newest first; open only when openOnly.
+// moderate carries out a report resolved with "remove": at once when what
+// it names lives in this partition, else through a moderation job.
+func (t *Tx) moderate(r *Report) error {
+	if t.parts > 1 && int(r.UserID.Shard())%t.parts != t.part {
+		return t.enqueue(JobModerate, r)
+	}
+	if r.PostID != 0 {
+		if p, err := t.post(r.PostID); err == nil {
+			return t.deletePost(p)
+		}
+		return nil
+	}
+	u, err := t.user(r.UserID)
+	if err != nil || u.Admin || u.Suspended {
+		return nil
+	}
+	u.Suspended, u.UpdatedAt = true, t.now
+	if err := t.put(bUsers, u.ID.key(), u); err != nil {
+		return err
+	}
+	return t.enqueue(JobIndexUser, IndexJob{ID: u.ID})
+}
+
+// Reports returns reports newest first, from every partition; open only
+// when openOnly.
 func (s *Store) Reports(openOnly bool, limit int) ([]*Report, error) {
 	var out []*Report
 	err := s.view(func(tx *Tx) error {
-		c := tx.bucket(bReports).Cursor()
-		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
-			r := new(Report)
-			if err := decode(v, r); err != nil {
-				return err
+		return tx.eachPart(func(pt *Tx) error {
+			c := pt.bucket(bReports).Cursor()
+			n := 0
+			for k, v := c.Last(); k != nil && n < limit; k, v = c.Prev() {
+				r := new(Report)
+				if err := decode(v, r); err != nil {
+					return err
+				}
+				if !openOnly || r.Status == ReportOpen {
+					out = append(out, r)
+					n++
+				}
 			}
-			if !openOnly || r.Status == ReportOpen {
-				out = append(out, r)
-			}
-		}
-		return nil
+			return nil
+		})
 	})
+	slices.SortFunc(out, func(a, b *Report) int { return cmp.Compare(b.ID, a.ID) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
 	return out, err
 }

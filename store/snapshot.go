@@ -15,9 +15,9 @@ import (
 // Open accepts) and returns the bytes written.
 type SnapshotFunc func(file string, size int64, blobs []string, write func(io.Writer) (int64, error)) error
 
-// Snapshot takes a consistent copy of each partition in turn while
-// writers carry on (one long read transaction per partition) and hands it
-// to fn. Each copy is consistent in itself; work between partitions that
+// Snapshot takes a consistent copy of each partition in turn, and then of
+// the global facts' file, while writers carry on (one long read
+// transaction per file) and hands it to fn. Each copy is consistent in itself; work between partitions that
 // was under way is in their outboxes and finishes after a restore. It
 // returns fn's error, or a read error.
 func (s *Store) Snapshot(fn SnapshotFunc) error {
@@ -45,6 +45,9 @@ func (s *Store) Snapshot(fn SnapshotFunc) error {
 		if err != nil {
 			return err
 		}
+	}
+	if kv, ok := s.kv.(*boltKV); ok {
+		return kv.db.View(func(btx *bolt.Tx) error { return fn(GlobalFile, btx.Size(), nil, btx.WriteTo) })
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -49,10 +50,12 @@ type Options struct {
 // Store is the open database: its partitions and the global facts. Its
 // methods are safe for concurrent use.
 type Store struct {
-	dir   string
-	parts []*partition
-	opt   Options
-	cache *objCache
+	closed atomic.Bool
+	dir    string
+	parts  []*partition
+	kv     KV // the global facts
+	opt    Options
+	cache  *objCache
 }
 
 // partition is one bbolt file holding the shards that map to it, with its
@@ -94,10 +97,10 @@ func Open(dir string, opt Options) (*Store, error) {
 		opt.MaxBatch = 1000
 	}
 	if opt.CelebrityAt <= 0 {
-		opt.CelebrityAt = 10_000
+		opt.CelebrityAt = defaultConfig.CelebrityAt
 	}
 	if opt.InboxCap <= 0 {
-		opt.InboxCap = 1000
+		opt.InboxCap = defaultConfig.InboxCap
 	}
 	if opt.migrations == nil {
 		opt.migrations = migrations
@@ -127,6 +130,16 @@ func Open(dir string, opt Options) (*Store, error) {
 		}
 		s.parts = append(s.parts, p)
 	}
+	kv, err := openBoltKV(dir, opt)
+	if err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	s.kv = kv
+	if err := s.migrateGlobal(); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
 	for _, p := range s.parts {
 		if err := migrate(p.db, opt.migrations); err != nil {
 			s.closeFiles()
@@ -135,6 +148,10 @@ func Open(dir string, opt Options) (*Store, error) {
 	}
 	for _, p := range s.parts {
 		p.c = startCommitter(p.db, p.idx, len(s.parts), opt.MaxBatch, &s.opt, s.cache)
+	}
+	if err := s.configure(context.Background()); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -190,11 +207,15 @@ func (s *Store) closeFiles() {
 	for _, p := range s.parts {
 		p.db.Close()
 	}
+	if s.kv != nil {
+		s.kv.Close()
+	}
 }
 
 // Close stops the committers after the commands already submitted and
 // closes the files. Exec after Close returns ErrUnavailable.
 func (s *Store) Close() error {
+	s.closed.Store(true)
 	for _, p := range s.parts {
 		if p.c != nil {
 			p.c.stop()
@@ -205,6 +226,9 @@ func (s *Store) Close() error {
 		if err := p.db.Close(); err != nil && first == nil {
 			first = err
 		}
+	}
+	if err := s.kv.Close(); err != nil && first == nil {
+		first = err
 	}
 	return first
 }
@@ -357,3 +381,6 @@ func DataFiles(dir string) []string {
 	}
 	return out
 }
+
+// timeNow is the clock of the few commands the store issues itself.
+var timeNow = time.Now

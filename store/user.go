@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"hash/fnv"
 	"net/url"
 	"strings"
@@ -107,7 +108,10 @@ func ShardForUsername(name string) uint16 {
 
 // CreateUser signs up an account. Its result is the new *User. It fails
 // with ErrConflict if the username is taken in any case, and ErrInvalid if
-// a field breaks its rules.
+// a field breaks its rules. Before it reaches its partition, Exec claims
+// the username in the global facts (and, for a sign-up on an invite-only
+// instance, spends the invitation); the claim points at the account once
+// it exists, and is given back if the command fails.
 type CreateUser struct {
 	Meta
 	Username     string `json:"username"`
@@ -122,8 +126,51 @@ type CreateUser struct {
 	Invite string `json:"invite,omitempty"`
 }
 
-// Shard returns the account's shard, fixed here for its lifetime.
-func (c CreateUser) Shard() uint16 { return ShardForUsername(strings.ToLower(c.Username)) }
+// Shard returns the account's shard, fixed here for its lifetime: a hash
+// of the username as it is stored.
+func (c CreateUser) Shard() uint16 {
+	return ShardForUsername(strings.ToLower(strings.TrimSpace(c.Username)))
+}
+
+func (c CreateUser) prepare(_ context.Context, s *Store) (Command[*User], func(*User, error) (*User, error), error) {
+	name, err := NormalizeUsername(c.Username)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.PasswordHash == "" {
+		return nil, nil, Invalid("password", "Choose a password.")
+	}
+	var u User
+	if err := u.setEmail(c.Email); err != nil {
+		return nil, nil, err
+	}
+	if err := u.setDisplayName(c.DisplayName); err != nil {
+		return nil, nil, err
+	}
+	refund := func() {}
+	if c.SignUp {
+		if refund, err = s.admit(c.Invite); err != nil {
+			return nil, nil, err
+		}
+	}
+	rev, err := s.claimUsername(name, c.At)
+	if err != nil {
+		refund()
+		return nil, nil, err
+	}
+	c.Username = name
+	return c, func(u *User, err error) (*User, error) {
+		if err == nil {
+			err = s.bindUsername(name, u.ID, rev, c.At)
+		}
+		if err != nil {
+			s.releaseUsername(name, rev)
+			refund()
+			return nil, err
+		}
+		return u, nil
+	}, nil
+}
 
 func (c CreateUser) apply(tx *Tx) (*User, error) {
 	name, err := NormalizeUsername(c.Username)
@@ -133,11 +180,6 @@ func (c CreateUser) apply(tx *Tx) (*User, error) {
 	if c.PasswordHash == "" {
 		return nil, Invalid("password", "Choose a password.")
 	}
-	if c.SignUp {
-		if err := tx.admit(c.Invite); err != nil {
-			return nil, err
-		}
-	}
 	u := &User{Username: name, PasswordHash: c.PasswordHash, Admin: c.Admin, CreatedAt: tx.now, UpdatedAt: tx.now}
 	if err := u.setEmail(c.Email); err != nil {
 		return nil, err
@@ -145,17 +187,10 @@ func (c CreateUser) apply(tx *Tx) (*User, error) {
 	if err := u.setDisplayName(c.DisplayName); err != nil {
 		return nil, err
 	}
-	names := tx.bucket(bUsernames)
-	if names.Get([]byte(name)) != nil {
-		return nil, Errorf(ErrConflict, "The username %q is taken; choose another.", name)
-	}
 	if u.ID, err = tx.NewID(c.Shard()); err != nil {
 		return nil, err
 	}
-	if err := tx.set(bUsernames, []byte(name), u.ID.key()); err != nil {
-		return nil, err
-	}
-	if err := tx.enqueue(c.Shard(), JobIndexUser, IndexJob{ID: u.ID}); err != nil {
+	if err := tx.enqueue(JobIndexUser, IndexJob{ID: u.ID}); err != nil {
 		return nil, err
 	}
 	return u, tx.put(bUsers, u.ID.key(), u)
@@ -217,7 +252,7 @@ func (c UpdateProfile) apply(tx *Tx) (*User, error) {
 	}
 	u.UpdatedAt = tx.now
 	if c.DisplayName != nil || c.Bio != nil || c.Private != nil {
-		if err := tx.enqueue(c.Shard(), JobIndexUser, IndexJob{ID: u.ID}); err != nil {
+		if err := tx.enqueue(JobIndexUser, IndexJob{ID: u.ID}); err != nil {
 			return nil, err
 		}
 	}
@@ -288,17 +323,11 @@ func (s *Store) User(id ID) (*User, error) {
 // UserByUsername returns the account with this username in any case, or
 // ErrNotFound.
 func (s *Store) UserByUsername(name string) (*User, error) {
-	var u *User
-	err := s.view(func(tx *Tx) error {
-		id := tx.bucket(bUsernames).Get([]byte(strings.ToLower(strings.TrimSpace(name))))
-		if id == nil {
-			return Errorf(ErrNotFound, "There is no account called %q.", truncate(name, 40))
-		}
-		var err error
-		u, err = tx.user(idFromKey(id))
-		return err
-	})
-	return u, err
+	id, err := s.UserID(name)
+	if err != nil {
+		return nil, err
+	}
+	return s.User(id)
 }
 
 // setAvatar makes one of the user's unattached photos their avatar (0 for

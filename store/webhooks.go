@@ -1,7 +1,10 @@
 package store
 
 import (
+	"cmp"
+	"context"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -82,6 +85,24 @@ type CreateSubscription struct {
 // Shard returns the owner's shard.
 func (c CreateSubscription) Shard() uint16 { return c.Sub.OwnerID.Shard() }
 
+// prepare checks that the owner may see the account a user subscription
+// names, which lives in that account's partition.
+func (c CreateSubscription) prepare(_ context.Context, s *Store) (Command[*Subscription], func(*Subscription, error) (*Subscription, error), error) {
+	if c.Sub.Object == SubUser {
+		err := s.view(func(tx *Tx) error {
+			u, err := tx.user(c.Sub.UserID)
+			if err != nil {
+				return err
+			}
+			return tx.canSeeAccount(c.Sub.OwnerID, u)
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return c, nil, nil
+}
+
 func (c CreateSubscription) apply(tx *Tx) (*Subscription, error) {
 	s := c.Sub
 	if err := CheckCallbackURL(s.CallbackURL); err != nil {
@@ -94,12 +115,8 @@ func (c CreateSubscription) apply(tx *Tx) (*Subscription, error) {
 			return nil, Invalid("tag", "Name the hashtag to follow.")
 		}
 	case SubUser:
-		u, err := tx.user(s.UserID)
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.canSeeAccount(s.OwnerID, u); err != nil {
-			return nil, err
+		if s.UserID == 0 {
+			return nil, Invalid("user_id", "Say which account to follow.")
 		}
 	case SubGeo:
 		if s.Lat < -90 || s.Lat > 90 || s.Lon < -180 || s.Lon > 180 || s.RadiusKm <= 0 || s.RadiusKm > 1000 {
@@ -193,21 +210,30 @@ func (tx *Tx) subscription(id, owner ID) (*Subscription, error) {
 }
 
 // Subscriptions returns an owner's subscriptions, or every one when owner
-// is 0.
+// is 0, in ID order.
 func (s *Store) Subscriptions(owner ID) ([]*Subscription, error) {
 	var out []*Subscription
 	err := s.view(func(tx *Tx) error {
-		return tx.bucket(bSubs).ForEach(func(_, v []byte) error {
-			sub := new(Subscription)
-			if err := decode(v, sub); err != nil {
-				return err
+		if owner != 0 {
+			tx = tx.on(s.PartitionOf(owner.Shard()))
+		}
+		return tx.eachPart(func(pt *Tx) error {
+			if owner != 0 && pt.part != tx.part {
+				return nil
 			}
-			if owner == 0 || sub.OwnerID == owner {
-				out = append(out, sub)
-			}
-			return nil
+			return pt.bucket(bSubs).ForEach(func(_, v []byte) error {
+				sub := new(Subscription)
+				if err := decode(v, sub); err != nil {
+					return err
+				}
+				if owner == 0 || sub.OwnerID == owner {
+					out = append(out, sub)
+				}
+				return nil
+			})
 		})
 	})
+	slices.SortFunc(out, func(a, b *Subscription) int { return cmp.Compare(a.ID, b.ID) })
 	return out, err
 }
 
@@ -218,44 +244,71 @@ func (s *Store) Subscription(id ID) (sub *Subscription, err error) {
 }
 
 // QueueDeliveries queues one delivery job per active subscription that a
-// new post matches and whose owner may see the post.
+// new post matches and whose owner may see the post. Subscriptions live
+// in their owners' partitions, so prepare finds the matching ones in
+// every partition; apply queues their deliveries if the post still
+// exists.
 type QueueDeliveries struct {
 	Meta
-	PostID ID `json:"post_id"`
+	PostID ID   `json:"post_id"`
+	Subs   []ID `json:"subs,omitempty"` // resolved before submission
 }
 
 // Shard returns the post's shard.
 func (c QueueDeliveries) Shard() uint16 { return c.PostID.Shard() }
 
+func (c QueueDeliveries) prepare(_ context.Context, s *Store) (Command[int], func(int, error) (int, error), error) {
+	c.Subs = nil
+	err := s.view(func(tx *Tx) error {
+		p, err := tx.post(c.PostID)
+		if err != nil {
+			return nil // deleted meanwhile
+		}
+		return tx.eachPart(func(pt *Tx) error {
+			return pt.bucket(bSubs).ForEach(func(_, v []byte) error {
+				sub := new(Subscription)
+				if err := decode(v, sub); err != nil {
+					return err
+				}
+				if sub.Status != SubActive || !sub.Matches(p) {
+					return nil
+				}
+				if _, err := tx.canSeePost(sub.OwnerID, p); err == nil {
+					c.Subs = append(c.Subs, sub.ID)
+				}
+				return nil
+			})
+		})
+	})
+	slices.Sort(c.Subs)
+	return c, nil, err
+}
+
 func (c QueueDeliveries) apply(tx *Tx) (int, error) {
-	p, err := tx.post(c.PostID)
-	if err != nil {
+	if !tx.has(bPosts, c.PostID.key()) {
 		return 0, nil // deleted meanwhile
 	}
-	var subs []*Subscription
-	if err := tx.bucket(bSubs).ForEach(func(_, v []byte) error {
-		s := new(Subscription)
-		if err := decode(v, s); err != nil {
-			return err
-		}
-		if s.Status == SubActive && s.Matches(p) {
-			subs = append(subs, s)
-		}
-		return nil
-	}); err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, s := range subs {
-		if _, err := tx.canSeePost(s.OwnerID, p); err != nil {
-			continue
-		}
-		if err := tx.enqueue(s.ID.Shard(), JobWebhookDeliver, Delivery{Sub: s.ID, Post: p.ID}); err != nil {
+	for _, sub := range c.Subs {
+		if err := tx.enqueue(JobWebhookDeliver, Delivery{Sub: sub, Post: c.PostID}); err != nil {
 			return 0, err
 		}
-		n++
 	}
-	return n, nil
+	return len(c.Subs), nil
+}
+
+// anySubscription reports whether any partition holds a subscription, so
+// that a new post needs matching at all.
+func (s *Store) anySubscription() (bool, error) {
+	found := false
+	err := s.view(func(tx *Tx) error {
+		return tx.eachPart(func(pt *Tx) error {
+			if k, _ := pt.bucket(bSubs).Cursor().First(); k != nil {
+				found = true
+			}
+			return nil
+		})
+	})
+	return found, err
 }
 
 // DeliveryResult records how a delivery went: success clears the

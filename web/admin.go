@@ -327,8 +327,7 @@ func (s *Server) adminUpdateSettings(ctx context.Context, in *settingsInput) (*s
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Exec(ctx, s.st, store.UpdateSettings{Meta: store.At(now(ctx)), AdminID: admin.ID,
-		Settings: store.Settings{Registration: in.Body.Registration, MaxUploadMB: in.Body.MaxUploadMB}})
+	st, err := s.st.UpdateSettings(admin.ID, store.Settings{Registration: in.Body.Registration, MaxUploadMB: in.Body.MaxUploadMB})
 	return &settingsOutput{Body: SettingsView{Registration: st.Registration, MaxUploadMB: st.MaxUploadMB}}, err
 }
 
@@ -348,7 +347,7 @@ func (s *Server) adminCreateInvite(ctx context.Context, _ *struct{}) (*inviteOut
 	var b [10]byte
 	rand.Read(b[:])
 	code := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
-	code, err = store.Exec(ctx, s.st, store.CreateInvite{Meta: store.At(now(ctx)), AdminID: admin.ID, Code: code})
+	code, err = s.st.CreateInvite(admin.ID, code)
 	out := &inviteOutput{}
 	out.Body.Code = code
 	return out, err

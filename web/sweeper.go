@@ -47,16 +47,18 @@ func (w *MediaSweeper) Sweep(ctx context.Context, now time.Time) error {
 	if w.Grace <= 0 {
 		w.Grace = 24 * time.Hour
 	}
-	for {
-		ex, err := store.Exec(ctx, w.Store, store.ExpireMedia{Meta: store.At(now), Before: now.Add(-w.Grace), Limit: 500})
-		if err != nil {
-			return err
-		}
-		if w.Metrics != nil {
-			w.Metrics.mediaSwept.Add(float64(ex.Count))
-		}
-		if ex.Count < 500 {
-			break
+	for part := range w.Store.Partitions() {
+		for {
+			ex, err := store.Exec(ctx, w.Store, store.ExpireMedia{Meta: store.At(now), On: store.PartitionShard(part), Before: now.Add(-w.Grace), Limit: 500})
+			if err != nil {
+				return err
+			}
+			if w.Metrics != nil {
+				w.Metrics.mediaSwept.Add(float64(ex.Count))
+			}
+			if ex.Count < 500 {
+				break
+			}
 		}
 	}
 	for {
@@ -69,8 +71,10 @@ func (w *MediaSweeper) Sweep(ctx context.Context, now time.Time) error {
 				return err
 			}
 		}
-		if _, err := store.Exec(ctx, w.Store, store.BlobsCollected{Meta: store.At(now), Hashes: hashes}); err != nil {
-			return err
+		for part := range w.Store.Partitions() {
+			if _, err := store.Exec(ctx, w.Store, store.BlobsCollected{Meta: store.At(now), On: store.PartitionShard(part), Hashes: hashes}); err != nil {
+				return err
+			}
 		}
 		if len(hashes) < 500 {
 			return nil

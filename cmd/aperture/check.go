@@ -55,11 +55,13 @@ func runCheck(ctx context.Context, st *store.Store, blobs media.FileBlobs, colle
 	r.Problems = append(r.Problems, bad...)
 
 	if repair {
-		fixed, err := store.Exec(ctx, st, store.RepairCounts{Meta: store.At(now)})
-		if err != nil {
-			return nil, err
+		for part := range st.Partitions() {
+			fixed, err := store.Exec(ctx, st, store.RepairCounts{Meta: store.At(now), On: store.PartitionShard(part)})
+			if err != nil {
+				return nil, err
+			}
+			r.Repaired = append(r.Repaired, fixed...)
 		}
-		r.Repaired = append(r.Repaired, fixed...)
 	}
 	bad, err = st.Check()
 	if err != nil {
@@ -130,8 +132,15 @@ func runCheck(ctx context.Context, st *store.Store, blobs media.FileBlobs, colle
 			return nil, err
 		}
 		if repair && len(strays) > 0 {
-			if _, err := store.Exec(ctx, st, store.RemoveInboxEntries{Meta: store.At(now), Entries: strays}); err != nil {
-				return nil, err
+			byPart := map[int][][2]store.ID{}
+			for _, e := range strays {
+				part := st.PartitionOf(e[0].Shard())
+				byPart[part] = append(byPart[part], e)
+			}
+			for _, entries := range byPart {
+				if _, err := store.Exec(ctx, st, store.RemoveInboxEntries{Meta: store.At(now), Entries: entries}); err != nil {
+					return nil, err
+				}
 			}
 			r.Repaired = append(r.Repaired, fmt.Sprintf("removed %d home-feed entries of posts their owners may not see", len(strays)))
 		} else if len(strays) > 0 {

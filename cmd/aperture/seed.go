@@ -124,13 +124,15 @@ func (s *seeder) run(ctx context.Context) error {
 		return err
 	}
 	{
-		for {
-			d, err := store.Exec(ctx, s.st, store.DiscardJobs{Meta: s.at(0), Kinds: kinds, Limit: 50_000})
-			if err != nil {
-				return err
-			}
-			if d == 0 {
-				break
+		for part := range s.st.Partitions() {
+			for {
+				d, err := store.Exec(ctx, s.st, store.DiscardJobs{Meta: s.at(0), On: store.PartitionShard(part), Kinds: kinds, Limit: 50_000})
+				if err != nil {
+					return err
+				}
+				if d == 0 {
+					break
+				}
 			}
 		}
 	}
@@ -392,7 +394,15 @@ func (s *seeder) inboxes(ctx context.Context) (int, error) {
 	var total atomic.Int64
 	meta := s.at(time.Second)
 	err := parallel(len(s.users), func(i int) error {
-		n, err := store.Exec(ctx, s.st, store.RebuildInbox{Meta: meta, User: s.users[i].ID})
+		cfg, err := s.st.Config(s.st.PartitionOf(s.users[i].ID.Shard()))
+		if err != nil {
+			return err
+		}
+		entries, err := s.st.InboxFor(s.users[i].ID, cfg.InboxCap)
+		if err != nil {
+			return err
+		}
+		n, err := store.Exec(ctx, s.st, store.RebuildInbox{Meta: meta, User: s.users[i].ID, Entries: entries})
 		total.Add(int64(n))
 		return err
 	})

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// PartitionConfig is the instance configuration that apply reads. It is
+// partition data, changed only by the Configure command, so that every
+// replica of a partition applies its log with the same values whatever
+// flags its node was started with.
+type PartitionConfig struct {
+	// CelebrityAt is the follower count from which an author's posts are
+	// not fanned out but merged into feeds at read time.
+	CelebrityAt int `json:"celebrity_at"`
+	// InboxCap is how many posts a home-feed inbox keeps.
+	InboxCap int `json:"inbox_cap"`
+}
+
+// defaultConfig is the configuration of a partition never configured.
+var defaultConfig = PartitionConfig{CelebrityAt: 10_000, InboxCap: 1000}
+
+var keyConfig = []byte("config")
+
+// config returns the configuration of the partition t writes (or is
+// focused on), read once per transaction.
+func (t *Tx) config() PartitionConfig {
+	if t.cfg != nil {
+		return *t.cfg
+	}
+	c := defaultConfig
+	if v := t.bucket(bMeta).Get(keyConfig); v != nil {
+		json.Unmarshal(v, &c)
+	}
+	t.cfg = &c
+	return c
+}
+
+// Configure sets a partition's configuration. Values of 0 or less are
+// refused with ErrInvalid.
+type Configure struct {
+	Meta
+	On     uint16          `json:"on"` // a shard of the partition configured
+	Config PartitionConfig `json:"config"`
+}
+
+// Shard returns On.
+func (c Configure) Shard() uint16 { return c.On }
+
+func (c Configure) apply(tx *Tx) (PartitionConfig, error) {
+	if c.Config.CelebrityAt <= 0 || c.Config.InboxCap <= 0 {
+		return PartitionConfig{}, Invalid("config", "The celebrity threshold and the inbox cap must be positive.")
+	}
+	b, err := json.Marshal(c.Config)
+	if err != nil {
+		return PartitionConfig{}, err
+	}
+	tx.cfg = nil
+	return c.Config, tx.set(bMeta, keyConfig, b)
+}
+
+// configure brings every partition's configuration to the store's
+// options, with a Configure command where they differ.
+func (s *Store) configure(ctx context.Context) error {
+	want := PartitionConfig{CelebrityAt: s.opt.CelebrityAt, InboxCap: s.opt.InboxCap}
+	for i := range s.parts {
+		var have PartitionConfig
+		if err := s.viewPart(i, func(tx *Tx) error { have = tx.config(); return nil }); err != nil {
+			return err
+		}
+		if have == want {
+			continue
+		}
+		if _, err := Exec(ctx, s, Configure{Meta: At(timeNow()), On: PartitionShard(i), Config: want}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Config returns the configuration of partition part.
+func (s *Store) Config(part int) (PartitionConfig, error) {
+	var c PartitionConfig
+	err := s.viewPart(part, func(tx *Tx) error { c = tx.config(); return nil })
+	return c, err
+}
