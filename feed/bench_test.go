@@ -9,6 +9,7 @@ import (
 
 	"aperture/feed"
 	"aperture/store"
+	"aperture/store/storetest"
 )
 
 // BenchmarkFanout10k measures the time until a post by an author with
@@ -44,7 +45,7 @@ func BenchmarkFanout10k(b *testing.B) {
 
 // benchStore opens a store on disk with fsync on and no celebrities.
 func benchStore(b *testing.B) *store.Store {
-	st, err := store.Open(b.TempDir(), store.Options{CelebrityAt: 1_000_000})
+	st, err := store.Open(b.TempDir(), storetest.P(store.Options{CelebrityAt: 1_000_000}))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"aperture/feed"
 	"aperture/store"
+	"aperture/store/storetest"
 )
 
 type world struct {
@@ -21,7 +22,7 @@ type world struct {
 func newWorld(t testing.TB, opt store.Options) *world {
 	t.Helper()
 	opt.NoSync = true
-	st, err := store.Open(t.TempDir(), opt)
+	st, err := store.Open(t.TempDir(), storetest.P(opt))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"aperture/search"
 	"aperture/store"
+	"aperture/store/storetest"
 )
 
 // BenchmarkQueries measures query latency on a seeded data directory
@@ -24,7 +25,7 @@ func BenchmarkQueries(b *testing.B) {
 	if dir == "" {
 		b.Skip("set APERTURE_BENCH_DATA to a seeded and reindexed data directory (make bench-search does)")
 	}
-	st, err := store.Open(dir, store.Options{})
+	st, err := store.Open(dir, storetest.P(store.Options{}))
 	if err != nil {
 		b.Fatal(err)
 	}

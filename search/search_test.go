@@ -15,6 +15,7 @@ import (
 	"aperture/feed"
 	"aperture/search"
 	"aperture/store"
+	"aperture/store/storetest"
 )
 
 type env struct {
@@ -32,7 +33,7 @@ func newEnv(t *testing.T, dir string) *env {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	st, err := store.Open(dir, store.Options{NoSync: true})
+	st, err := store.Open(dir, storetest.P(store.Options{NoSync: true}))
 	if err != nil {
 		t.Fatal(err)
 	}

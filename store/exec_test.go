@@ -52,7 +52,9 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		}
 	}
 	n := 0
-	s.parts[0].db.View(func(tx *bolt.Tx) error { n = tx.Bucket(bUsers).Stats().KeyN; return nil })
+	for _, p := range s.parts {
+		p.db.View(func(tx *bolt.Tx) error { n += tx.Bucket(bUsers).Stats().KeyN; return nil })
+	}
 	if n != 200 {
 		t.Fatalf("%d user records for 200 names", n)
 	}
@@ -98,7 +100,7 @@ func BenchmarkWrites(b *testing.B) {
 }
 
 func benchWrites(b *testing.B, par int, write func(*Store, CreateUser) error) {
-	s, err := Open(b.TempDir(), Options{})
+	s, err := Open(b.TempDir(), testOptions(Options{}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -122,7 +124,7 @@ func benchWrites(b *testing.B, par int, write func(*Store, CreateUser) error) {
 // BenchmarkCreatePost measures post creation without image processing
 // (the photo record and the post, two commands) from 64 writers, fsync on.
 func BenchmarkCreatePost(b *testing.B) {
-	s, err := Open(b.TempDir(), Options{})
+	s, err := Open(b.TempDir(), testOptions(Options{}))
 	if err != nil {
 		b.Fatal(err)
 	}

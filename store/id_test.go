@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -30,7 +32,7 @@ func (c allocIDs) apply(tx *Tx) ([]ID, error) {
 
 func openT(tb testing.TB, dir string) *Store {
 	tb.Helper()
-	s, err := Open(dir, Options{NoSync: true})
+	s, err := Open(dir, testOptions(Options{NoSync: true}))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -164,4 +166,13 @@ func BenchmarkNewIDInCommand(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/id")
+}
+
+// testOptions returns opt with the tests' partition count (see
+// storetest.Partitions), unless opt names one.
+func testOptions(opt Options) Options {
+	if n, err := strconv.Atoi(os.Getenv("APERTURE_TEST_PARTITIONS")); err == nil && n > 0 && opt.Partitions == 0 {
+		opt.Partitions = n
+	}
+	return opt
 }

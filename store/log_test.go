@@ -39,7 +39,7 @@ func (l *memLog) Append(part int, seq uint64, entry []byte) error {
 // nothing, and an entry after a gap is refused.
 func TestLogReplaysToTheSameState(t *testing.T) {
 	log := &memLog{}
-	s, err := Open(t.TempDir(), Options{NoSync: true, Log: log})
+	s, err := Open(t.TempDir(), testOptions(Options{NoSync: true, Log: log}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,39 +63,49 @@ func TestLogReplaysToTheSameState(t *testing.T) {
 	Exec(ctx, s, UpdateProfile{Meta: At(time.Now()), UserID: u.ID, Bio: &bio})
 	Exec(ctx, s, UpdateProfile{Meta: At(time.Now()), UserID: 12345}) // fails: unknown account
 
-	fresh, err := Open(t.TempDir(), Options{NoSync: true})
+	fresh, err := Open(t.TempDir(), testOptions(Options{NoSync: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fresh.Close()
-	entries := log.entries[0]
-	if len(entries) < 3 {
-		t.Fatalf("only %d log entries recorded", len(entries))
-	}
-	for i, e := range entries {
-		if err := fresh.Replay(0, e); err != nil {
-			t.Fatalf("entry %d: %v", i+1, err)
+	total := 0
+	for part := range s.Partitions() {
+		entries := log.entries[part]
+		total += len(entries)
+		for i, e := range entries {
+			if err := fresh.Replay(part, e); err != nil {
+				t.Fatalf("partition %d, entry %d: %v", part, i+1, err)
+			}
+		}
+		if len(entries) > 0 {
+			if err := fresh.Replay(part, entries[0]); err != nil {
+				t.Fatalf("replaying an old entry again: %v", err)
+			}
+		}
+		a1, _ := s.LastApplied(part)
+		a2, _ := fresh.LastApplied(part)
+		if a1 != uint64(len(entries)) || a2 != a1 {
+			t.Fatalf("partition %d: lastApplied %d and %d after %d entries", part, a1, a2, len(entries))
 		}
 	}
-	if err := fresh.Replay(0, entries[0]); err != nil {
-		t.Fatalf("replaying an old entry again: %v", err)
+	if total < 3 {
+		t.Fatalf("only %d log entries recorded", total)
 	}
 	if d1, d2 := dump(t, s, false), dump(t, fresh, false); !bytes.Equal(d1, d2) {
 		t.Fatalf("replayed database differs:\n%s\n---\n%s", d1, d2)
 	}
-	a1, _ := s.LastApplied(0)
-	a2, _ := fresh.LastApplied(0)
-	if a1 != uint64(len(entries)) || a2 != a1 {
-		t.Fatalf("lastApplied %d and %d after %d entries", a1, a2, len(entries))
-	}
 
-	gap, err := Open(t.TempDir(), Options{NoSync: true})
+	gap, err := Open(t.TempDir(), testOptions(Options{NoSync: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer gap.Close()
-	if err := gap.Replay(0, entries[1]); err == nil {
-		t.Fatal("an entry after a gap was applied")
+	for part, entries := range log.entries {
+		if len(entries) > 1 {
+			if err := gap.Replay(part, entries[1]); err == nil {
+				t.Fatal("an entry after a gap was applied")
+			}
+		}
 	}
 }
 

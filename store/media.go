@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -312,4 +313,35 @@ func (t *Tx) addUsage(user ID, d int64) error {
 func (s *Store) Usage(user ID) (n int64, err error) {
 	err = s.view(func(tx *Tx) error { n = tx.usage(user); return nil })
 	return n, err
+}
+
+// ExpireUnattached runs ExpireMedia on every partition until each has no
+// more than it to expire, and returns the total.
+func (s *Store) ExpireUnattached(ctx context.Context, now, before time.Time) (Expired, error) {
+	var out Expired
+	for part := range s.parts {
+		for {
+			ex, err := Exec(ctx, s, ExpireMedia{Meta: At(now), On: PartitionShard(part), Before: before, Limit: 500})
+			out.Count += ex.Count
+			out.Orphans = append(out.Orphans, ex.Orphans...)
+			if err != nil || ex.Count < 500 {
+				if err != nil {
+					return out, err
+				}
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// BlobsGone removes collected hashes from every partition's collection
+// queue.
+func (s *Store) BlobsGone(ctx context.Context, now time.Time, hashes []string) error {
+	for part := range s.parts {
+		if _, err := Exec(ctx, s, BlobsCollected{Meta: At(now), On: PartitionShard(part), Hashes: hashes}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

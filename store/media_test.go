@@ -35,7 +35,7 @@ func TestMediaLifecycle(t *testing.T) {
 		t.Fatalf("%d users of the blob", len(users))
 	}
 	// After 24 h the first is unattached and expires; the blob is still used.
-	ex, err := store.Exec(ctx, s, store.ExpireMedia{Meta: store.At(t0.Add(25 * time.Hour)), Before: t0.Add(30 * time.Minute), Limit: 100})
+	ex, err := s.ExpireUnattached(ctx, t0.Add(25*time.Hour), t0.Add(30*time.Minute))
 	if err != nil || ex.Count != 1 || len(ex.Orphans) != 0 {
 		t.Fatalf("expired %+v %v", ex, err)
 	}
@@ -45,7 +45,7 @@ func TestMediaLifecycle(t *testing.T) {
 	if unused, _ := s.BlobUnused(hashA); unused {
 		t.Fatal("blob reported unused while b uses it")
 	}
-	ex, _ = store.Exec(ctx, s, store.ExpireMedia{Meta: store.At(t0.Add(26 * time.Hour)), Before: t0.Add(2 * time.Hour), Limit: 100})
+	ex, _ = s.ExpireUnattached(ctx, t0.Add(26*time.Hour), t0.Add(2*time.Hour))
 	if ex.Count != 1 || len(ex.Orphans) != 1 || ex.Orphans[0] != hashA {
 		t.Fatalf("expired %+v", ex)
 	}
@@ -64,7 +64,7 @@ func TestMediaLifecycle(t *testing.T) {
 	if queued, _ := s.BlobsToCollect(t0.Add(27*time.Hour), 10); len(queued) != 0 {
 		t.Fatalf("re-used blob still queued: %v", queued)
 	}
-	store.Exec(ctx, s, store.BlobsCollected{Meta: store.At(t0), Hashes: []string{hashA}})
+	s.BlobsGone(ctx, t0, []string{hashA})
 }
 
 func TestMediaValidation(t *testing.T) {

@@ -82,7 +82,7 @@ func TestFailedMigrationChangesNothing(t *testing.T) {
 		tx.Bucket(bUsers).Put([]byte("x"), []byte("y"))
 		return errors.New("boom")
 	}}}
-	if _, err := Open(dir, Options{migrations: steps}); err == nil {
+	if _, err := Open(dir, testOptions(Options{migrations: steps})); err == nil {
 		t.Fatal("a failing migration opened the store")
 	}
 	s := openT(t, dir)

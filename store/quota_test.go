@@ -34,7 +34,7 @@ func TestQuota(t *testing.T) {
 		t.Fatalf("usage %d", n)
 	}
 	// Unattached photos expire; their bytes are freed.
-	if _, err := store.Exec(ctx, s, store.ExpireMedia{Meta: store.At(time.Now()), Before: time.Now().Add(time.Hour), Limit: 10}); err != nil {
+	if _, err := s.ExpireUnattached(ctx, time.Now(), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := s.Usage(u.ID); n != 0 {

@@ -47,19 +47,12 @@ func (w *MediaSweeper) Sweep(ctx context.Context, now time.Time) error {
 	if w.Grace <= 0 {
 		w.Grace = 24 * time.Hour
 	}
-	for part := range w.Store.Partitions() {
-		for {
-			ex, err := store.Exec(ctx, w.Store, store.ExpireMedia{Meta: store.At(now), On: store.PartitionShard(part), Before: now.Add(-w.Grace), Limit: 500})
-			if err != nil {
-				return err
-			}
-			if w.Metrics != nil {
-				w.Metrics.mediaSwept.Add(float64(ex.Count))
-			}
-			if ex.Count < 500 {
-				break
-			}
-		}
+	ex, err := w.Store.ExpireUnattached(ctx, now, now.Add(-w.Grace))
+	if w.Metrics != nil {
+		w.Metrics.mediaSwept.Add(float64(ex.Count))
+	}
+	if err != nil {
+		return err
 	}
 	for {
 		hashes, err := w.Store.BlobsToCollect(now.Add(time.Millisecond), 500)
@@ -71,10 +64,8 @@ func (w *MediaSweeper) Sweep(ctx context.Context, now time.Time) error {
 				return err
 			}
 		}
-		for part := range w.Store.Partitions() {
-			if _, err := store.Exec(ctx, w.Store, store.BlobsCollected{Meta: store.At(now), On: store.PartitionShard(part), Hashes: hashes}); err != nil {
-				return err
-			}
+		if err := w.Store.BlobsGone(ctx, now, hashes); err != nil {
+			return err
 		}
 		if len(hashes) < 500 {
 			return nil

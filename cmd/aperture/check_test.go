@@ -8,13 +8,14 @@ import (
 
 	"aperture/media"
 	"aperture/store"
+	"aperture/store/storetest"
 )
 
 // TestCheckReportsLag: pending index jobs show as a note on how far the
 // search index lags, not as a problem.
 func TestCheckReportsLag(t *testing.T) {
 	dir := t.TempDir()
-	st, err := store.Open(dir, store.Options{NoSync: true})
+	st, err := store.Open(dir, storetest.P(store.Options{NoSync: true}))
 	if err != nil {
 		t.Fatal(err)
 	}

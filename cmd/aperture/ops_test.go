@@ -29,6 +29,7 @@ import (
 
 	"aperture/media"
 	"aperture/store"
+	"aperture/store/storetest"
 )
 
 // load drives concurrent writes against a server and remembers every
@@ -262,7 +263,7 @@ func TestCrashKill9UnderLoad(t *testing.T) {
 		t.Fatalf("check after the kills: %v\n%s", err, out)
 	}
 	p.stop(t)
-	st, err := store.Open(dir, store.Options{})
+	st, err := store.Open(dir, storetest.P(store.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +303,7 @@ func TestBackupUnderLoad(t *testing.T) {
 	if res, err := exec.Command(binary, "check", "--data", restored).CombinedOutput(); err != nil {
 		t.Fatalf("check of the restored copy: %v\n%s", err, res)
 	}
-	st, err := store.Open(restored, store.Options{})
+	st, err := store.Open(restored, storetest.P(store.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

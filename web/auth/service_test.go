@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"aperture/store"
+	"aperture/store/storetest"
 	"aperture/web/auth"
 )
 
@@ -32,7 +33,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(dir, store.Options{NoSync: true})
+	st, err := store.Open(dir, storetest.P(store.Options{NoSync: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
