@@ -84,6 +84,7 @@ func TestPrivateAccountRequests(t *testing.T) {
 	if _, err := w.st.ViewPost(fan.ID, p.ID); !errors.Is(err, store.ErrForbidden) {
 		t.Fatalf("pending requester sees the post: %v", err)
 	}
+	w.drain()
 	reqs, _ := w.st.FollowRequests(priv.ID, store.Page{})
 	if len(reqs.Users) != 1 || reqs.Users[0].ID != fan.ID {
 		t.Fatalf("requests %v", reqs.Users)
@@ -98,7 +99,9 @@ func TestPrivateAccountRequests(t *testing.T) {
 	}
 	other := w.user("other", false)
 	w.follow(other, priv)
+	w.drain() // the request reaches priv's partition
 	exec(w, store.AnswerRequest{Meta: w.at(), TargetID: priv.ID, RequesterID: other.ID, Approve: false})
+	w.drain() // the answer reaches other's partition
 	if r, _ := w.st.Relationship(other.ID, priv.ID); r.Following || r.Requested {
 		t.Fatalf("denied request: %+v", r)
 	}
@@ -434,6 +437,11 @@ func TestFanoutsRunTogether(t *testing.T) {
 			}
 		}
 	}
+	// The follows reach the authors' partitions first (fan-out reads the
+	// authors' followers); then the pool stops while the posts are made.
+	pool.Start()
+	w.drain()
+	pool.Stop()
 	byAuthor := map[store.ID][]store.ID{}
 	var gone store.ID
 	for round := range 3 {

@@ -185,6 +185,13 @@ func (t *Tx) at(name, key []byte) *bolt.Bucket {
 	return t.bucket(name)
 }
 
+// local reports whether id lives in the partition t writes: a command
+// checks it before reading a record named by its input, which may belong
+// anywhere.
+func (t *Tx) local(id ID) bool {
+	return t.parts <= 1 || int(id.Shard())%t.parts == t.part
+}
+
 // crossPartition is the panic of a command that reached for a key of
 // another partition: a bug in the command, which fails it.
 type crossPartition struct {

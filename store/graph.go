@@ -339,8 +339,7 @@ func (c AnswerRequest) apply(tx *Tx) (struct{}, error) {
 	return struct{}{}, pass(tx, JobFollowAnswer, AnswerFollow{Meta: Meta{At: tx.now}, Follower: c.RequesterID, Target: c.TargetID, Approve: approve})
 }
 
-// addFollower counts a new follower on owner's side and queues the
-// backfill of owner's recent posts into the follower's feed.
+// addFollower counts a new follower on owner's side.
 func (t *Tx) addFollower(owner, follower ID) error {
 	if t.followedBy(owner, follower) {
 		return nil
@@ -348,10 +347,7 @@ func (t *Tx) addFollower(owner, follower ID) error {
 	if err := t.mark(bFollowers, pair(owner, follower), msValue(t.now)); err != nil {
 		return err
 	}
-	if err := t.count(owner, func(c *Counts) { c.Followers++ }); err != nil {
-		return err
-	}
-	return t.enqueue(JobBackfill, PairJob{User: follower, Author: owner})
+	return t.count(owner, func(c *Counts) { c.Followers++ })
 }
 
 // SyncFollow brings the followee's side of a follow to the state the
@@ -387,10 +383,12 @@ func (c SyncFollow) apply(tx *Tx) (struct{}, error) {
 		if err := tx.unmark(bRequests, req); err != nil {
 			return struct{}{}, err
 		}
-		if tx.followedBy(c.Target, c.Follower) {
-			return struct{}{}, nil
-		}
 		if err := tx.addFollower(c.Target, c.Follower); err != nil {
+			return struct{}{}, err
+		}
+		// The follower's side follows now (an approval counted the
+		// follower earlier): the target's recent posts go to its feed.
+		if err := tx.enqueue(JobBackfill, PairJob{User: c.Follower, Author: c.Target}); err != nil {
 			return struct{}{}, err
 		}
 		if c.Notify {
@@ -627,11 +625,21 @@ func (t *Tx) relationship(viewer, other ID) Relationship {
 // posts, followers and following of u, from u's own side (so apply may
 // ask it in u's partition). It returns ErrNotFound across a block and
 // ErrForbidden for a private account the viewer does not follow.
+//
+// Between the moment one side of an edge changes and the moment the other
+// follows, the two sides differ. A read transaction, which reaches both,
+// takes the stricter answer: a block on either side hides, and a private
+// account is seen only once both sides agree on the follow.
 func (t *Tx) canSeeAccount(viewer ID, u *User) error {
-	if t.blockedOn(u.ID, viewer) || (u.Suspended && viewer != u.ID) {
+	blocked, follows := t.blockedOn(u.ID, viewer), t.followedBy(u.ID, viewer)
+	if t.rs != nil {
+		blocked = blocked || t.blockedOn(viewer, u.ID)
+		follows = follows && t.follows(viewer, u.ID)
+	}
+	if blocked || (u.Suspended && viewer != u.ID) {
 		return Errorf(ErrNotFound, "That account was not found.")
 	}
-	if u.Private && viewer != u.ID && !t.followedBy(u.ID, viewer) {
+	if u.Private && viewer != u.ID && !follows {
 		return Errorf(ErrForbidden, "This account is private; follow it to see its photos.")
 	}
 	return nil

@@ -106,7 +106,7 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 			return nil, Invalid("media_ids", "The same photo is listed twice.")
 		}
 		m := new(Media)
-		if err := tx.get(bMedia, mid.key(), m, "That photo"); err != nil || m.OwnerID != c.AuthorID {
+		if !tx.local(mid) || tx.get(bMedia, mid.key(), m, "That photo") != nil || m.OwnerID != c.AuthorID {
 			return nil, Errorf(ErrForbidden, "Photo %s is not one of your uploads.", mid)
 		}
 		if m.PostID != 0 || author.AvatarMediaID == mid {

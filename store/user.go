@@ -336,7 +336,7 @@ func (s *Store) UserByUsername(name string) (*User, error) {
 func (t *Tx) setAvatar(u *User, id ID) error {
 	if id != 0 {
 		m := new(Media)
-		if err := t.get(bMedia, id.key(), m, "That photo"); err != nil || m.OwnerID != u.ID || m.PostID != 0 {
+		if !t.local(id) || t.get(bMedia, id.key(), m, "That photo") != nil || m.OwnerID != u.ID || m.PostID != 0 {
 			return Invalid("avatar_media_id", "Choose one of your own new uploads as your picture.")
 		}
 		if err := t.unmark(bMediaAge, ageKey(m.CreatedAt, id)); err != nil {

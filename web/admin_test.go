@@ -157,6 +157,7 @@ func TestAdminSuspendReportsSettings(t *testing.T) {
 	if r := ts.do("POST", "/api/v1/admin/reports/"+rep.ID.String()+"/resolve", adm, map[string]string{"action": "remove"}); r.status != 200 {
 		t.Fatalf("resolve: %d %s", r.status, r.body)
 	}
+	ts.drain() // the removal reaches the post's partition through the outbox
 	if r := ts.do("GET", "/api/v1/posts/"+p.ID.String(), ben, nil); r.status != 404 {
 		t.Fatalf("a removed post: %d", r.status)
 	}

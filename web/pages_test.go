@@ -167,6 +167,7 @@ func TestFormsWithoutJavaScript(t *testing.T) {
 			t.Fatalf("%s: %d %s", s.path, r.status, r.body)
 		}
 	}
+	ts.drain() // the follow reaches ana's partition through the outbox
 	got, _ := ts.st.ViewPost(0, p.ID)
 	if got.LikeCount != 1 || got.CommentCount != 1 {
 		t.Fatalf("likes %d comments %d", got.LikeCount, got.CommentCount)

@@ -25,6 +25,7 @@ func TestVisibilityMatrix(t *testing.T) {
 			}
 			ts.do("POST", "/api/v1/users/owner/follow", follower, nil)
 			ts.do("POST", "/api/v1/users/owner/follow", blocked, nil)
+			ts.drain() // each follow reaches the owner's partition through the outbox
 			if private {
 				reqs := listIDs(t, ts.do("GET", "/api/v1/me/follow-requests", owner, nil))
 				if len(reqs) != 2 {
