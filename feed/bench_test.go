@@ -45,7 +45,7 @@ func BenchmarkFanout10k(b *testing.B) {
 
 // benchStore opens a store on disk with fsync on and no celebrities.
 func benchStore(b *testing.B) *store.Store {
-	st, err := store.Open(b.TempDir(), storetest.P(store.Options{CelebrityAt: 1_000_000}))
+	st, err := storetest.Open(b.TempDir(), store.Options{CelebrityAt: 1_000_000})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -356,7 +356,7 @@ func TestPaginationStableWhileNewPostsArrive(t *testing.T) {
 // TestRetriesAndDeadLetters: a failing job is retried with backoff, parked
 // after MaxAttempts, and runs again once retried from the dead letters.
 func TestRetriesAndDeadLetters(t *testing.T) {
-	st, err := store.Open(t.TempDir(), storetest.P(store.Options{NoSync: true}))
+	st, err := storetest.Open(t.TempDir(), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +409,7 @@ func TestRetriesAndDeadLetters(t *testing.T) {
 // before its fan-out, every inbox ends with exactly the live posts of the
 // authors its owner follows, each once.
 func TestFanoutsRunTogether(t *testing.T) {
-	st, err := store.Open(t.TempDir(), storetest.P(store.Options{NoSync: true, CelebrityAt: 1_000_000}))
+	st, err := storetest.Open(t.TempDir(), store.Options{NoSync: true, CelebrityAt: 1_000_000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ type world struct {
 func newWorld(t testing.TB, opt store.Options) *world {
 	t.Helper()
 	opt.NoSync = true
-	st, err := store.Open(t.TempDir(), storetest.P(opt))
+	st, err := storetest.Open(t.TempDir(), opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func taggedPost(t *testing.T, st *store.Store, author store.ID, i int) {
 // growing delays, and after store.MaxSubFailures failures in a row the
 // subscription is disabled; enabling it clears the failures.
 func TestWebhookRetriesThenDisables(t *testing.T) {
-	st, err := store.Open(t.TempDir(), storetest.P(store.Options{NoSync: true}))
+	st, err := storetest.Open(t.TempDir(), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestWebhookRetriesThenDisables(t *testing.T) {
 // TestWebhookAfterRestart: a delivery queued while no worker runs is made
 // when the workers start again.
 func TestWebhookAfterRestart(t *testing.T) {
-	st, err := store.Open(t.TempDir(), storetest.P(store.Options{NoSync: true}))
+	st, err := storetest.Open(t.TempDir(), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func BenchmarkQueries(b *testing.B) {
 	if dir == "" {
 		b.Skip("set APERTURE_BENCH_DATA to a seeded and reindexed data directory (make bench-search does)")
 	}
-	st, err := store.Open(dir, storetest.P(store.Options{}))
+	st, err := storetest.Open(dir, store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func newEnv(t *testing.T, dir string) *env {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	st, err := store.Open(dir, storetest.P(store.Options{NoSync: true}))
+	st, err := storetest.Open(dir, store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func MustOpen(tb testing.TB, dir string) *store.Store {
 	if dir == "" {
 		dir = tb.TempDir()
 	}
-	s, err := store.Open(dir, storetest.P(store.Options{}))
+	s, err := storetest.Open(dir, store.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestReopenKeepsData(t *testing.T) {
 	dir := t.TempDir()
-	s, err := store.Open(dir, storetest.P(store.Options{}))
+	s, err := storetest.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestSecondOpenFailsFast(t *testing.T) {
 	dir := t.TempDir()
 	MustOpen(t, dir)
 	start := time.Now()
-	_, err := store.Open(dir, storetest.P(store.Options{LockTimeout: 200 * time.Millisecond}))
+	_, err := storetest.Open(dir, store.Options{LockTimeout: 200 * time.Millisecond})
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("second open: %v", err)
 	}

@@ -41,7 +41,7 @@ func BenchmarkGetMe(b *testing.B) {
 // BenchmarkLogin measures a log-in with the production argon2id
 // parameters (m=19 MiB, t=2, p=1): the password check dominates.
 func BenchmarkLogin(b *testing.B) {
-	st, err := store.Open(b.TempDir(), storetest.P(store.Options{NoSync: true}))
+	st, err := storetest.Open(b.TempDir(), store.Options{NoSync: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -107,7 +107,7 @@ func newServerWithMedia(tb testing.TB, mc media.Config) *testServer {
 func newServerWith(tb testing.TB, cfg web.Config, mc media.Config) *testServer {
 	tb.Helper()
 	dir := tb.TempDir()
-	st, err := store.Open(dir, storetest.P(store.Options{NoSync: true}))
+	st, err := storetest.Open(dir, store.Options{NoSync: true})
 	if err != nil {
 		tb.Fatal(err)
 	}

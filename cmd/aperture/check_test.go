@@ -15,7 +15,7 @@ import (
 // search index lags, not as a problem.
 func TestCheckReportsLag(t *testing.T) {
 	dir := t.TempDir()
-	st, err := store.Open(dir, storetest.P(store.Options{NoSync: true}))
+	st, err := storetest.Open(dir, store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ type Config struct {
 	Decoders        int
 	FanoutBatch     int
 	CelebrityAt     int
+	Partitions      int
 	HTTPS           bool
 	MapTiles        string
 	MapAttribution  string
@@ -106,6 +107,7 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	num(&cfg.MaxMegapixels, "max-megapixels", "APERTURE_MAX_MEGAPIXELS", 50, "largest photo in megapixels (all GIF frames counted)")
 	num(&cfg.Decoders, "decoders", "APERTURE_DECODERS", 0, "photos decoded at once (0: one per CPU)")
 	num(&cfg.FanoutBatch, "fanout-batch", "APERTURE_FANOUT_BATCH", 1000, "followers whose feeds one fan-out transaction fills")
+	num(&cfg.Partitions, "partitions", "APERTURE_PARTITIONS", 0, "partitions (database files, each with its own committer) of a new data directory; 0 means 1 (an existing directory keeps its own)")
 	num(&cfg.CelebrityAt, "celebrity-followers", "APERTURE_CELEBRITY_FOLLOWERS", 10000, "followers from which an author's posts are merged into feeds at read time instead of fanned out")
 	rate := func(p *web.Rate, flagName, env, def, usage string) {
 		if v := getenv(env); v != "" {

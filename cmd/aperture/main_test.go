@@ -1,6 +1,7 @@
 package main
 
 import (
+	"aperture/store/storetest"
 	"bufio"
 	"bytes"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,6 +27,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "aperture")
+	// The binary makes new data directories with the tests' partition
+	// count.
+	os.Setenv("APERTURE_PARTITIONS", strconv.Itoa(storetest.Partitions()))
 	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)

@@ -263,7 +263,7 @@ func TestCrashKill9UnderLoad(t *testing.T) {
 		t.Fatalf("check after the kills: %v\n%s", err, out)
 	}
 	p.stop(t)
-	st, err := store.Open(dir, storetest.P(store.Options{}))
+	st, err := storetest.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func TestBackupUnderLoad(t *testing.T) {
 	if res, err := exec.Command(binary, "check", "--data", restored).CombinedOutput(); err != nil {
 		t.Fatalf("check of the restored copy: %v\n%s", err, res)
 	}
-	st, err := store.Open(restored, storetest.P(store.Options{}))
+	st, err := storetest.Open(restored, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,7 +107,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.log.Info("warmed the database into memory", "file", filepath.Base(db), "bytes", n, "took", took.String())
 		}
 	}
-	if m.st, err = store.Open(m.Config.Data, store.Options{CelebrityAt: m.Config.CelebrityAt}); err != nil {
+	if m.st, err = store.Open(m.Config.Data, store.Options{Partitions: m.Config.Partitions, CelebrityAt: m.Config.CelebrityAt}); err != nil {
 		return err
 	}
 	if m.auth, err = auth.NewService(m.st, keyFile(m.Config.Data), auth.Config{}, time.Now()); err != nil {

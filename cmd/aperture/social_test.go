@@ -27,7 +27,7 @@ func TestSeedDemo(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "30 posts") {
 		t.Fatalf("seed: %v\n%s", err, out)
 	}
-	st, err := store.Open(dir, storetest.P(store.Options{}))
+	st, err := storetest.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestCrashDuringFanout(t *testing.T) {
 	}
 	dir := t.TempDir()
 	const followers = 30_000
-	st, err := store.Open(dir, storetest.P(store.Options{NoSync: true, CelebrityAt: 100_000}))
+	st, err := storetest.Open(dir, store.Options{NoSync: true, CelebrityAt: 100_000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestCrashDuringFanout(t *testing.T) {
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	p.done <- <-p.done // the cleanup waits on it too
 
-	st, err = store.Open(dir, storetest.P(store.Options{}))
+	st, err = storetest.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestCrashDuringFanout(t *testing.T) {
 	p2 := start(t, dir, "--celebrity-followers", "100000")
 	waitOutbox(t, p2, 60*time.Second)
 	p2.stop(t)
-	st, err = store.Open(dir, storetest.P(store.Options{}))
+	st, err = storetest.Open(dir, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

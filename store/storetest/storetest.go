@@ -28,3 +28,12 @@ func P(opt store.Options) store.Options {
 	}
 	return opt
 }
+
+// Open opens dir as store.Open does, with the tests' partition count if
+// dir holds no data directory yet.
+func Open(dir string, opt store.Options) (*store.Store, error) {
+	if len(store.DataFiles(dir)) == 0 {
+		opt = P(opt)
+	}
+	return store.Open(dir, opt)
+}
