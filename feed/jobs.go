@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"sync"
 	"fmt"
 	"math"
 	"slices"
@@ -158,6 +159,16 @@ func (p *Pool) byPartition(entries []store.InboxEntry) [][]store.InboxEntry {
 	return slices.DeleteFunc(parts, func(es []store.InboxEntry) bool { return len(es) == 0 })
 }
 
+// backfills runs a batch of backfills at once (see relay).
+func (p *Pool) backfills(ctx context.Context, jobs []*store.Job) error {
+	return concurrently(jobs, func(j *store.Job) error { return p.backfill(ctx, j) })
+}
+
+// activities records a batch of activities at once (see relay).
+func (p *Pool) activities(ctx context.Context, jobs []*store.Job) error {
+	return concurrently(jobs, func(j *store.Job) error { return p.activity(ctx, j) })
+}
+
 // backfill brings a followee's recent posts into a new follower's feed.
 func (p *Pool) backfill(ctx context.Context, j *store.Job) error {
 	var job store.PairJob
@@ -237,18 +248,47 @@ func (p *Pool) activity(ctx context.Context, j *store.Job) error {
 	return nil
 }
 
-// relay returns the handler of a job whose payload is a command for
-// another partition (the other side of an edge): it sends the command as
-// the job carries it, stamped with the time of the change that queued it.
-func relay[C store.Command[R], R any](st *store.Store) Handler {
-	return func(ctx context.Context, j *store.Job) error {
-		var c C
-		if err := j.Decode(&c); err != nil {
+// relay returns the batch handler of jobs whose payloads are commands for
+// other partitions (the other side of edges): it sends the commands as
+// the jobs carry them, stamped with the time of the change that queued
+// them, all at once, so that each partition's committer takes many of
+// them in one transaction. A failure retries the batch; the commands are
+// idempotent.
+func relay[C store.Command[R], R any](st *store.Store) BatchHandler {
+	return func(ctx context.Context, jobs []*store.Job) error {
+		return concurrently(jobs, func(j *store.Job) error {
+			var c C
+			if err := j.Decode(&c); err != nil {
+				return err
+			}
+			_, err := store.Exec(ctx, st, c)
+			return err
+		})
+	}
+}
+
+// concurrently runs fn for every job, up to 64 at a time, and returns the
+// first error.
+func concurrently(jobs []*store.Job, fn func(j *store.Job) error) error {
+	sem := make(chan struct{}, 64)
+	errs := make(chan error, len(jobs))
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs <- fn(j)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
 			return err
 		}
-		_, err := store.Exec(ctx, st, c)
-		return err
 	}
+	return nil
 }
 
 // moderate carries out a report resolved with "remove": the reported

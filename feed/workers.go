@@ -82,23 +82,26 @@ func NewPool(st *store.Store, cfg Config, log *slog.Logger) *Pool {
 	}
 	p.handlers = map[string]Handler{
 		store.JobPostDeleted: p.postDeleted,
-		store.JobBackfill:    p.backfill,
 		store.JobUnfan:       p.unfan,
-		store.JobActivity:    p.activity,
 		store.JobPurgeUser:   p.purgeUser,
 		store.JobModerate:    p.moderate,
-		// The other side of graph edges.
-		store.JobFollowSync:   relay[store.SyncFollow, struct{}](st),
-		store.JobFollowAnswer: relay[store.AnswerFollow, struct{}](st),
-		store.JobFollowDrop:   relay[store.DropFollow, struct{}](st),
-		store.JobBlockSync:    relay[store.SyncBlock, struct{}](st),
 	}
 	p.HandleBatch(store.JobFanout, p.fanout)
+	p.HandleBatch(store.JobBackfill, p.backfills)
+	p.HandleBatch(store.JobActivity, p.activities)
+	// The other side of graph edges.
+	p.HandleBatch(store.JobFollowSync, relay[store.SyncFollow, struct{}](st))
+	p.HandleBatch(store.JobFollowAnswer, relay[store.AnswerFollow, struct{}](st))
+	p.HandleBatch(store.JobFollowDrop, relay[store.DropFollow, struct{}](st))
+	p.HandleBatch(store.JobBlockSync, relay[store.SyncBlock, struct{}](st))
 	return p
 }
 
 // Handle registers (or replaces) the handler of a job kind.
-func (p *Pool) Handle(kind string, h Handler) { p.handlers[kind] = h }
+func (p *Pool) Handle(kind string, h Handler) {
+	p.handlers[kind] = h
+	delete(p.batchers, kind)
+}
 
 // HandleBatch registers a handler that takes the due jobs of a kind
 // together, up to 500 at a time.
