@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"sync"
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"aperture/store"
