@@ -8,7 +8,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN      := bin/aperture
 
-.PHONY: all build run test vet fmt fmt-check unit race long fuzz bench bench-flows bench-search bench-media bench-ui soak screenshots clean
+.PHONY: all build run test vet fmt fmt-check unit race partitions long fuzz bench bench-flows bench-search bench-media bench-ui soak screenshots clean
 
 all: build
 
@@ -25,7 +25,7 @@ run: build
 # test is the whole suite: formatting, vet, unit, integration and
 # end-to-end tests (with the race detector), the memory tests (without it:
 # it multiplies memory), and a short fuzz of every parser of untrusted bytes.
-test: fmt-check vet race long fuzz
+test: fmt-check vet race partitions long fuzz
 
 vet:
 	$(GO) vet ./...
@@ -41,6 +41,14 @@ unit:
 
 race:
 	$(GO) test -race -short -count=1 -timeout 15m ./...
+
+# partitions runs the suite again on data directories of four partitions
+# (each its own bbolt file and committer): every answer must be the same
+# as with one, and a command that reaches into another partition fails.
+# Then the crash test, whose fan-out crosses partitions.
+partitions:
+	APERTURE_TEST_PARTITIONS=4 $(GO) test -short -count=1 -timeout 15m ./...
+	APERTURE_TEST_PARTITIONS=4 $(GO) test -count=1 -run 'Crash' ./cmd/aperture/
 
 # long runs the tests that -short skips above: peak RSS (the race detector
 # multiplies memory) and the SIGKILL-during-fan-out crash test.

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"slices"
@@ -68,4 +70,26 @@ func (s *Store) CheckFile() ([]string, error) {
 		}
 	}
 	return bad, nil
+}
+
+// Fingerprint returns a SHA-256, in hex, of every bucket, key and value of
+// partition part, in order, and the partition's lastApplied: two replicas
+// of a partition that applied the same log have the same fingerprint.
+func (s *Store) Fingerprint(part int) (string, uint64, error) {
+	if part < 0 || part >= len(s.parts) {
+		return "", 0, Errorf(ErrInvalid, "There is no partition %d.", part)
+	}
+	h := sha256.New()
+	var applied uint64
+	err := s.parts[part].db.View(func(btx *bolt.Tx) error {
+		applied = (&Tx{tx: btx}).lastApplied()
+		return btx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			fmt.Fprintf(h, "[%s]", name)
+			return b.ForEach(func(k, v []byte) error {
+				fmt.Fprintf(h, "%d:%x=%d:%x;", len(k), k, len(v), v)
+				return nil
+			})
+		})
+	})
+	return hex.EncodeToString(h.Sum(nil)), applied, err
 }
