@@ -1,9 +1,5 @@
 package store
 
-import (
-	"bytes"
-)
-
 // JobPurgeUser deletes a deleted account's content in batches.
 const JobPurgeUser = "purge_user" // IndexJob{ID: user}
 
@@ -19,9 +15,11 @@ func (t *Tx) requireAdmin(id ID) error {
 	return nil
 }
 
-// SetSuspended suspends an account (it may not sign in, and no one else
-// sees it or its content) or lifts the suspension. Only an administrator
-// may, and not on their own account. It returns the account.
+// SetSuspended suspends an account (it may not sign in, its sessions end,
+// and no one else sees it or anything it made, nor counts it) or lifts
+// the suspension (everything but the sessions comes back). Only an
+// administrator may, and not on their own account. It returns the
+// account.
 type SetSuspended struct {
 	Meta
 	AdminID   ID   `json:"admin_id"`
@@ -46,17 +44,14 @@ func (c SetSuspended) apply(tx *Tx) (*User, error) {
 	if u.Deleted {
 		return nil, Errorf(ErrConflict, "That account has been deleted.")
 	}
-	u.Suspended, u.UpdatedAt = c.Suspended, tx.now
-	if err := tx.put(bUsers, u.ID.key(), u); err != nil {
-		return nil, err
-	}
-	return u, tx.enqueue(c.Shard(), JobIndexUser, IndexJob{ID: u.ID})
+	return u, tx.suspend(u, c.Suspended)
 }
 
 // DeleteAccount deletes an account with everything it made: it vanishes
-// at once (as if suspended), its follows both ways end now, and a
-// background job deletes its posts (out of feeds, tags, search and the
-// map), comments and likes. The account itself or an administrator may.
+// at once (as if suspended, its sessions ended), its follows both ways
+// end now, and a background job deletes its posts (out of feeds, tags,
+// search and the map), comments and likes. The account itself or an
+// administrator may.
 type DeleteAccount struct {
 	Meta
 	ActorID ID `json:"actor_id"`
@@ -76,8 +71,8 @@ func (c DeleteAccount) apply(tx *Tx) (struct{}, error) {
 	if err != nil {
 		return struct{}{}, err
 	}
-	u.Suspended, u.Deleted, u.UpdatedAt = true, true, tx.now
-	if err := tx.put(bUsers, u.ID.key(), u); err != nil {
+	u.Deleted = true
+	if err := tx.suspend(u, true); err != nil {
 		return struct{}{}, err
 	}
 	var edges [][2]ID
@@ -87,9 +82,6 @@ func (c DeleteAccount) apply(tx *Tx) (struct{}, error) {
 		if err := tx.unlink(e[0], e[1]); err != nil {
 			return struct{}{}, err
 		}
-	}
-	if err := tx.enqueue(c.Shard(), JobIndexUser, IndexJob{ID: u.ID}); err != nil {
-		return struct{}{}, err
 	}
 	return struct{}{}, tx.enqueue(c.Shard(), JobPurgeUser, IndexJob{ID: u.ID})
 }
@@ -128,42 +120,26 @@ func (c PurgeUser) apply(tx *Tx) (bool, error) {
 	if len(posts) > 0 {
 		return false, nil
 	}
-	// Comments and likes on other people's posts.
-	var comments []*Comment
-	if err := tx.bucket(bComments).ForEach(func(_, v []byte) error {
+	// Comments and likes on other people's posts, from the account's own
+	// lists of them. The account is suspended, so none of them is
+	// counted any more.
+	var comments, liked []ID
+	tx.walkOldest(bUserComms, u.ID, 0, func(id ID) bool { comments = append(comments, id); return true })
+	tx.walkOldest(bUserLikes, u.ID, 0, func(id ID) bool { liked = append(liked, id); return true })
+	for _, id := range comments {
 		cm := new(Comment)
-		if err := decode(v, cm); err == nil && cm.AuthorID == u.ID {
-			comments = append(comments, cm)
+		if tx.get(bComments, id.key(), cm, "comment") != nil {
+			if err := tx.unmark(bUserComms, pair(u.ID, id)); err != nil {
+				return false, err
+			}
+			continue
 		}
-		return nil
-	}); err != nil {
-		return false, err
-	}
-	for _, cm := range comments {
 		if err := tx.deleteComment(cm); err != nil {
 			return false, err
 		}
 	}
-	suffix := u.ID.key()
-	var likes [][]byte
-	if err := tx.bucket(bLikes).ForEach(func(k, _ []byte) error {
-		if len(k) == 16 && bytes.Equal(k[8:], suffix) {
-			likes = append(likes, bytes.Clone(k))
-		}
-		return nil
-	}); err != nil {
-		return false, err
-	}
-	for _, k := range likes {
-		p, err := tx.post(idFromKey(k[:8]))
-		if err != nil {
-			continue
-		}
-		if err := tx.unmark(bLikes, k); err != nil {
-			return false, err
-		}
-		p.LikeCount--
-		if err := tx.put(bPosts, p.ID.key(), p); err != nil {
+	for _, post := range liked {
+		if err := tx.unlike(post, u.ID); err != nil {
 			return false, err
 		}
 	}

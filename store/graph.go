@@ -80,6 +80,9 @@ func (c Follow) apply(tx *Tx) (FollowState, error) {
 	if _, err := tx.user(c.FollowerID); err != nil {
 		return StateNone, err
 	}
+	if err := tx.mayAct(c.FollowerID); err != nil {
+		return StateNone, err
+	}
 	switch {
 	case tx.follows(c.FollowerID, c.TargetID):
 		return StateFollowing, nil
@@ -97,7 +100,9 @@ func (c Follow) apply(tx *Tx) (FollowState, error) {
 	return StateFollowing, tx.activity(c.TargetID, ActFollow, c.FollowerID, 0, 0)
 }
 
-// link adds the follow edge both ways, counts it, and asks for a backfill.
+// link adds the follow edge both ways, counts it, and asks for a
+// backfill. A suspended follower is not counted among the followee's
+// followers (see countDoings).
 func (t *Tx) link(follower, followee ID) error {
 	if err := t.mark(bFollowing, pair(follower, followee), msValue(t.now)); err != nil {
 		return err
@@ -108,8 +113,10 @@ func (t *Tx) link(follower, followee ID) error {
 	if err := t.count(follower, func(c *Counts) { c.Following++ }); err != nil {
 		return err
 	}
-	if err := t.count(followee, func(c *Counts) { c.Followers++ }); err != nil {
-		return err
+	if !t.hidden(follower) {
+		if err := t.count(followee, func(c *Counts) { c.Followers++ }); err != nil {
+			return err
+		}
 	}
 	return t.enqueue(follower.Shard(), JobBackfill, PairJob{User: follower, Author: followee})
 }
@@ -129,19 +136,25 @@ func (t *Tx) unlink(follower, followee ID) error {
 	if err := t.count(follower, func(c *Counts) { c.Following-- }); err != nil {
 		return err
 	}
-	if err := t.count(followee, func(c *Counts) { c.Followers-- }); err != nil {
-		return err
+	if !t.hidden(follower) {
+		if err := t.count(followee, func(c *Counts) { c.Followers-- }); err != nil {
+			return err
+		}
 	}
 	return t.enqueue(follower.Shard(), JobUnfan, PairJob{User: follower, Author: followee})
 }
 
-// count changes a user's counters and keeps the celebrity set current.
+// count changes a user's counters and keeps the celebrity set current
+// (migrations, which know no threshold, leave the set alone).
 func (t *Tx) count(id ID, fn func(*Counts)) error {
 	u, err := t.user(id)
 	if err != nil {
 		return err
 	}
 	fn(&u.Counts)
+	if t.opt == nil {
+		return t.put(bUsers, id.key(), u)
+	}
 	if int(u.Counts.Followers) >= t.opt.CelebrityAt {
 		err = t.mark(bCelebs, id.key(), nil)
 	} else {
@@ -296,7 +309,9 @@ func (t *Tx) canSeeAccount(viewer ID, u *User) error {
 
 // ViewProfile returns the account called name as viewer may see it, with
 // the relationship between them. It returns ErrNotFound for an unknown
-// account or across a block.
+// or suspended account (to everyone but itself; administrators see
+// suspended accounts in the admin area only) and to the account a block
+// hides it from.
 func (s *Store) ViewProfile(viewer ID, name string) (*User, Relationship, error) {
 	u, err := s.UserByUsername(name)
 	if err != nil {
@@ -304,7 +319,7 @@ func (s *Store) ViewProfile(viewer ID, name string) (*User, Relationship, error)
 	}
 	var r Relationship
 	err = s.view(func(tx *Tx) error {
-		if (tx.blocked(viewer, u.ID) && !tx.has(bBlocks, pair(viewer, u.ID))) || (u.Suspended && viewer != u.ID && !tx.isAdmin(viewer)) {
+		if (tx.blocked(viewer, u.ID) && !tx.has(bBlocks, pair(viewer, u.ID))) || (u.Suspended && viewer != u.ID) {
 			return Errorf(ErrNotFound, "There is no account called %q.", truncate(name, 40))
 		}
 		r = tx.relationship(viewer, u.ID)
@@ -355,14 +370,14 @@ func (s *Store) userList(viewer, owner ID, bucket []byte, p Page, check bool) (U
 	return out, err
 }
 
-// userPage reads one page of a user-keyed list, leaving out accounts the
-// viewer blocks or is blocked by.
+// userPage reads one page of a user-keyed list, leaving out suspended
+// accounts and those the viewer blocks or is blocked by.
 func (t *Tx) userPage(viewer ID, bucket []byte, owner ID, p Page) UserPage {
 	var out UserPage
 	ids, next := t.pageIDs(bucket, owner, p)
 	out.Next = next
 	for _, id := range ids {
-		if u, err := t.user(id); err == nil && !t.blocked(viewer, id) {
+		if u, err := t.user(id); err == nil && !u.Suspended && !t.blocked(viewer, id) {
 			out.Users = append(out.Users, u)
 		}
 	}

@@ -48,6 +48,9 @@ var (
 	bSubs        = []byte("subs")        // subscription ID → Subscription
 	bPushSubs    = []byte("pushsubs")    // user | push subscription ID → nothing
 	bPushSubData = []byte("pushsubdata") // push subscription ID → PushSubscription
+	bTagPublic   = []byte("tagpublic")   // tag → posts of public accounts (uint32)
+	bUserLikes   = []byte("userlikes")   // user | post → nothing: what an account likes
+	bUserComms   = []byte("usercomms")   // user | comment → nothing: what an account wrote
 )
 
 var keySchema = []byte("schema")
@@ -140,6 +143,14 @@ var migrations = []migration{
 			}
 		}
 		return nil
+	}},
+	{to: 10, name: "public counts of tags, places and map cells; each account's likes and comments; suspended accounts uncounted", up: func(btx *bolt.Tx) error {
+		for _, b := range [][]byte{bTagPublic, bUserLikes, bUserComms} {
+			if _, err := btx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return migrateVisibility(&Tx{tx: btx})
 	}},
 }
 

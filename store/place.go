@@ -10,12 +10,26 @@ import (
 
 // Place is a named point that posts are tagged with. Posts naming the
 // same place (case-insensitively) within about a kilometre share one.
+// Posts counts them all; Public counts those of public accounts, and
+// SumLat and SumLon add up their points. A place is shown as its public
+// posts support it (see PublicPlace): no one learns of a place that only
+// private posts use.
 type Place struct {
-	ID    ID      `json:"id"`
-	Name  string  `json:"name"`
-	Lat   float64 `json:"lat"`
-	Lon   float64 `json:"lon"`
-	Posts int64   `json:"posts"`
+	ID     ID      `json:"id"`
+	Name   string  `json:"name"` // as the first post named it; from public content once there is some
+	Lat    float64 `json:"lat"`
+	Lon    float64 `json:"lon"`
+	Posts  int64   `json:"posts"`
+	Public int64   `json:"public,omitempty"`
+	SumLat float64 `json:"sum_lat,omitempty"`
+	SumLon float64 `json:"sum_lon,omitempty"`
+}
+
+// publicFace returns the place as its public posts show it: the name a
+// public post gave it, their centroid and their number.
+func (pl *Place) publicFace() *Place {
+	n := float64(pl.Public)
+	return &Place{ID: pl.ID, Name: pl.Name, Lat: pl.SumLat / n, Lon: pl.SumLon / n, Posts: pl.Public}
 }
 
 // Jobs that keep the search index current.
@@ -74,6 +88,36 @@ func (t *Tx) placeAdd(p *Post) error {
 	return t.mark(bPlacePosts, pair(id, p.ID), nil)
 }
 
+// placePublic adds a public post to (d = 1), or takes it out of (d = -1),
+// its place's public count and point. The first public post names the
+// place; without public posts it has no public point.
+func (t *Tx) placePublic(p *Post, d int) error {
+	if p.Location == nil {
+		return nil
+	}
+	id := PlaceID(*p.Location)
+	pl := &Place{}
+	if err := t.get(bPlaces, id.key(), pl, "place"); err != nil {
+		return nil
+	}
+	switch {
+	case d > 0:
+		if pl.Public == 0 {
+			pl.Name = p.Location.Name
+		}
+		pl.Public++
+		pl.SumLat += p.Location.Lat
+		pl.SumLon += p.Location.Lon
+	case pl.Public <= 1:
+		pl.Public, pl.SumLat, pl.SumLon = 0, 0, 0
+	default:
+		pl.Public--
+		pl.SumLat -= p.Location.Lat
+		pl.SumLon -= p.Location.Lon
+	}
+	return t.put(bPlaces, id.key(), pl)
+}
+
 // placeRemove uncounts a deleted post; a place with no posts is dropped.
 func (t *Tx) placeRemove(p *Post) error {
 	if p.Location == nil {
@@ -94,21 +138,64 @@ func (t *Tx) placeRemove(p *Post) error {
 	return t.put(bPlaces, id.key(), pl)
 }
 
-// Place returns a place, or ErrNotFound.
-func (s *Store) Place(id ID) (*Place, error) {
-	pl := new(Place)
-	if err := s.view(func(tx *Tx) error { return tx.get(bPlaces, id.key(), pl, "That place") }); err != nil {
-		return nil, err
-	}
-	return pl, nil
+var errNoPlace = Errorf(ErrNotFound, "That place was not found.")
+
+// PublicPlace returns a place as its public posts show it (their name,
+// centroid and number), or ErrNotFound when it has none: for search and
+// the search index.
+func (s *Store) PublicPlace(id ID) (*Place, error) {
+	var out *Place
+	err := s.view(func(tx *Tx) error {
+		pl := new(Place)
+		if err := tx.get(bPlaces, id.key(), pl, "That place"); err != nil || pl.Public == 0 {
+			return errNoPlace
+		}
+		out = pl.publicFace()
+		return nil
+	})
+	return out, err
 }
 
-// PlacePosts returns a page of the posts tagged with a place, newest
-// first, that viewer may see.
-func (s *Store) PlacePosts(viewer, place ID, p Page) (PostPage, error) {
+// maxCounted bounds the posts walked to count what one viewer may see
+// where nothing is public; the count saturates there.
+const maxCounted = 10_000
+
+// PlacePosts returns a place as viewer may see it and a page of its
+// posts, newest first, that viewer may see. A place with public posts is
+// shown as they show it (PublicPlace). One with none is shown only to
+// viewers who may see some of its posts (a private account's followers),
+// named and placed as the newest of those, with their number; to anyone
+// else it is ErrNotFound, as if it did not exist.
+func (s *Store) PlacePosts(viewer, place ID, p Page) (*Place, PostPage, error) {
 	p = p.norm()
 	var out PostPage
+	var face *Place
 	err := s.view(func(tx *Tx) error {
+		pl := new(Place)
+		if err := tx.get(bPlaces, place.key(), pl, "That place"); err != nil {
+			return errNoPlace
+		}
+		if pl.Public > 0 {
+			face = pl.publicFace()
+		} else {
+			face = &Place{ID: pl.ID}
+			walked := 0
+			tx.walkNewest(bPlacePosts, place, 0, func(id ID) bool {
+				walked++
+				if post, err := tx.post(id); err == nil && post.Location != nil {
+					if _, err := tx.canSeePost(viewer, post); err == nil {
+						if face.Posts == 0 {
+							face.Name, face.Lat, face.Lon = post.Location.Name, post.Location.Lat, post.Location.Lon
+						}
+						face.Posts++
+					}
+				}
+				return walked < maxCounted
+			})
+			if face.Posts == 0 {
+				return errNoPlace
+			}
+		}
 		tx.walkNewest(bPlacePosts, place, p.Before, func(id ID) bool {
 			if len(out.Posts) == p.Limit {
 				out.Next = out.Posts[len(out.Posts)-1].ID
@@ -124,7 +211,7 @@ func (s *Store) PlacePosts(viewer, place ID, p Page) (PostPage, error) {
 		out.Hydrated = tx.hydrate(viewer, out.Posts)
 		return nil
 	})
-	return out, err
+	return face, out, err
 }
 
 // Posts returns the posts with these IDs that viewer may see, in the
@@ -197,7 +284,8 @@ func (s *Store) EachUser(fn func(u *User) error) error {
 	return nil
 }
 
-// EachPlace calls fn for every place.
+// EachPlace calls fn for every place with public posts, as they show it
+// (see PublicPlace).
 func (s *Store) EachPlace(fn func(pl *Place) error) error {
 	var places []*Place
 	err := s.view(func(tx *Tx) error {
@@ -206,7 +294,9 @@ func (s *Store) EachPlace(fn func(pl *Place) error) error {
 			if err := decode(v, pl); err != nil {
 				return err
 			}
-			places = append(places, pl)
+			if pl.Public > 0 {
+				places = append(places, pl.publicFace())
+			}
 			return nil
 		})
 	})
@@ -237,12 +327,12 @@ func (s *Store) PostForIndex(id ID) (*Post, *User, error) {
 }
 
 // UsersVisibleTo returns the users with these IDs, in order, leaving out
-// those the viewer blocks or is blocked by.
+// suspended accounts and those the viewer blocks or is blocked by.
 func (s *Store) UsersVisibleTo(viewer ID, ids []ID) ([]*User, error) {
 	var out []*User
 	err := s.view(func(tx *Tx) error {
 		for _, id := range ids {
-			if u, err := tx.user(id); err == nil && !tx.blocked(viewer, id) {
+			if u, err := tx.user(id); err == nil && !u.Suspended && !tx.blocked(viewer, id) {
 				out = append(out, u)
 			}
 		}
@@ -251,22 +341,24 @@ func (s *Store) UsersVisibleTo(viewer ID, ids []ID) ([]*User, error) {
 	return out, err
 }
 
-// TagCount is a hashtag and how many posts carry it.
+// TagCount is a hashtag and how many public posts carry it.
 type TagCount struct {
 	Tag   string `json:"tag"`
 	Posts int    `json:"posts"`
 }
 
-// TagsWithPrefix returns up to limit hashtags starting with prefix, most
-// used first (typeahead: "sun" finds sunset).
+// TagsWithPrefix returns up to limit hashtags starting with prefix that
+// public posts carry, with how many, most used first (typeahead: "sun"
+// finds sunset). A tag only private or suspended accounts use is not
+// among them.
 func (s *Store) TagsWithPrefix(prefix string, limit int) ([]TagCount, error) {
 	prefix = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(prefix), "#"))
 	var out []TagCount
 	err := s.view(func(tx *Tx) error {
-		c := tx.bucket(bTagCounts).Cursor()
+		c := tx.bucket(bTagPublic).Cursor()
 		n := 0
 		for k, _ := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix) && n < 10_000; k, _ = c.Next() {
-			out = append(out, TagCount{Tag: string(k), Posts: int(tx.counter(bTagCounts, k))})
+			out = append(out, TagCount{Tag: string(k), Posts: int(tx.counter(bTagPublic, k))})
 			n++
 		}
 		return nil
@@ -280,8 +372,9 @@ func (s *Store) TagsWithPrefix(prefix string, limit int) ([]TagCount, error) {
 	return out, err
 }
 
-// CountDocs returns how many users, posts and places there are (what a
-// search rebuild indexes).
+// CountDocs returns how many users, posts and places there are: about what
+// a search rebuild indexes (it leaves out suspended accounts and places
+// without public posts), for its progress bar.
 func (s *Store) CountDocs() (int, error) {
 	n := 0
 	err := s.view(func(tx *Tx) error {

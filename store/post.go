@@ -118,8 +118,10 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 	if err := tx.placeAdd(p); err != nil {
 		return nil, err
 	}
-	if err := tx.geoCount(p, 1); err != nil {
-		return nil, err
+	if publicAuthor(author) {
+		if err := tx.publicCount(p, 1); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.indexPost(p); err != nil {
 		return nil, err
@@ -223,6 +225,14 @@ func (c EditCaption) apply(tx *Tx) (*Post, error) {
 	if err := tx.indexTags(p, tags, p.Tags); err != nil {
 		return nil, err
 	}
+	if author, err := tx.user(p.AuthorID); err == nil && publicAuthor(author) {
+		if err := tx.publicTags(p.Tags, -1); err != nil {
+			return nil, err
+		}
+		if err := tx.publicTags(tags, 1); err != nil {
+			return nil, err
+		}
+	}
 	mentions := tx.resolveMentions(p.AuthorID, names)
 	for _, m := range mentions {
 		if !containsID(p.Mentions, m) {
@@ -264,12 +274,21 @@ func (c DeletePost) apply(tx *Tx) (struct{}, error) {
 
 // deletePost removes p from everything read directly and queues the rest.
 func (tx *Tx) deletePost(p *Post) error {
+	public := false
+	if author, err := tx.user(p.AuthorID); err == nil {
+		public = publicAuthor(author)
+	}
 	for _, step := range []func() error{
 		func() error { return tx.unmark(bPosts, p.ID.key()) },
 		func() error { return tx.unmark(bUserPosts, pair(p.AuthorID, p.ID)) },
 		func() error { return tx.indexTags(p, nil, p.Tags) },
+		func() error {
+			if !public {
+				return nil
+			}
+			return tx.publicCount(p, -1)
+		},
 		func() error { return tx.placeRemove(p) },
-		func() error { return tx.geoCount(p, -1) },
 		func() error { return tx.indexPost(p) },
 		func() error { return tx.count(p.AuthorID, func(c *Counts) { c.Posts-- }) },
 		func() error { return tx.inboxRemove(p.AuthorID, p.ID) },
@@ -383,46 +402,66 @@ func (t *Tx) posts(ids []ID) []*Post {
 }
 
 // TagPosts returns a page of the posts with a hashtag, newest first, that
-// viewer may see, and how many posts carry the tag in all.
+// viewer may see, and a count: how many public posts carry the tag, or,
+// when none does, how many the viewer may see (a private account's
+// followers; walking at most maxCounted posts).
 func (s *Store) TagPosts(viewer ID, tag string, p Page) (PostPage, int, error) {
 	p = p.norm()
 	tag = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(tag), "#"))
 	var out PostPage
 	total := 0
 	err := s.view(func(tx *Tx) error {
-		total = int(tx.counter(bTagCounts, []byte(tag)))
-		prefix := append([]byte(tag), 0)
-		c := tx.bucket(bTags).Cursor()
-		var k []byte
-		if p.Before == 0 {
-			k, _ = c.Seek(append([]byte(tag), 1))
-		} else {
-			k, _ = c.Seek(tagKey(tag, p.Before))
+		if total = int(tx.counter(bTagPublic, []byte(tag))); total == 0 {
+			walked := 0
+			tx.walkTag(tag, 0, func(post *Post) bool {
+				walked++
+				if _, err := tx.canSeePost(viewer, post); err == nil {
+					total++
+				}
+				return walked < maxCounted
+			})
 		}
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, _ = c.Prev() {
-			id := idFromKey(k[len(prefix):])
+		tx.walkTag(tag, p.Before, func(post *Post) bool {
 			if len(out.Posts) == p.Limit {
 				out.Next = out.Posts[len(out.Posts)-1].ID
-				break
+				return false
 			}
-			post, err := tx.post(id)
-			if err != nil {
-				continue
+			if _, err := tx.canSeePost(viewer, post); err == nil {
+				out.Posts = append(out.Posts, post)
 			}
-			if _, err := tx.canSeePost(viewer, post); err != nil {
-				continue
-			}
-			out.Posts = append(out.Posts, post)
-		}
+			return true
+		})
 		out.Hydrated = tx.hydrate(viewer, out.Posts)
 		return nil
 	})
 	return out, total, err
+}
+
+// walkTag calls fn with the posts carrying tag, newest first, below
+// before (0: from the newest), until fn returns false.
+func (tx *Tx) walkTag(tag string, before ID, fn func(*Post) bool) {
+	prefix := append([]byte(tag), 0)
+	c := tx.bucket(bTags).Cursor()
+	var k []byte
+	if before == 0 {
+		k, _ = c.Seek(append([]byte(tag), 1))
+	} else {
+		k, _ = c.Seek(tagKey(tag, before))
+	}
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, _ = c.Prev() {
+		post, err := tx.post(idFromKey(k[len(prefix):]))
+		if err != nil {
+			continue
+		}
+		if !fn(post) {
+			return
+		}
+	}
 }
 
 // Hydrated is what rendering a list of posts needs, read in one
@@ -490,7 +529,8 @@ func addMedia(tx *Tx, into map[ID]*Media, id ID) {
 }
 
 // RecentPublicPosts returns up to limit posts newer than since, newest
-// first, from public accounts (for explore).
+// first, from public accounts (neither private nor suspended), for
+// explore.
 func (s *Store) RecentPublicPosts(since time.Time, limit int) ([]*Post, error) {
 	var out []*Post
 	floor := MakeID(since, 0, 0)
@@ -501,7 +541,7 @@ func (s *Store) RecentPublicPosts(since time.Time, limit int) ([]*Post, error) {
 			if decode(v, p) != nil {
 				continue
 			}
-			if u, err := tx.user(p.AuthorID); err == nil && !u.Private {
+			if u, err := tx.user(p.AuthorID); err == nil && publicAuthor(u) {
 				out = append(out, p)
 			}
 		}
@@ -510,13 +550,21 @@ func (s *Store) RecentPublicPosts(since time.Time, limit int) ([]*Post, error) {
 	return out, err
 }
 
-// Visible filters posts down to those viewer may see.
-func (s *Store) Visible(viewer ID, posts []*Post) ([]*Post, error) {
+// VisiblePublic returns the current state of those of posts that still
+// exist, are still public content and viewer may see (no block between
+// them), in the given order: for explore, whose ranking is computed
+// every minute. The posts are shared with the store's cache: read them,
+// never write to them.
+func (s *Store) VisiblePublic(viewer ID, posts []*Post) ([]*Post, error) {
 	var out []*Post
 	err := s.view(func(tx *Tx) error {
 		for _, p := range posts {
-			if _, err := tx.canSeePost(viewer, p); err == nil {
-				out = append(out, p)
+			cur, err := shared[Post](tx, bPosts, p.ID, "That post")
+			if err != nil {
+				continue
+			}
+			if author, err := tx.canSeePost(viewer, cur); err == nil && publicAuthor(author) {
+				out = append(out, cur)
 			}
 		}
 		return nil

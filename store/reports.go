@@ -111,12 +111,8 @@ func (c ResolveReport) apply(tx *Tx) (*Report, error) {
 					return nil, err
 				}
 			}
-		} else if u, err := tx.user(r.UserID); err == nil && !u.Admin {
-			u.Suspended, u.UpdatedAt = true, tx.now
-			if err := tx.put(bUsers, u.ID.key(), u); err != nil {
-				return nil, err
-			}
-			if err := tx.enqueue(u.ID.Shard(), JobIndexUser, IndexJob{ID: u.ID}); err != nil {
+		} else if u, err := tx.user(r.UserID); err == nil && !u.Admin && !u.Suspended {
+			if err := tx.suspend(u, true); err != nil {
 				return nil, err
 			}
 		}
