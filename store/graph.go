@@ -58,8 +58,9 @@ func (t *Tx) follows(follower, followee ID) bool {
 
 // Follow makes Follower follow Target, or asks to when Target is private.
 // Its result is the new state. It fails with ErrInvalid when following
-// oneself and ErrNotFound for an unknown account or one that blocks, or is
-// blocked by, the follower.
+// oneself, ErrNotFound for an unknown or suspended account or one that
+// blocks, or is blocked by, the follower, and ErrForbidden when the
+// follower is suspended.
 type Follow struct {
 	Meta
 	FollowerID ID `json:"follower_id"`
@@ -74,7 +75,7 @@ func (c Follow) apply(tx *Tx) (FollowState, error) {
 		return StateNone, Invalid("username", "You can't follow yourself.")
 	}
 	target, err := tx.user(c.TargetID)
-	if err != nil || tx.blocked(c.FollowerID, c.TargetID) {
+	if err != nil || target.Suspended || tx.blocked(c.FollowerID, c.TargetID) {
 		return StateNone, Errorf(ErrNotFound, "That account was not found.")
 	}
 	if _, err := tx.user(c.FollowerID); err != nil {

@@ -415,6 +415,9 @@ func TestSuspendedAccountsCannotAct(t *testing.T) {
 			t.Errorf("a suspended account's %s: %v", tc.name, tc.err)
 		}
 	}
+	if err := try(f, store.Follow{Meta: f.now(), FollowerID: y.ID, TargetID: x.ID}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("following a suspended account: %v", err)
+	}
 	// The post's author deletes one of x's comments while x is suspended:
 	// the count does not go below what is shown.
 	do(f, store.DeleteComment{Meta: f.now(), ActorID: y.ID, CommentID: gone.ID})
