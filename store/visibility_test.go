@@ -575,3 +575,46 @@ func TestActivityOfSuspendedAccounts(t *testing.T) {
 	f.suspend(x, false)
 	expect("lifted", 3, 2, 4)
 }
+
+// TestVisiblePublic: explore's ranking, computed a minute earlier, shows
+// a post only while it exists, is public content and the viewer is not on
+// either side of a block with its author, with its current counts.
+func TestVisiblePublic(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		after func(f *fixture, author, viewer *store.User, p *store.Post)
+		shown bool
+	}{
+		{"unchanged", func(*fixture, *store.User, *store.User, *store.Post) {}, true},
+		{"the author went private (the viewer follows)", func(f *fixture, a, v *store.User, _ *store.Post) {
+			do(f, store.Follow{Meta: f.now(), FollowerID: v.ID, TargetID: a.ID})
+			f.setPrivate(a, true)
+		}, false},
+		{"the author was suspended", func(f *fixture, a, _ *store.User, _ *store.Post) { f.suspend(a, true) }, false},
+		{"the post was deleted", func(f *fixture, a, _ *store.User, p *store.Post) {
+			do(f, store.DeletePost{Meta: f.now(), ActorID: a.ID, PostID: p.ID})
+		}, false},
+		{"the viewer blocked the author", func(f *fixture, a, v *store.User, _ *store.Post) {
+			do(f, store.Block{Meta: f.now(), BlockerID: v.ID, BlockedID: a.ID})
+		}, false},
+		{"the author blocked the viewer", func(f *fixture, a, v *store.User, _ *store.Post) {
+			do(f, store.Block{Meta: f.now(), BlockerID: a.ID, BlockedID: v.ID})
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			author, viewer := f.user("author", false), f.user("viewer", false)
+			p := f.post(author, "ranked", nil)
+			ranked, _ := f.s.RecentPublicPosts(t0, 10)
+			tc.after(f, author, viewer, p)
+			try(f, store.Like{Meta: f.now(), UserID: f.admin.ID, PostID: p.ID}) // refused once hidden; counted otherwise
+			got, err := f.s.VisiblePublic(viewer.ID, ranked)
+			if err != nil || (len(got) == 1) != tc.shown {
+				t.Fatalf("shown %d posts (%v), want shown %v", len(got), err, tc.shown)
+			}
+			if tc.shown && got[0].LikeCount != 1 {
+				t.Fatalf("a stale like count: %d", got[0].LikeCount)
+			}
+		})
+	}
+}
