@@ -249,8 +249,8 @@ func (tx *Tx) queuePush(a *Activity) error {
 		return nil
 	}
 	actor, err := tx.user(a.ActorID)
-	if err != nil {
-		return nil
+	if err != nil || actor.Suspended {
+		return nil // a suspended account's doings are shown to no one
 	}
 	body := map[string]string{ActLike: "liked your photo.", ActComment: "commented on your photo.", ActFollow: "started following you.",
 		ActFollowRequest: "asked to follow you.", ActMention: "mentioned you."}[a.Type]

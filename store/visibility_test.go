@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -572,8 +573,29 @@ func TestActivityOfSuspendedAccounts(t *testing.T) {
 	expect("before", 3, 2, 4)
 	f.suspend(x, true)
 	expect("suspended", 1, 1, 1)
+
+	// An activity of x's that arrives while x is suspended (its job was
+	// queued before) is kept, but pushed to no one.
+	do(f, store.SavePushSubscription{Meta: f.now(), Sub: store.PushSubscription{UserID: y.ID, Endpoint: "https://push.example/y",
+		P256dh: strings.Repeat("k", 87), Auth: strings.Repeat("a", 22)}})
+	pushes := func() int {
+		jobs, _ := f.s.DueJobs(f.at.Add(time.Hour), 1000, nil)
+		n := 0
+		for _, j := range jobs {
+			if j.Kind == store.JobPush {
+				n++
+			}
+		}
+		return n
+	}
+	for _, actor := range []*store.User{z, x} {
+		do(f, store.AddActivity{Meta: f.now(), Activity: store.Activity{UserID: y.ID, Type: store.ActFollow, ActorID: actor.ID, CreatedAt: f.at}})
+	}
+	if n := pushes(); n != 1 {
+		t.Fatalf("%d pushes, want 1 (z's)", n)
+	}
 	f.suspend(x, false)
-	expect("lifted", 3, 2, 4)
+	expect("lifted", 3, 2, 6)
 }
 
 // TestVisiblePublic: explore's ranking, computed a minute earlier, shows
