@@ -27,13 +27,13 @@ type searchOutput struct {
 	}
 }
 
-// PlaceView is a place.
+// PlaceView is a place, as its public posts show it.
 type PlaceView struct {
 	ID    store.ID `json:"id"`
 	Name  string   `json:"name"`
-	Lat   float64  `json:"lat"`
+	Lat   float64  `json:"lat" doc:"The centroid of its public posts"`
 	Lon   float64  `json:"lon"`
-	Posts int64    `json:"posts"`
+	Posts int64    `json:"posts" doc:"Its public posts; on the page of a place without any, the posts there that you may see"`
 }
 
 type nearbyInput struct {
