@@ -134,7 +134,9 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 	if err := tx.inboxAdd(c.AuthorID, id); err != nil {
 		return nil, err
 	}
-	if !c.NoFanout && int(author.Counts.Followers) < tx.opt.CelebrityAt && author.Counts.Followers > 0 {
+	// Followers are asked for, not counted: suspended ones are not
+	// counted, and their feeds are whole again when it is lifted.
+	if !c.NoFanout && int(author.Counts.Followers) < tx.opt.CelebrityAt && tx.hasPrefix(bFollowers, c.AuthorID) {
 		if err := tx.enqueue(c.Shard(), JobFanout, FanoutJob{Post: id, Author: c.AuthorID}); err != nil {
 			return nil, err
 		}

@@ -640,3 +640,33 @@ func TestVisiblePublic(t *testing.T) {
 		})
 	}
 }
+
+// TestFanoutReachesSuspendedFollowers: a post is still fanned out when
+// its author's only followers are suspended (and so not counted), so
+// their feeds are whole when the suspension is lifted.
+func TestFanoutReachesSuspendedFollowers(t *testing.T) {
+	for _, followers := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%d followers", followers), func(t *testing.T) {
+			f := newFixture(t)
+			author := f.user("author", false)
+			for i := range followers {
+				x := f.user(fmt.Sprintf("x%d", i), false)
+				do(f, store.Follow{Meta: f.now(), FollowerID: x.ID, TargetID: author.ID})
+				f.suspend(x, true)
+			}
+			if u, _ := f.s.User(author.ID); u.Counts.Followers != 0 {
+				t.Fatalf("counts %d followers", u.Counts.Followers)
+			}
+			p := f.post(author, "while they are away", nil)
+			jobs, _ := f.s.DueJobs(f.at.Add(time.Hour), 1000, nil)
+			fanned := false
+			for _, j := range jobs {
+				var fj store.FanoutJob
+				fanned = fanned || j.Kind == store.JobFanout && j.Decode(&fj) == nil && fj.Post == p.ID
+			}
+			if !fanned {
+				t.Fatal("no fan-out job for the post")
+			}
+		})
+	}
+}
