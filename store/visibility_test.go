@@ -15,7 +15,7 @@ import (
 // fixture is a store with an administrator and a clock that moves one
 // second per command.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	s     *store.Store
 	at    time.Time
 	n     int
@@ -669,4 +669,33 @@ func TestFanoutReachesSuspendedFollowers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkSuspend measures a suspension and its lifting for an account
+// with 1,000 geotagged, tagged posts, 1,000 likes and 500 comments on
+// others' posts and 200 follows: the work of a change of standing.
+func BenchmarkSuspend(b *testing.B) {
+	f := &fixture{t: b, s: MustOpen(b, ""), at: t0}
+	f.admin = do(f, store.CreateUser{Meta: f.now(), Username: "boss", PasswordHash: "x", Admin: true})
+	x := f.user("x", false)
+	var others []*store.Post
+	for i := range 200 {
+		o := f.user(fmt.Sprintf("o%d", i), false)
+		do(f, store.Follow{Meta: f.now(), FollowerID: x.ID, TargetID: o.ID})
+		for range 5 {
+			others = append(others, f.post(o, "#elsewhere", nil))
+		}
+	}
+	for i := range 1000 {
+		f.post(x, fmt.Sprintf("#mine #n%d", i%50), &store.Location{Name: fmt.Sprintf("spot %d", i%100), Lat: float64(i%90) / 2, Lon: float64(i % 180)})
+		do(f, store.Like{Meta: f.now(), UserID: x.ID, PostID: others[i].ID})
+		if i%2 == 0 {
+			do(f, store.AddComment{Meta: f.now(), AuthorID: x.ID, PostID: others[i].ID, Text: "hi"})
+		}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		f.suspend(x, i%2 == 0)
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/change")
 }
