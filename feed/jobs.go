@@ -214,16 +214,8 @@ func (p *Pool) purgeUser(ctx context.Context, j *store.Job) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	comments, liked, err := p.st.ContentBy(job.ID)
-	if err != nil {
-		return err
-	}
-	for part := range comments {
-		if len(comments[part]) == 0 && len(liked[part]) == 0 {
-			continue
-		}
-		if _, err := store.Exec(ctx, p.st, store.PurgeContent{Meta: store.At(time.Now()), On: store.PartitionShard(part),
-			UserID: job.ID, Comments: comments[part], Liked: liked[part]}); err != nil {
+	for part := range p.st.Partitions() {
+		if _, err := store.Exec(ctx, p.st, store.PurgeContent{Meta: store.At(time.Now()), On: store.PartitionShard(part), UserID: job.ID}); err != nil {
 			return err
 		}
 	}
@@ -299,7 +291,7 @@ func (p *Pool) moderate(ctx context.Context, j *store.Job) error {
 	if err := j.Decode(&r); err != nil {
 		return err
 	}
-	at := store.At(time.Now())
+	at := store.At(r.ResolvedAt) // as of the resolution
 	if r.PostID != 0 {
 		_, err := store.Exec(ctx, p.st, store.DeletePost{Meta: at, ActorID: r.ResolvedBy, PostID: r.PostID})
 		if errors.Is(err, store.ErrNotFound) {

@@ -94,6 +94,7 @@ func NewPool(st *store.Store, cfg Config, log *slog.Logger) *Pool {
 	p.HandleBatch(store.JobFollowAnswer, relay[store.AnswerFollow, struct{}](st))
 	p.HandleBatch(store.JobFollowDrop, relay[store.DropFollow, struct{}](st))
 	p.HandleBatch(store.JobBlockSync, relay[store.SyncBlock, struct{}](st))
+	p.HandleBatch(store.JobStanding, relay[store.SetStanding, struct{}](st))
 	return p
 }
 

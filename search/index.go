@@ -162,7 +162,7 @@ func makeUserDoc(u *store.User) doc {
 
 func makePostDoc(p *store.Post, author *store.User) doc {
 	d := doc{"type": "post", "caption": p.Caption, "tags": p.Tags, "author": author.Username,
-		"created": float64(p.CreatedAt.UnixMilli()), "likes": float64(p.LikeCount), "public": !author.Private}
+		"created": float64(p.CreatedAt.UnixMilli()), "likes": float64(p.LikeCount), "public": !author.Private && !author.Suspended}
 	if l := p.Location; l != nil {
 		d["place"], d["geo"] = l.Name, point(l.Lat, l.Lon)
 	}
@@ -178,11 +178,12 @@ func makePlaceDoc(pl *store.Place) doc {
 // [lon, lat]).
 func point(lat, lon float64) map[string]any { return map[string]any{"lat": lat, "lon": lon} }
 
-// Rebuild indexes every user, post and place from the store in batches,
-// reporting progress (documents done) to progress if not nil. Reading the
-// store and indexing overlap: one goroutine decodes and builds batches
-// while the caller's goroutine hands them to bleve. It returns the number
-// of documents indexed.
+// Rebuild indexes every user, post and place that search may find (not
+// suspended accounts or their posts; only places with public posts) from
+// the store in batches, reporting progress (documents done) to progress
+// if not nil. Reading the store and indexing overlap: one goroutine
+// decodes and builds batches while the caller's goroutine hands them to
+// bleve. It returns the number of documents indexed.
 func (x *Index) Rebuild(ctx context.Context, progress func(done int)) (int, error) {
 	batches := make(chan *bleve.Batch, 2)
 	readErr := make(chan error, 1)
@@ -202,9 +203,20 @@ func (x *Index) Rebuild(ctx context.Context, progress func(done int)) (int, erro
 			}
 			return nil
 		}
-		err := x.st.EachUser(func(u *store.User) error { return add(userID(u.ID), makeUserDoc(u)) })
+		// Suspended accounts and their posts are not searchable.
+		err := x.st.EachUser(func(u *store.User) error {
+			if u.Suspended {
+				return nil
+			}
+			return add(userID(u.ID), makeUserDoc(u))
+		})
 		if err == nil {
-			err = x.st.EachPost(func(p *store.Post, a *store.User) error { return add(postID(p.ID), makePostDoc(p, a)) })
+			err = x.st.EachPost(func(p *store.Post, a *store.User) error {
+				if a.Suspended {
+					return nil
+				}
+				return add(postID(p.ID), makePostDoc(p, a))
+			})
 		}
 		if err == nil {
 			err = x.st.EachPlace(func(pl *store.Place) error { return add(placeID(pl.ID), makePlaceDoc(pl)) })

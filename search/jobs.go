@@ -33,11 +33,21 @@ func (x *Index) HandlePosts(ctx context.Context, jobs []*store.Job) error {
 			}
 		}
 	}
+	if err := x.placesInto(b, places); err != nil {
+		return err
+	}
+	return x.idx.Batch(b)
+}
+
+// placesInto adds places as their public posts show them to a batch, and
+// drops those without public posts (only private accounts use them, or
+// none any more), so that search never finds them.
+func (x *Index) placesInto(b *bleve.Batch, places []store.ID) error {
 	for _, id := range places {
-		pl, err := x.st.Place(id)
+		pl, err := x.st.PublicPlace(id)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			b.Delete(placeID(id)) // its last post is gone
+			b.Delete(placeID(id))
 		case err != nil:
 			return err
 		default:
@@ -46,11 +56,13 @@ func (x *Index) HandlePosts(ctx context.Context, jobs []*store.Job) error {
 			}
 		}
 	}
-	return x.idx.Batch(b)
+	return nil
 }
 
 // HandleUsers is the outbox batch handler for profile changes: it
-// indexes the users and refreshes the public flag of their posts.
+// indexes the users and refreshes the public flag of their posts and the
+// places they are at (going private or being suspended can take a
+// place's last public post away).
 func (x *Index) HandleUsers(ctx context.Context, jobs []*store.Job) error {
 	ids, _, err := changed(jobs)
 	if err != nil {
@@ -86,7 +98,8 @@ func changed(jobs []*store.Job) (ids, places []store.ID, err error) {
 	return ids, places, nil
 }
 
-// userInto adds a user and their posts' visibility to a batch.
+// userInto adds a user, their posts' visibility and their places to a
+// batch.
 func (x *Index) userInto(b *bleve.Batch, id store.ID) error {
 	u, err := x.st.User(id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -100,27 +113,33 @@ func (x *Index) userInto(b *bleve.Batch, id store.ID) error {
 		// Gone from search, with every post (kept in the store until a
 		// suspension is lifted or a deletion purges them).
 		b.Delete(userID(id))
-		ids, err := x.st.RecentPostIDs(u.ID, 1<<30)
-		for _, pid := range ids {
-			b.Delete(postID(pid))
-		}
-		return err
-	}
-	if err := b.Index(userID(u.ID), makeUserDoc(u)); err != nil {
+	} else if err := b.Index(userID(u.ID), makeUserDoc(u)); err != nil {
 		return err
 	}
 	ids, err := x.st.RecentPostIDs(u.ID, 1<<30)
 	if err != nil {
 		return err
 	}
+	var places []store.ID
+	seen := map[store.ID]bool{}
 	for _, pid := range ids {
-		if p, author, err := x.st.PostForIndex(pid); err == nil {
-			if err := b.Index(postID(p.ID), makePostDoc(p, author)); err != nil {
-				return err
+		p, author, err := x.st.PostForIndex(pid)
+		if err != nil {
+			continue
+		}
+		if u.Suspended {
+			b.Delete(postID(pid))
+		} else if err := b.Index(postID(p.ID), makePostDoc(p, author)); err != nil {
+			return err
+		}
+		if p.Location != nil {
+			if pl := store.PlaceID(*p.Location); !seen[pl] {
+				seen[pl] = true
+				places = append(places, pl)
 			}
 		}
 	}
-	return nil
+	return x.placesInto(b, places)
 }
 
 func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -365,3 +365,83 @@ func TestTypeahead(t *testing.T) {
 		t.Fatalf("a place without posts is still found: %v", pl)
 	}
 }
+
+// TestIndexHoldsWhatSearchMayFind: a place only non-public posts use, a
+// suspended account and its posts leave the index — as jobs keep it and
+// when it is rebuilt — and come back with the account's standing.
+func TestIndexHoldsWhatSearchMayFind(t *testing.T) {
+	ctx := context.Background()
+	tiny := &store.Location{Name: "Tinyhaven", Lat: 10.5, Lon: 20.5}
+	box := search.Box{MinLon: 20, MinLat: 10, MaxLon: 21, MaxLat: 11}
+	for _, tc := range []struct {
+		name               string
+		hide, show         func(e *env, admin, u *store.User)
+		placeOnly, rebuild bool // only the place (and map) leaves; rebuild the index while hidden
+	}{
+		{name: "going private", placeOnly: true,
+			hide: func(e *env, _, u *store.User) { setPrivate(e, u, true) }, show: func(e *env, _, u *store.User) { setPrivate(e, u, false) }},
+		{name: "a suspension", hide: func(e *env, a, u *store.User) { suspend(e, a, u, true) }, show: func(e *env, a, u *store.User) { suspend(e, a, u, false) }},
+		{name: "a suspension, rebuilt", rebuild: true,
+			hide: func(e *env, a, u *store.User) { suspend(e, a, u, true) }, show: func(e *env, a, u *store.User) { suspend(e, a, u, false) }},
+		{name: "going private, rebuilt", placeOnly: true, rebuild: true,
+			hide: func(e *env, _, u *store.User) { setPrivate(e, u, true) }, show: func(e *env, _, u *store.User) { setPrivate(e, u, false) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			e := newEnv(t, dir)
+			admin, err := store.Exec(ctx, e.st, store.CreateUser{Meta: store.At(time.Now()), Username: "boss", PasswordHash: "x", Admin: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := e.user("quokka")
+			e.post(u, "dawn at the zqquokkaxw", tiny)
+			e.drain()
+			found := func(e *env) (users, posts, places, onMap int) {
+				us, _ := e.idx.Users("quok", 10)
+				ps, _ := e.idx.Posts("zqquokkaxw", 10)
+				pl, _ := e.idx.Places("tinyh", 10)
+				m, _ := e.idx.Map(box, 10)
+				return len(us), len(ps), len(pl), len(m)
+			}
+			want := func(e *env, when string, shown bool) {
+				t.Helper()
+				one := map[bool]int{false: 0, true: 1}
+				us, ps, pl, m := found(e)
+				wu, wp := one[shown], one[shown]
+				if tc.placeOnly {
+					wu, wp = 1, 1 // a private account and its posts stay findable; the store filters them per viewer
+				}
+				if us != wu || ps != wp || pl != one[shown] || m != one[shown] {
+					t.Fatalf("%s: %d users, %d posts, %d places, %d on the map; want %d, %d, %d, %d", when, us, ps, pl, m, wu, wp, one[shown], one[shown])
+				}
+			}
+			want(e, "before", true)
+			tc.hide(e, admin, u)
+			e.drain()
+			if tc.rebuild {
+				e.close()
+				os.RemoveAll(filepath.Join(dir, "search"))
+				e = newEnv(t, dir)
+				e.drain()
+			}
+			want(e, "hidden", false)
+			tc.show(e, admin, u)
+			e.drain()
+			want(e, "shown again", true)
+		})
+	}
+}
+
+func setPrivate(e *env, u *store.User, on bool) {
+	e.t.Helper()
+	if _, err := store.Exec(context.Background(), e.st, store.UpdateProfile{Meta: store.At(time.Now()), UserID: u.ID, Private: &on}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func suspend(e *env, admin, u *store.User, on bool) {
+	e.t.Helper()
+	if _, err := store.Exec(context.Background(), e.st, store.SetSuspended{Meta: store.At(time.Now()), AdminID: admin.ID, UserID: u.ID, Suspended: on}); err != nil {
+		e.t.Fatal(err)
+	}
+}

@@ -126,7 +126,9 @@ type ActivityGroup struct {
 }
 
 // ActivityPage returns a page of the user's activity, grouped, and the
-// number of unread activities (at most 99).
+// number of unread activities (at most 99). Activities of suspended
+// accounts and of accounts the user blocks or is blocked by are left out
+// of both.
 func (s *Store) ActivityPage(user ID, p Page) (groups []ActivityGroup, next ID, unread int, err error) {
 	p = p.norm()
 	err = s.view(func(tx *Tx) error {
@@ -138,7 +140,7 @@ func (s *Store) ActivityPage(user ID, p Page) (groups []ActivityGroup, next ID, 
 		index := map[[2]any]int{}
 		tx.walkNewest(bActivity, user, p.Before, func(id ID) bool {
 			a := new(Activity)
-			if tx.get(bActivity, pair(user, id), a, "activity") != nil || tx.blocked(user, a.ActorID) {
+			if tx.get(bActivity, pair(user, id), a, "activity") != nil || !tx.shown(user, a) {
 				return true
 			}
 			day := a.CreatedAt.Truncate(24 * time.Hour)
@@ -175,7 +177,8 @@ func containsID(ids []ID, id ID) bool {
 }
 
 // UnreadActivity returns how many of the user's activities are unread,
-// at most 99, or ErrNotFound for an unknown user.
+// at most 99 (as ActivityPage counts them), or ErrNotFound for an unknown
+// user.
 func (s *Store) UnreadActivity(user ID) (n int, err error) {
 	err = s.view(func(tx *Tx) error {
 		u, err := tx.user(user)
@@ -188,12 +191,22 @@ func (s *Store) UnreadActivity(user ID) (n int, err error) {
 }
 
 func (tx *Tx) unread(u *User) (n int) {
+	walked := 0
 	tx.walkNewest(bActivity, u.ID, 0, func(id ID) bool {
-		if id <= u.ActivitySeen || n == 99 {
+		if walked++; id <= u.ActivitySeen || n == 99 || walked > 1000 {
 			return false
 		}
-		n++
+		a := new(Activity)
+		if tx.get(bActivity, pair(u.ID, id), a, "activity") == nil && tx.shown(u.ID, a) {
+			n++
+		}
 		return true
 	})
 	return n
+}
+
+// shown reports whether an activity is shown to user: its actor is
+// neither suspended nor on either side of a block with the user.
+func (tx *Tx) shown(user ID, a *Activity) bool {
+	return !tx.hidden(a.ActorID) && !tx.blocked(user, a.ActorID)
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 )
 
@@ -18,9 +17,11 @@ func (t *Tx) isAdmin(id ID) bool {
 // isAdmin reports whether id is an administrator in good standing.
 func (s *Store) isAdmin(id ID) bool { return s.requireAdmin(id) == nil }
 
-// SetSuspended suspends an account (it may not sign in, and no one else
-// sees it or its content) or lifts the suspension. Only an administrator
-// may, and not on their own account. It returns the account.
+// SetSuspended suspends an account (it may not sign in, its sessions end,
+// and no one else sees it or anything it made, nor counts it) or lifts
+// the suspension (everything but the sessions comes back). Only an
+// administrator may, and not on their own account. It returns the
+// account.
 type SetSuspended struct {
 	Meta
 	AdminID   ID   `json:"admin_id"`
@@ -51,18 +52,14 @@ func (c SetSuspended) apply(tx *Tx) (*User, error) {
 	if u.Deleted {
 		return nil, Errorf(ErrConflict, "That account has been deleted.")
 	}
-	u.Suspended, u.UpdatedAt = c.Suspended, tx.now
-	if err := tx.put(bUsers, u.ID.key(), u); err != nil {
-		return nil, err
-	}
-	return u, tx.enqueue(JobIndexUser, IndexJob{ID: u.ID})
+	return u, tx.suspend(u, c.Suspended)
 }
 
 // DeleteAccount deletes an account with everything it made: it vanishes
-// at once (as if suspended), its follows both ways end now on its side
-// and through the outbox on the other side, and a background job deletes
-// its posts (out of feeds, tags, search and the map), comments and likes.
-// The account itself or an administrator may.
+// at once (as if suspended, its sessions ended), its follows both ways
+// end now on its side and through the outbox on the other side, and a
+// background job deletes its posts (out of feeds, tags, search and the
+// map), comments and likes. The account itself or an administrator may.
 type DeleteAccount struct {
 	Meta
 	ActorID ID `json:"actor_id"`
@@ -88,8 +85,8 @@ func (c DeleteAccount) apply(tx *Tx) (struct{}, error) {
 	if err != nil {
 		return struct{}{}, err
 	}
-	u.Suspended, u.Deleted, u.UpdatedAt = true, true, tx.now
-	if err := tx.put(bUsers, u.ID.key(), u); err != nil {
+	u.Deleted = true
+	if err := tx.suspend(u, true); err != nil {
 		return struct{}{}, err
 	}
 	var out, in []ID
@@ -106,9 +103,6 @@ func (c DeleteAccount) apply(tx *Tx) (struct{}, error) {
 		if err := tx.dropFollower(u.ID, other); err != nil {
 			return struct{}{}, err
 		}
-	}
-	if err := tx.enqueue(JobIndexUser, IndexJob{ID: u.ID}); err != nil {
-		return struct{}{}, err
 	}
 	return struct{}{}, tx.enqueue(JobPurgeUser, IndexJob{ID: u.ID})
 }
@@ -149,74 +143,38 @@ func (c PurgeUser) apply(tx *Tx) (bool, error) {
 }
 
 // PurgeContent removes a deleted account's comments and likes from the
-// posts of one partition: the ones its purge job found there. Each is
-// checked again (the comment is the account's, the like exists), so a
+// posts of one partition, found through that partition's indexes of
+// them. The account is suspended, so none of them is counted any more. A
 // repeated purge changes nothing.
 type PurgeContent struct {
 	Meta
-	On       uint16 `json:"on"` // a shard of the partition purged
-	UserID   ID     `json:"user_id"`
-	Comments []ID   `json:"comments,omitempty"`
-	Liked    []ID   `json:"liked,omitempty"` // posts the account likes
+	On     uint16 `json:"on"` // a shard of the partition purged
+	UserID ID     `json:"user_id"`
 }
 
 // Shard returns On.
 func (c PurgeContent) Shard() uint16 { return c.On }
 
 func (c PurgeContent) apply(tx *Tx) (int, error) {
-	n := 0
-	for _, id := range c.Comments {
+	var comments, liked []ID
+	tx.walkOldest(bUserComms, c.UserID, 0, func(id ID) bool { comments = append(comments, id); return true })
+	tx.walkOldest(bUserLikes, c.UserID, 0, func(id ID) bool { liked = append(liked, id); return true })
+	for _, id := range comments {
 		cm := new(Comment)
-		if tx.get(bComments, id.key(), cm, "comment") != nil || cm.AuthorID != c.UserID {
+		if tx.get(bComments, id.key(), cm, "comment") != nil {
+			if err := tx.unmark(bUserComms, pair(c.UserID, id)); err != nil {
+				return 0, err
+			}
 			continue
 		}
 		if err := tx.deleteComment(cm); err != nil {
 			return 0, err
 		}
-		n++
 	}
-	for _, post := range c.Liked {
-		key := pair(post, c.UserID)
-		if !tx.has(bLikes, key) {
-			continue
-		}
-		if err := tx.unmark(bLikes, key); err != nil {
+	for _, post := range liked {
+		if err := tx.unlike(post, c.UserID); err != nil {
 			return 0, err
 		}
-		if p, err := tx.post(post); err == nil {
-			p.LikeCount--
-			if err := tx.put(bPosts, p.ID.key(), p); err != nil {
-				return 0, err
-			}
-		}
-		n++
 	}
-	return n, nil
-}
-
-// ContentBy returns, per partition, the comments a user wrote and the
-// posts they like: what PurgeContent removes once the account is deleted.
-func (s *Store) ContentBy(user ID) (comments, liked [][]ID, err error) {
-	comments, liked = make([][]ID, len(s.parts)), make([][]ID, len(s.parts))
-	suffix := user.key()
-	err = s.view(func(tx *Tx) error {
-		return tx.eachPart(func(pt *Tx) error {
-			if err := pt.bucket(bComments).ForEach(func(k, v []byte) error {
-				cm := new(Comment)
-				if err := decode(v, cm); err == nil && cm.AuthorID == user {
-					comments[pt.part] = append(comments[pt.part], cm.ID)
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-			return pt.bucket(bLikes).ForEach(func(k, _ []byte) error {
-				if len(k) == 16 && bytes.Equal(k[8:], suffix) {
-					liked[pt.part] = append(liked[pt.part], idFromKey(k[:8]))
-				}
-				return nil
-			})
-		})
-	})
-	return comments, liked, err
+	return len(comments) + len(liked), nil
 }

@@ -67,6 +67,7 @@ func init() {
 	register[DeleteAccount, struct{}]("admin.delete_account", 1)
 	register[PurgeUser, bool]("admin.purge_user", 1)
 	register[PurgeContent, int]("admin.purge_content", 1)
+	register[SetStanding, struct{}]("admin.set_standing", 1)
 	register[FileReport, *Report]("report.file", 1)
 	register[ResolveReport, *Report]("report.resolve", 1)
 

@@ -26,6 +26,9 @@ func (c Like) apply(tx *Tx) (int64, error) {
 	if _, err := tx.canSeePost(c.UserID, p); err != nil {
 		return 0, err
 	}
+	if err := tx.mayAct(c.UserID); err != nil {
+		return 0, err
+	}
 	key := pair(c.PostID, c.UserID)
 	has := tx.has(bLikes, key)
 	switch {
@@ -33,19 +36,51 @@ func (c Like) apply(tx *Tx) (int64, error) {
 		if err := tx.mark(bLikes, key, msValue(tx.now)); err != nil {
 			return 0, err
 		}
+		if err := tx.mark(bUserLikes, pair(c.UserID, c.PostID), nil); err != nil {
+			return 0, err
+		}
 		p.LikeCount++
 		if err := tx.activity(p.AuthorID, ActLike, c.UserID, p.ID, 0); err != nil {
 			return 0, err
 		}
+		return p.LikeCount, tx.put(bPosts, p.ID.key(), p)
 	case c.Undo && has:
-		if err := tx.unmark(bLikes, key); err != nil {
+		if err := tx.unlike(p.ID, c.UserID); err != nil {
 			return 0, err
 		}
-		p.LikeCount--
-	default:
-		return p.LikeCount, nil
+		p, err = tx.post(c.PostID)
+		if err != nil {
+			return 0, err
+		}
 	}
-	return p.LikeCount, tx.put(bPosts, p.ID.key(), p)
+	return p.LikeCount, nil
+}
+
+// mayAct returns ErrForbidden for a suspended or deleted account, which
+// may not like, comment or follow (its sessions are ended, so this only
+// closes the race with requests in flight).
+func (t *Tx) mayAct(user ID) error {
+	if t.hidden(user) {
+		return Errorf(ErrForbidden, "This account is suspended.")
+	}
+	return nil
+}
+
+// unlike removes user's like of post, uncounting it unless the account is
+// suspended (a suspended account's likes are not counted).
+func (t *Tx) unlike(post, user ID) error {
+	if err := t.unmark(bLikes, pair(post, user)); err != nil {
+		return err
+	}
+	if err := t.unmark(bUserLikes, pair(user, post)); err != nil {
+		return err
+	}
+	p, err := t.post(post)
+	if err != nil || t.hidden(user) {
+		return nil
+	}
+	p.LikeCount--
+	return t.put(bPosts, p.ID.key(), p)
 }
 
 // LikedBy reports, for each post, whether user likes it.
@@ -130,6 +165,9 @@ func (c AddComment) apply(tx *Tx) (*Comment, error) {
 	if _, err := tx.canSeePost(c.AuthorID, p); err != nil {
 		return nil, err
 	}
+	if err := tx.mayAct(c.AuthorID); err != nil {
+		return nil, err
+	}
 	id, err := tx.NewID(c.Shard())
 	if err != nil {
 		return nil, err
@@ -140,6 +178,9 @@ func (c AddComment) apply(tx *Tx) (*Comment, error) {
 		return nil, err
 	}
 	if err := tx.mark(bPostComms, pair(p.ID, id), nil); err != nil {
+		return nil, err
+	}
+	if err := tx.mark(bUserComms, pair(c.AuthorID, id), nil); err != nil {
 		return nil, err
 	}
 	p.CommentCount++
@@ -193,17 +234,24 @@ func (c DeleteComment) apply(tx *Tx) (struct{}, error) {
 	return struct{}{}, tx.deleteComment(cm)
 }
 
-// deleteComment removes a comment and counts it off its post.
+// deleteComment removes a comment and counts it off its post (unless its
+// author is suspended: their comments are not counted).
 func (tx *Tx) deleteComment(cm *Comment) error {
-	p, err := tx.post(cm.PostID)
-	if err != nil {
-		return tx.unmark(bComments, cm.ID.key())
-	}
 	if err := tx.unmark(bComments, cm.ID.key()); err != nil {
 		return err
 	}
+	if err := tx.unmark(bUserComms, pair(cm.AuthorID, cm.ID)); err != nil {
+		return err
+	}
+	p, err := tx.post(cm.PostID)
+	if err != nil {
+		return nil
+	}
 	if err := tx.unmark(bPostComms, pair(p.ID, cm.ID)); err != nil {
 		return err
+	}
+	if tx.hidden(cm.AuthorID) {
+		return nil
 	}
 	p.CommentCount--
 	return tx.put(bPosts, p.ID.key(), p)
@@ -216,7 +264,8 @@ type CommentPage struct {
 }
 
 // Comments returns a page of a post's comments, newest first, without
-// those of accounts the viewer blocks or is blocked by.
+// those of suspended accounts and of accounts the viewer blocks or is
+// blocked by.
 func (s *Store) Comments(viewer, post ID, p Page) (CommentPage, error) {
 	var out CommentPage
 	err := s.view(func(tx *Tx) error {
@@ -231,7 +280,7 @@ func (s *Store) Comments(viewer, post ID, p Page) (CommentPage, error) {
 		out.Next = next
 		for _, id := range ids {
 			cm := new(Comment)
-			if tx.get(bComments, id.key(), cm, "comment") == nil && !tx.blocked(viewer, cm.AuthorID) {
+			if tx.get(bComments, id.key(), cm, "comment") == nil && !tx.hidden(cm.AuthorID) && !tx.blocked(viewer, cm.AuthorID) {
 				out.Comments = append(out.Comments, cm)
 			}
 		}
@@ -260,8 +309,17 @@ func (c PurgePost) apply(tx *Tx) (int, error) {
 		if err := tx.unmark(bLikes, pair(c.PostID, u)); err != nil {
 			return 0, err
 		}
+		if err := tx.unmark(bUserLikes, pair(u, c.PostID)); err != nil {
+			return 0, err
+		}
 	}
 	for _, id := range comms {
+		cm := new(Comment)
+		if tx.get(bComments, id.key(), cm, "comment") == nil {
+			if err := tx.unmark(bUserComms, pair(cm.AuthorID, id)); err != nil {
+				return 0, err
+			}
+		}
 		if err := tx.unmark(bComments, id.key()); err != nil {
 			return 0, err
 		}

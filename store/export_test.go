@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -58,6 +59,22 @@ func settleJob(ctx context.Context, s *Store, j *Job) error {
 		return relayed[DropFollow](ctx, s, j)
 	case JobBlockSync:
 		return relayed[SyncBlock](ctx, s, j)
+	case JobStanding:
+		return relayed[SetStanding](ctx, s, j)
+	case JobModerate:
+		var r Report
+		if err := j.Decode(&r); err != nil {
+			return err
+		}
+		if r.PostID != 0 {
+			_, err := Exec(ctx, s, DeletePost{Meta: At(r.ResolvedAt), ActorID: r.ResolvedBy, PostID: r.PostID})
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		_, err := Exec(ctx, s, SetSuspended{Meta: At(r.ResolvedAt), AdminID: r.ResolvedBy, UserID: r.UserID, Suspended: true})
+		return err
 	case JobActivity:
 		var a Activity
 		if err := j.Decode(&a); err != nil {

@@ -6,7 +6,7 @@ import (
 	"sort"
 )
 
-// Map cells: for every geotagged post, a counter per geohash cell at
+// Map cells: for every geotagged public post, a counter per geohash cell at
 // precisions 1–7 (about 5,000 km down to 150 m), kept in the same
 // transaction as the post, so that a zoomed-out map is a few dozen key
 // reads instead of a scan of every post in view.
@@ -59,7 +59,7 @@ func CellSize(p int) (w, h float64) {
 func cellKey(hash string) []byte { return append([]byte{byte(len(hash))}, hash...) }
 
 // geoCount adds d to the cells of a post's point and remembers the post as
-// the cells' newest.
+// the cells' newest. Only public posts are counted (see publicCount).
 func (t *Tx) geoCount(p *Post, d int) error {
 	if p.Location == nil {
 		return nil

@@ -215,13 +215,8 @@ func (t *Tx) dropFollower(owner, follower ID) error {
 	if err := t.unmark(bRequests, pair(owner, follower)); err != nil {
 		return err
 	}
-	if t.followedBy(owner, follower) {
-		if err := t.unmark(bFollowers, pair(owner, follower)); err != nil {
-			return err
-		}
-		if err := t.count(owner, func(c *Counts) { c.Followers-- }); err != nil {
-			return err
-		}
+	if err := t.removeFollower(owner, follower); err != nil {
+		return err
 	}
 	return pass(t, JobFollowDrop, DropFollow{Meta: Meta{At: t.now}, Follower: follower, Target: owner, Version: t.version(owner, verFollowed, follower)})
 }
@@ -247,8 +242,9 @@ func (t *Tx) count(id ID, fn func(*Counts)) error {
 // Follow makes Follower follow Target, or asks to when Target is private.
 // Its result is the new state of the follower's side (the followee's side
 // follows through the outbox). It fails with ErrInvalid when following
-// oneself and ErrNotFound for an unknown account or one that blocks, or is
-// blocked by, the follower.
+// oneself, ErrNotFound for an unknown or suspended account or one that
+// blocks, or is blocked by, the follower, and ErrForbidden when the
+// follower is suspended.
 type Follow struct {
 	Meta
 	FollowerID ID `json:"follower_id"`
@@ -281,6 +277,9 @@ func (c Follow) apply(tx *Tx) (FollowState, error) {
 		return StateNone, Errorf(ErrNotFound, "That account was not found.")
 	}
 	if _, err := tx.user(c.FollowerID); err != nil {
+		return StateNone, err
+	}
+	if err := tx.mayAct(c.FollowerID); err != nil {
 		return StateNone, err
 	}
 	if cur := tx.followState(c.FollowerID, c.TargetID); cur != StateNone {
@@ -339,13 +338,20 @@ func (c AnswerRequest) apply(tx *Tx) (struct{}, error) {
 	return struct{}{}, pass(tx, JobFollowAnswer, AnswerFollow{Meta: Meta{At: tx.now}, Follower: c.RequesterID, Target: c.TargetID, Approve: approve})
 }
 
-// addFollower counts a new follower on owner's side.
+// addFollower counts a new follower on owner's side (unless the follower
+// is suspended: a suspended account's follows are not counted).
 func (t *Tx) addFollower(owner, follower ID) error {
 	if t.followedBy(owner, follower) {
 		return nil
 	}
 	if err := t.mark(bFollowers, pair(owner, follower), msValue(t.now)); err != nil {
 		return err
+	}
+	if err := t.mark(bFollowersBy, pair(follower, owner), nil); err != nil {
+		return err
+	}
+	if t.hidden(follower) {
+		return nil
 	}
 	return t.count(owner, func(c *Counts) { c.Followers++ })
 }
@@ -423,6 +429,12 @@ func (t *Tx) removeFollower(owner, follower ID) error {
 	}
 	if err := t.unmark(bFollowers, pair(owner, follower)); err != nil {
 		return err
+	}
+	if err := t.unmark(bFollowersBy, pair(follower, owner)); err != nil {
+		return err
+	}
+	if t.hidden(follower) {
+		return nil
 	}
 	return t.count(owner, func(c *Counts) { c.Followers-- })
 }
@@ -647,7 +659,9 @@ func (t *Tx) canSeeAccount(viewer ID, u *User) error {
 
 // ViewProfile returns the account called name as viewer may see it, with
 // the relationship between them. It returns ErrNotFound for an unknown
-// account or across a block.
+// or suspended account (to everyone but itself; administrators see
+// suspended accounts in the admin area only) and to the account a block
+// hides it from.
 func (s *Store) ViewProfile(viewer ID, name string) (*User, Relationship, error) {
 	u, err := s.UserByUsername(name)
 	if err != nil {
@@ -655,7 +669,7 @@ func (s *Store) ViewProfile(viewer ID, name string) (*User, Relationship, error)
 	}
 	var r Relationship
 	err = s.view(func(tx *Tx) error {
-		if (tx.blocked(viewer, u.ID) && !tx.has(bBlocks, pair(viewer, u.ID))) || (u.Suspended && viewer != u.ID && !tx.isAdmin(viewer)) {
+		if (tx.blocked(viewer, u.ID) && !tx.has(bBlocks, pair(viewer, u.ID))) || (u.Suspended && viewer != u.ID) {
 			return Errorf(ErrNotFound, "There is no account called %q.", truncate(name, 40))
 		}
 		r = tx.relationship(viewer, u.ID)
@@ -706,14 +720,14 @@ func (s *Store) userList(viewer, owner ID, bucket []byte, p Page, check bool) (U
 	return out, err
 }
 
-// userPage reads one page of a user-keyed list, leaving out accounts the
-// viewer blocks or is blocked by.
+// userPage reads one page of a user-keyed list, leaving out suspended
+// accounts and those the viewer blocks or is blocked by.
 func (t *Tx) userPage(viewer ID, bucket []byte, owner ID, p Page) UserPage {
 	var out UserPage
 	ids, next := t.pageIDs(bucket, owner, p)
 	out.Next = next
 	for _, id := range ids {
-		if u, err := t.user(id); err == nil && !t.blocked(viewer, id) {
+		if u, err := t.user(id); err == nil && !u.Suspended && !t.blocked(viewer, id) {
 			out.Users = append(out.Users, u)
 		}
 	}

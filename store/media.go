@@ -251,6 +251,49 @@ func (s *Store) BlobUsers(hash string, limit int) ([]*Media, error) {
 	return out, err
 }
 
+// BlobAccess says who may fetch a blob's files.
+type BlobAccess struct {
+	Owner  bool // the viewer uploaded a photo with it
+	Public bool // a public account (neither private nor suspended) uses it
+	Live   bool // an account that is not suspended uses it
+}
+
+// BlobAccess returns who may fetch the files of the blob hash, from the
+// first 64 photos in each partition that use it: whether viewer (0:
+// anonymous) has one, whether a public account does, and whether any
+// account that is not suspended does. Photos of suspended and deleted
+// accounts count for nothing, so a blob only they use, like an unknown
+// hash, gives the zero value.
+func (s *Store) BlobAccess(hash string, viewer ID) (BlobAccess, error) {
+	var out BlobAccess
+	h, err := hashKey(hash)
+	if err != nil {
+		return out, nil
+	}
+	err = s.view(func(tx *Tx) error {
+		return tx.eachPart(func(pt *Tx) error {
+			c := pt.bucket(bBlobRefs).Cursor()
+			n := 0
+			for k, _ := c.Seek(h); k != nil && bytes.HasPrefix(k, h) && n < 64; k, _ = c.Next() {
+				n++
+				m, err := shared[Media](tx, bMedia, idFromKey(k[32:]), "That photo")
+				if err != nil {
+					continue
+				}
+				u, err := tx.user(m.OwnerID)
+				if err != nil || u.Suspended {
+					continue
+				}
+				out.Live = true
+				out.Owner = out.Owner || (viewer != 0 && u.ID == viewer)
+				out.Public = out.Public || !u.Private
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
 // BlobUnused reports whether no media in any partition references the
 // blob hash.
 func (s *Store) BlobUnused(hash string) (bool, error) {

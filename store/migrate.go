@@ -51,6 +51,11 @@ var (
 	bRequested   = []byte("requested")   // requester | target → when (ms): the requester's side of a request
 	bEdgeVer     = []byte("edgever")     // owner | kind (1) | other → version: each side's last change of an edge
 	bActSource   = []byte("actsource")   // user | source job ID → nothing: activity already recorded
+	bTagPublic   = []byte("tagpublic")   // tag → posts of public accounts (uint32)
+	bUserLikes   = []byte("userlikes")   // user | post → nothing: what an account likes (in the post's partition)
+	bUserComms   = []byte("usercomms")   // user | comment → nothing: what an account wrote (in the post's partition)
+	bFollowersBy = []byte("followersby") // follower | followee → nothing: whom an account follows (in the followee's partition)
+	bStanding    = []byte("standing")    // user → version (8) | suspended (1): as this partition knows it
 )
 
 var keySchema = []byte("schema")
@@ -158,8 +163,8 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	{to: 10, name: "partitions: both sides of every edge, global facts out", up: func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bRequested, bEdgeVer, bActSource} {
+	{to: 10, name: "partitions: both sides of every edge, global facts out; public counts of tags, places and map cells; suspended accounts uncounted", up: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bRequested, bEdgeVer, bActSource, bTagPublic, bUserLikes, bUserComms, bFollowersBy, bStanding} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -176,6 +181,9 @@ var migrations = []migration{
 			if err := tx.Bucket(bRequested).Put(r[:16], r[16:]); err != nil {
 				return err
 			}
+		}
+		if err := migrateVisibility(&Tx{tx: tx}); err != nil {
+			return err
 		}
 		// Usernames, settings and invitations now live in the global
 		// facts (copied there when the store opened).

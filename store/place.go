@@ -12,12 +12,28 @@ import (
 
 // Place is a named point that posts are tagged with. Posts naming the
 // same place (case-insensitively) within about a kilometre share one.
+// Posts counts them all; Public counts those of public accounts, and
+// SumLat and SumLon add up their points. A place is shown as its public
+// posts support it (see PublicPlace): no one learns of a place that only
+// private posts use. Each partition keeps the part of a place its own
+// posts make; readers add the parts up.
 type Place struct {
-	ID    ID      `json:"id"`
-	Name  string  `json:"name"`
-	Lat   float64 `json:"lat"`
-	Lon   float64 `json:"lon"`
-	Posts int64   `json:"posts"`
+	ID      ID      `json:"id"`
+	Name    string  `json:"name"` // as the oldest public post names it (the first post, while none is public)
+	Lat     float64 `json:"lat"`
+	Lon     float64 `json:"lon"`
+	Posts   int64   `json:"posts"`
+	Public  int64   `json:"public,omitempty"`
+	SumLat  float64 `json:"sum_lat,omitempty"`
+	SumLon  float64 `json:"sum_lon,omitempty"`
+	NamedBy ID      `json:"named_by,omitempty"` // the public post whose name it has
+}
+
+// publicFace returns the place as its public posts show it: the name a
+// public post gave it, their centroid and their number.
+func (pl *Place) publicFace() *Place {
+	n := float64(pl.Public)
+	return &Place{ID: pl.ID, Name: pl.Name, Lat: pl.SumLat / n, Lon: pl.SumLon / n, Posts: pl.Public}
 }
 
 // Jobs that keep the search index current.
@@ -76,6 +92,58 @@ func (t *Tx) placeAdd(p *Post) error {
 	return t.mark(bPlacePosts, pair(id, p.ID), nil)
 }
 
+// placePublic adds a public post to (d = 1), or takes it out of (d = -1),
+// its place's public count and point. The oldest public post names the
+// place; without public posts it has no public point.
+func (t *Tx) placePublic(p *Post, d int) error {
+	if p.Location == nil {
+		return nil
+	}
+	id := PlaceID(*p.Location)
+	pl := &Place{}
+	if err := t.get(bPlaces, id.key(), pl, "place"); err != nil {
+		return nil
+	}
+	switch {
+	case d > 0:
+		if pl.Public == 0 || p.ID < pl.NamedBy {
+			pl.Name, pl.NamedBy = p.Location.Name, p.ID
+		}
+		pl.Public++
+		pl.SumLat += p.Location.Lat
+		pl.SumLon += p.Location.Lon
+	case pl.Public <= 1:
+		pl.Public, pl.SumLat, pl.SumLon, pl.NamedBy = 0, 0, 0, 0
+	default:
+		pl.Public--
+		pl.SumLat -= p.Location.Lat
+		pl.SumLon -= p.Location.Lon
+		if pl.NamedBy == p.ID {
+			t.renamePlace(pl, p.ID)
+		}
+	}
+	return t.put(bPlaces, id.key(), pl)
+}
+
+// renamePlace names pl after its oldest public post in this partition
+// other than except (the post leaving the public count).
+func (t *Tx) renamePlace(pl *Place, except ID) {
+	t.walkOldest(bPlacePosts, pl.ID, 0, func(id ID) bool {
+		if id == except {
+			return true
+		}
+		post, err := t.post(id)
+		if err != nil || post.Location == nil {
+			return true
+		}
+		if u, err := t.user(post.AuthorID); err != nil || !publicAuthor(u) {
+			return true
+		}
+		pl.Name, pl.NamedBy = post.Location.Name, id
+		return false
+	})
+}
+
 // placeRemove uncounts a deleted post; a place with no posts is dropped.
 func (t *Tx) placeRemove(p *Post) error {
 	if p.Location == nil {
@@ -96,21 +164,27 @@ func (t *Tx) placeRemove(p *Post) error {
 	return t.put(bPlaces, id.key(), pl)
 }
 
-// Place returns a place, its posts counted over every partition, or
-// ErrNotFound.
-func (s *Store) Place(id ID) (*Place, error) {
-	var pl *Place
+var errNoPlace = Errorf(ErrNotFound, "That place was not found.")
+
+// PublicPlace returns a place as its public posts show it (their name,
+// centroid and number, over every partition), or ErrNotFound when it has
+// none: for search and the search index.
+func (s *Store) PublicPlace(id ID) (*Place, error) {
+	var out *Place
 	err := s.view(func(tx *Tx) error {
-		pl = tx.place(id)
-		if pl == nil {
-			return Errorf(ErrNotFound, "That place was not found.")
+		pl := tx.place(id)
+		if pl == nil || pl.Public == 0 {
+			return errNoPlace
 		}
+		out = pl.publicFace()
 		return nil
 	})
-	return pl, err
+	return out, err
 }
 
-// place merges every partition's record of a place (nil if none has it).
+// place merges every partition's part of a place (nil if none has it):
+// the counts and sums add up, and the name is the one its oldest public
+// post gave it.
 func (t *Tx) place(id ID) *Place {
 	var out *Place
 	t.eachPart(func(pt *Tx) error {
@@ -120,27 +194,57 @@ func (t *Tx) place(id ID) *Place {
 		}
 		if out == nil {
 			out = pl
-		} else {
-			out.Posts += pl.Posts
+			return nil
 		}
+		if pl.Public > 0 && (out.Public == 0 || pl.NamedBy < out.NamedBy) {
+			out.Name, out.Lat, out.Lon, out.NamedBy = pl.Name, pl.Lat, pl.Lon, pl.NamedBy
+		}
+		out.Posts += pl.Posts
+		out.Public += pl.Public
+		out.SumLat += pl.SumLat
+		out.SumLon += pl.SumLon
 		return nil
 	})
 	return out
 }
 
-// PlacePosts returns a page of the posts tagged with a place, newest
-// first, that viewer may see, merged from every partition.
-func (s *Store) PlacePosts(viewer, place ID, p Page) (PostPage, error) {
+// maxCounted bounds the posts walked to count what one viewer may see
+// where nothing is public; the count saturates there.
+const maxCounted = 10_000
+
+// PlacePosts returns a place as viewer may see it and a page of its
+// posts, newest first, that viewer may see, over every partition. A place
+// with public posts is shown as they show it (PublicPlace). One with none
+// is shown only to viewers who may see some of its posts (a private
+// account's followers), named and placed as the newest of those, with
+// their number; to anyone else it is ErrNotFound, as if it did not exist.
+func (s *Store) PlacePosts(viewer, place ID, p Page) (*Place, PostPage, error) {
 	p = p.norm()
 	var out PostPage
+	var face *Place
 	err := s.view(func(tx *Tx) error {
-		out.Posts, out.Next = tx.mergePages(p, func(pt *Tx, take func(ID) bool) {
-			pt.walkNewest(bPlacePosts, place, p.Before, take)
-		}, viewer)
+		pl := tx.place(place)
+		if pl == nil {
+			return errNoPlace
+		}
+		walk := func(before ID) func(pt *Tx, take func(ID) bool) {
+			return func(pt *Tx, take func(ID) bool) { pt.walkNewest(bPlacePosts, place, before, take) }
+		}
+		if pl.Public > 0 {
+			face = pl.publicFace()
+		} else {
+			seen, _ := tx.mergePages(Page{Limit: maxCounted}, walk(0), viewer)
+			if len(seen) == 0 || seen[0].Location == nil {
+				return errNoPlace
+			}
+			first := seen[0].Location
+			face = &Place{ID: pl.ID, Name: first.Name, Lat: first.Lat, Lon: first.Lon, Posts: int64(len(seen))}
+		}
+		out.Posts, out.Next = tx.mergePages(p, walk(p.Before), viewer)
 		out.Hydrated = tx.hydrate(viewer, out.Posts)
 		return nil
 	})
-	return out, err
+	return face, out, err
 }
 
 // mergePages reads one newest-first page of posts that viewer may see
@@ -255,8 +359,8 @@ func (s *Store) EachUser(fn func(u *User) error) error {
 	return nil
 }
 
-// EachPlace calls fn for every place, its posts counted over every
-// partition, in ID order.
+// EachPlace calls fn for every place with public posts, as they show it
+// (see PublicPlace), merged over every partition, in ID order.
 func (s *Store) EachPlace(fn func(pl *Place) error) error {
 	merged := map[ID]*Place{}
 	err := s.view(func(tx *Tx) error {
@@ -267,7 +371,13 @@ func (s *Store) EachPlace(fn func(pl *Place) error) error {
 					return err
 				}
 				if m := merged[pl.ID]; m != nil {
+					if pl.Public > 0 && (m.Public == 0 || pl.NamedBy < m.NamedBy) {
+						m.Name, m.NamedBy = pl.Name, pl.NamedBy
+					}
 					m.Posts += pl.Posts
+					m.Public += pl.Public
+					m.SumLat += pl.SumLat
+					m.SumLon += pl.SumLon
 				} else {
 					merged[pl.ID] = pl
 				}
@@ -277,7 +387,9 @@ func (s *Store) EachPlace(fn func(pl *Place) error) error {
 	})
 	places := make([]*Place, 0, len(merged))
 	for _, pl := range merged {
-		places = append(places, pl)
+		if pl.Public > 0 {
+			places = append(places, pl.publicFace())
+		}
 	}
 	slices.SortFunc(places, func(a, b *Place) int { return cmp.Compare(a.ID, b.ID) })
 	if err != nil {
@@ -307,12 +419,12 @@ func (s *Store) PostForIndex(id ID) (*Post, *User, error) {
 }
 
 // UsersVisibleTo returns the users with these IDs, in order, leaving out
-// those the viewer blocks or is blocked by.
+// suspended accounts and those the viewer blocks or is blocked by.
 func (s *Store) UsersVisibleTo(viewer ID, ids []ID) ([]*User, error) {
 	var out []*User
 	err := s.view(func(tx *Tx) error {
 		for _, id := range ids {
-			if u, err := tx.user(id); err == nil && !tx.blocked(viewer, id) {
+			if u, err := tx.user(id); err == nil && !u.Suspended && !tx.blocked(viewer, id) {
 				out = append(out, u)
 			}
 		}
@@ -321,24 +433,26 @@ func (s *Store) UsersVisibleTo(viewer ID, ids []ID) ([]*User, error) {
 	return out, err
 }
 
-// TagCount is a hashtag and how many posts carry it.
+// TagCount is a hashtag and how many public posts carry it.
 type TagCount struct {
 	Tag   string `json:"tag"`
 	Posts int    `json:"posts"`
 }
 
-// TagsWithPrefix returns up to limit hashtags starting with prefix, most
-// used first (typeahead: "sun" finds sunset).
+// TagsWithPrefix returns up to limit hashtags starting with prefix that
+// public posts carry, with how many (over every partition), most used
+// first (typeahead: "sun" finds sunset). A tag only private or suspended
+// accounts use is not among them.
 func (s *Store) TagsWithPrefix(prefix string, limit int) ([]TagCount, error) {
 	prefix = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(prefix), "#"))
 	var out []TagCount
 	counts := map[string]int{}
 	err := s.view(func(tx *Tx) error {
 		return tx.eachPart(func(pt *Tx) error {
-			c := pt.bucket(bTagCounts).Cursor()
+			c := pt.bucket(bTagPublic).Cursor()
 			n := 0
 			for k, _ := c.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix) && n < 10_000; k, _ = c.Next() {
-				counts[string(k)] += int(pt.counter(bTagCounts, k))
+				counts[string(k)] += int(pt.counter(bTagPublic, k))
 				n++
 			}
 			return nil
@@ -356,8 +470,9 @@ func (s *Store) TagsWithPrefix(prefix string, limit int) ([]TagCount, error) {
 	return out, err
 }
 
-// CountDocs returns how many users, posts and places there are (what a
-// search rebuild indexes).
+// CountDocs returns how many users, posts and places there are: about what
+// a search rebuild indexes (it leaves out suspended accounts and places
+// without public posts), for its progress bar.
 func (s *Store) CountDocs() (int, error) {
 	n := 0
 	err := s.view(func(tx *Tx) error {

@@ -134,8 +134,10 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 	if err := tx.placeAdd(p); err != nil {
 		return nil, err
 	}
-	if err := tx.geoCount(p, 1); err != nil {
-		return nil, err
+	if publicAuthor(author) {
+		if err := tx.publicCount(p, 1); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.indexPost(p); err != nil {
 		return nil, err
@@ -148,7 +150,9 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 	if err := tx.inboxAdd(c.AuthorID, id, c.AuthorID); err != nil {
 		return nil, err
 	}
-	if !c.NoFanout && int(author.Counts.Followers) < tx.config().CelebrityAt && author.Counts.Followers > 0 {
+	// Followers are asked for, not counted: suspended ones are not
+	// counted, and their feeds are whole again when it is lifted.
+	if !c.NoFanout && int(author.Counts.Followers) < tx.config().CelebrityAt && tx.hasPrefix(bFollowers, c.AuthorID) {
 		if err := tx.enqueue(JobFanout, FanoutJob{Post: id, Author: c.AuthorID}); err != nil {
 			return nil, err
 		}
@@ -247,6 +251,14 @@ func (c EditCaption) apply(tx *Tx) (*Post, error) {
 	if err := tx.indexTags(p, tags, p.Tags); err != nil {
 		return nil, err
 	}
+	if author, err := tx.user(p.AuthorID); err == nil && publicAuthor(author) {
+		if err := tx.publicTags(p.Tags, -1); err != nil {
+			return nil, err
+		}
+		if err := tx.publicTags(tags, 1); err != nil {
+			return nil, err
+		}
+	}
 	mentioned := mentions(names, c.Mentioned)
 	for _, m := range mentioned {
 		if !containsID(p.Mentions, m) {
@@ -296,12 +308,21 @@ func (c DeletePost) apply(tx *Tx) (struct{}, error) {
 
 // deletePost removes p from everything read directly and queues the rest.
 func (tx *Tx) deletePost(p *Post) error {
+	public := false
+	if author, err := tx.user(p.AuthorID); err == nil {
+		public = publicAuthor(author)
+	}
 	for _, step := range []func() error{
 		func() error { return tx.unmark(bPosts, p.ID.key()) },
 		func() error { return tx.unmark(bUserPosts, pair(p.AuthorID, p.ID)) },
 		func() error { return tx.indexTags(p, nil, p.Tags) },
+		func() error {
+			if !public {
+				return nil
+			}
+			return tx.publicCount(p, -1)
+		},
 		func() error { return tx.placeRemove(p) },
-		func() error { return tx.geoCount(p, -1) },
 		func() error { return tx.indexPost(p) },
 		func() error { return tx.count(p.AuthorID, func(c *Counts) { c.Posts-- }) },
 		func() error { return tx.inboxRemove(p.AuthorID, p.ID) },
@@ -415,8 +436,9 @@ func (t *Tx) posts(ids []ID) []*Post {
 }
 
 // TagPosts returns a page of the posts with a hashtag, newest first, that
-// viewer may see, and how many posts carry the tag in all, merged from
-// every partition.
+// viewer may see, merged from every partition, and a count: how many
+// public posts carry the tag, or, when none does, how many the viewer may
+// see (a private account's followers; counting at most maxCounted).
 func (s *Store) TagPosts(viewer ID, tag string, p Page) (PostPage, int, error) {
 	p = p.norm()
 	tag = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(tag), "#"))
@@ -424,9 +446,13 @@ func (s *Store) TagPosts(viewer ID, tag string, p Page) (PostPage, int, error) {
 	total := 0
 	err := s.view(func(tx *Tx) error {
 		tx.eachPart(func(pt *Tx) error {
-			total += int(pt.counter(bTagCounts, []byte(tag)))
+			total += int(pt.counter(bTagPublic, []byte(tag)))
 			return nil
 		})
+		if total == 0 {
+			seen, _ := tx.mergePages(Page{Limit: maxCounted}, func(pt *Tx, take func(ID) bool) { pt.walkTag(tag, 0, take) }, viewer)
+			total = len(seen)
+		}
 		out.Posts, out.Next = tx.mergePages(p, func(pt *Tx, take func(ID) bool) {
 			pt.walkTag(tag, p.Before, take)
 		}, viewer)
@@ -525,7 +551,8 @@ func addMedia(tx *Tx, into map[ID]*Media, id ID) {
 }
 
 // RecentPublicPosts returns up to limit posts newer than since, newest
-// first, from public accounts in every partition (for explore).
+// first, from public accounts (neither private nor suspended) in every
+// partition, for explore.
 func (s *Store) RecentPublicPosts(since time.Time, limit int) ([]*Post, error) {
 	var out []*Post
 	floor := MakeID(since, 0, 0)
@@ -538,7 +565,7 @@ func (s *Store) RecentPublicPosts(since time.Time, limit int) ([]*Post, error) {
 				if decode(v, p) != nil {
 					continue
 				}
-				if u, err := tx.user(p.AuthorID); err == nil && !u.Private {
+				if u, err := tx.user(p.AuthorID); err == nil && publicAuthor(u) {
 					out = append(out, p)
 					n++
 				}
@@ -553,13 +580,21 @@ func (s *Store) RecentPublicPosts(since time.Time, limit int) ([]*Post, error) {
 	return out, err
 }
 
-// Visible filters posts down to those viewer may see.
-func (s *Store) Visible(viewer ID, posts []*Post) ([]*Post, error) {
+// VisiblePublic returns the current state of those of posts that still
+// exist, are still public content and viewer may see (no block between
+// them), in the given order: for explore, whose ranking is computed
+// every minute. The posts are shared with the store's cache: read them,
+// never write to them.
+func (s *Store) VisiblePublic(viewer ID, posts []*Post) ([]*Post, error) {
 	var out []*Post
 	err := s.view(func(tx *Tx) error {
 		for _, p := range posts {
-			if _, err := tx.canSeePost(viewer, p); err == nil {
-				out = append(out, p)
+			cur, err := shared[Post](tx, bPosts, p.ID, "That post")
+			if err != nil {
+				continue
+			}
+			if author, err := tx.canSeePost(viewer, cur); err == nil && publicAuthor(author) {
+				out = append(out, cur)
 			}
 		}
 		return nil

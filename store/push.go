@@ -248,8 +248,8 @@ func (tx *Tx) queuePush(a *Activity, actorName string) error {
 	if !prefs.Pushes(a.Type, a.ActorID, a.CreatedAt) {
 		return nil
 	}
-	if actorName == "" {
-		return nil
+	if actorName == "" || tx.hidden(a.ActorID) {
+		return nil // a suspended account's doings are shown to no one
 	}
 	body := map[string]string{ActLike: "liked your photo.", ActComment: "commented on your photo.", ActFollow: "started following you.",
 		ActFollowRequest: "asked to follow you.", ActMention: "mentioned you."}[a.Type]

@@ -7,8 +7,11 @@ import (
 
 // RepairCounts sets every counter the invariant check compares — users'
 // post, follower, following and inbox counts, posts' like and comment
-// counts, tag counts — to the length of the list it counts. It returns
-// one sentence per counter it changed.
+// counts, tag counts — to the length of the list it counts (without
+// suspended accounts' follows, likes and comments), puts every like and
+// comment in its account's list, and recomputes the public counts of
+// tags, places and map cells when they differ. It returns one sentence
+// per counter it changed.
 type RepairCounts struct {
 	Meta
 	On uint16 `json:"on"` // a shard of the partition repaired
@@ -38,7 +41,7 @@ func (c RepairCounts) apply(t *Tx) ([]string, error) {
 		return nil, err
 	}
 	for _, u := range users {
-		want := Counts{Posts: count(bUserPosts, u.ID), Followers: count(bFollowers, u.ID), Following: count(bFollowing, u.ID)}
+		want := Counts{Posts: count(bUserPosts, u.ID), Followers: t.countedIn(bFollowers, u.ID), Following: count(bFollowing, u.ID)}
 		if want != u.Counts {
 			fixed = append(fixed, fmt.Sprintf("%s's counts were %+v, now %+v", u.Username, u.Counts, want))
 			if err := t.count(u.ID, func(c *Counts) { *c = want }); err != nil {
@@ -64,7 +67,7 @@ func (c RepairCounts) apply(t *Tx) ([]string, error) {
 		return nil, err
 	}
 	for _, p := range posts {
-		likes, comments := count(bLikes, p.ID), count(bPostComms, p.ID)
+		likes, comments := t.countedIn(bLikes, p.ID), t.countedIn(bPostComms, p.ID)
 		if likes != p.LikeCount || comments != p.CommentCount {
 			fixed = append(fixed, fmt.Sprintf("post %s counted %d likes and %d comments, now %d and %d", p.ID, p.LikeCount, p.CommentCount, likes, comments))
 			p.LikeCount, p.CommentCount = likes, comments
@@ -94,7 +97,8 @@ func (c RepairCounts) apply(t *Tx) ([]string, error) {
 			tags[string(k)] = 0
 		}
 	}
-	for tag, n := range tags {
+	for _, tag := range unionKeys(tags, nil) {
+		n := tags[tag]
 		if have := int(t.counter(bTagCounts, []byte(tag))); have != n {
 			fixed = append(fixed, fmt.Sprintf("tag %s counted %d posts, now %d", tag, have, n))
 			if _, err := t.addCounter(bTagCounts, []byte(tag), n-have); err != nil {
@@ -102,7 +106,88 @@ func (c RepairCounts) apply(t *Tx) ([]string, error) {
 			}
 		}
 	}
+	if faults := t.mirrorFaults(); len(faults) > 0 {
+		fixed = append(fixed, faults...)
+		if err := t.rebuildMirrors(); err != nil {
+			return nil, err
+		}
+	}
+	want, err := t.expectedPublic()
+	if err != nil {
+		return nil, err
+	}
+	have, err := t.storedPublic()
+	if err != nil {
+		return nil, err
+	}
+	if diff := have.differences(want); len(diff) > 0 {
+		fixed = append(fixed, diff...)
+		if err := t.rebuildPublic(); err != nil {
+			return nil, err
+		}
+	}
 	return fixed, nil
+}
+
+// rebuildMirrors rewrites each account's lists of its likes, comments and
+// follows in this partition from the posts' and followees' lists.
+func (t *Tx) rebuildMirrors() error {
+	for _, b := range [][]byte{bUserLikes, bUserComms, bFollowersBy} {
+		var keys [][]byte
+		if err := t.bucket(b).ForEach(func(k, _ []byte) error { keys = append(keys, bytes.Clone(k)); return nil }); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := t.unmark(b, k); err != nil {
+				return err
+			}
+		}
+	}
+	var keys [][]byte
+	if err := t.bucket(bLikes).ForEach(func(k, _ []byte) error {
+		if len(k) == 16 {
+			keys = append(keys, pair(idFromKey(k[8:]), idFromKey(k[:8])))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := t.mark(bUserLikes, k, nil); err != nil {
+			return err
+		}
+	}
+	keys = keys[:0]
+	if err := t.bucket(bComments).ForEach(func(_, v []byte) error {
+		cm := new(Comment)
+		if err := decode(v, cm); err != nil {
+			return err
+		}
+		keys = append(keys, pair(cm.AuthorID, cm.ID))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := t.mark(bUserComms, k, nil); err != nil {
+			return err
+		}
+	}
+	keys = keys[:0]
+	if err := t.bucket(bFollowers).ForEach(func(k, _ []byte) error {
+		if len(k) == 16 {
+			keys = append(keys, pair(idFromKey(k[8:]), idFromKey(k[:8])))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := t.mark(bFollowersBy, k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // StrayInboxEntries returns home-feed entries that should not be there:

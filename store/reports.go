@@ -160,11 +160,7 @@ func (t *Tx) moderate(r *Report) error {
 	if err != nil || u.Admin || u.Suspended {
 		return nil
 	}
-	u.Suspended, u.UpdatedAt = true, t.now
-	if err := t.put(bUsers, u.ID.key(), u); err != nil {
-		return err
-	}
-	return t.enqueue(JobIndexUser, IndexJob{ID: u.ID})
+	return t.suspend(u, true)
 }
 
 // Reports returns reports newest first, from every partition; open only

@@ -56,7 +56,9 @@ func (c CreateSession) apply(tx *Tx) (*Session, error) {
 // is the session. If OldHash was spent before, the token was stolen or
 // replayed: the session is revoked, and the result is the revoked session
 // (check Active). It fails with ErrUnauthorized if the session is unknown,
-// expired or revoked, or the hash matches nothing.
+// expired, revoked or ended with its account's suspension or deletion
+// (see User.SessionEnded), or the hash matches nothing; then nothing
+// changes.
 type RotateRefresh struct {
 	Meta
 	SessionID ID            `json:"session_id"`
@@ -68,7 +70,10 @@ type RotateRefresh struct {
 // Shard returns the session's shard.
 func (c RotateRefresh) Shard() uint16 { return c.SessionID.Shard() }
 
-var errBadRefresh = Errorf(ErrUnauthorized, "Your session has ended; sign in again.")
+var (
+	errBadRefresh   = Errorf(ErrUnauthorized, "Your session has ended; sign in again.")
+	errEndedSession = Errorf(ErrUnauthorized, "This account is suspended or deleted, or its sessions were ended; sign in again if you can.")
+)
 
 func (c RotateRefresh) apply(tx *Tx) (*Session, error) {
 	s := new(Session)
@@ -77,6 +82,9 @@ func (c RotateRefresh) apply(tx *Tx) (*Session, error) {
 	}
 	if !s.Active(tx.now) {
 		return nil, errBadRefresh
+	}
+	if u, err := tx.user(s.UserID); err != nil || u.SessionEnded(s.CreatedAt) {
+		return nil, errEndedSession
 	}
 	spent := tx.bucket(bSpent)
 	if subtle.ConstantTimeCompare(s.RefreshHash, c.OldHash) != 1 {

@@ -29,6 +29,16 @@ type User struct {
 	ActivitySeen  ID           `json:"activity_seen,omitempty"` // newest activity marked read
 	CreatedAt     time.Time    `json:"created_at"`
 	UpdatedAt     time.Time    `json:"updated_at"`
+	// SessionsEndedAt ends every session started until then: set when
+	// the account is suspended or deleted.
+	SessionsEndedAt time.Time `json:"sessions_ended_at,omitzero"`
+}
+
+// SessionEnded reports whether a session of the account started at
+// created may no longer be used: the account is suspended or deleted, or
+// its sessions were ended after that session began.
+func (u *User) SessionEnded(created time.Time) bool {
+	return u.Suspended || !created.After(u.SessionsEndedAt)
 }
 
 // Counts are kept in the user record and changed in the same transaction
@@ -242,6 +252,7 @@ func (c UpdateProfile) apply(tx *Tx) (*User, error) {
 			return nil, err
 		}
 	}
+	was := standingOf(u)
 	if c.Private != nil {
 		u.Private = *c.Private
 	}
@@ -256,7 +267,12 @@ func (c UpdateProfile) apply(tx *Tx) (*User, error) {
 			return nil, err
 		}
 	}
-	return u, tx.put(bUsers, u.ID.key(), u)
+	if err := tx.put(bUsers, u.ID.key(), u); err != nil {
+		return nil, err
+	}
+	// Going private takes the account's posts out of the public counts
+	// (tags, places, the map); going public puts them in.
+	return u, tx.restand(u, was)
 }
 
 func (u *User) setDisplayName(s string) error {

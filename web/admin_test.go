@@ -142,10 +142,19 @@ func TestAdminSuspendReportsSettings(t *testing.T) {
 	if r := ts.do("GET", "/api/v1/posts/"+p.ID.String(), ben, nil); r.status != 200 {
 		t.Fatalf("after unsuspending: %d", r.status)
 	}
+	// The suspension ended ana's sessions; she signs in again.
+	if r := ts.do("GET", "/api/v1/me", ana, nil); r.status != 401 {
+		t.Fatalf("a session from before the suspension: %d", r.status)
+	}
+	r := ts.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "ana", "password": "correct horse"})
+	if r.status != 200 {
+		t.Fatalf("log-in after unsuspending: %d %s", r.status, r.body)
+	}
+	ana = r.json(t)["access_token"].(string)
 
 	// Reports: filed by anyone, resolved by an admin.
 	id := p.ID
-	r := ts.do("POST", "/api/v1/reports", ben, map[string]any{"post_id": id.String(), "reason": "It is rude."})
+	r = ts.do("POST", "/api/v1/reports", ben, map[string]any{"post_id": id.String(), "reason": "It is rude."})
 	if r.status != 201 {
 		t.Fatalf("report: %d %s", r.status, r.body)
 	}

@@ -51,7 +51,7 @@ type tagInput struct {
 type tagOutput struct {
 	Body struct {
 		Tag   string     `json:"tag"`
-		Count int        `json:"count" doc:"Posts with the tag in all"`
+		Count int        `json:"count" doc:"Public posts with the tag (of accounts neither private nor suspended); where none is public, the posts with it that you may see"`
 		Items []PostView `json:"items"`
 		Next  *string    `json:"next"`
 	}
@@ -206,7 +206,7 @@ func (s *Server) explorePosts(ctx context.Context, in *exploreInput) (*postsOutp
 	if s.explore != nil {
 		ranked = s.explore.Ranked()
 	}
-	visible, err := s.st.Visible(c.UserID, ranked)
+	visible, err := s.st.VisiblePublic(c.UserID, ranked)
 	if err != nil {
 		return nil, err
 	}

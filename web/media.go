@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/gofiber/fiber/v2"
 
 	"aperture/media"
 	"aperture/store"
@@ -152,6 +153,7 @@ type mediaFileInput struct {
 var servedVariants = map[string]bool{"thumb": true, "small": true, "medium": true, "large": true, "full": true}
 
 func (s *Server) registerMediaFiles(api huma.API) {
+	s.app.Use("/media", noStore)
 	huma.Register(api, huma.Operation{
 		OperationID: "get-media-file", Method: http.MethodGet, Path: "/media/{a}/{b}/{hash}/{file}", Tags: []string{"media"},
 		Summary:     "A photo file (URLs come from a media object's variants)",
@@ -184,37 +186,42 @@ func (s *Server) registerMediaFiles(api huma.API) {
 }
 
 // mayFetch decides who may fetch a file and returns its Cache-Control.
-// A valid signature suffices; otherwise the full copy is the owner's, and
-// the display variants are anyone's when a public account uses the photo.
-// Unknown and forbidden files are both 404, so hashes reveal nothing.
+// Only files that an account in good standing uses are served at all: a
+// suspended or deleted account's photos and avatar answer 404 (signed
+// URLs handed out before included) until the suspension is lifted. Then
+// a valid signature suffices; otherwise the full copy is the owner's,
+// and the display variants are anyone's when a public account uses the
+// photo. Unknown and forbidden files are both 404, so hashes reveal
+// nothing; refusals are never cached (see noStore).
 func (s *Server) mayFetch(ctx context.Context, in *mediaFileInput, variant string) (string, error) {
 	notFound := store.Errorf(store.ErrNotFound, "There is no such photo file.")
-	t := now(ctx)
+	c, _ := viewer(ctx)
+	acc, err := s.st.BlobAccess(in.Hash, c.UserID)
+	if err != nil || !acc.Live {
+		return "", notFound
+	}
 	if in.Sig != "" {
-		if left, ok := s.urls.valid(mediaPath(in.Hash, variant), in.Exp, in.Sig, t); ok {
+		if left, ok := s.urls.valid(mediaPath(in.Hash, variant), in.Exp, in.Sig, now(ctx)); ok {
 			return "private, max-age=" + strconv.FormatInt(left, 10), nil
 		}
 		return "", notFound
 	}
-	users, err := s.st.BlobUsers(in.Hash, 64)
-	if err != nil || len(users) == 0 {
-		return "", notFound
-	}
-	c, signedIn := viewer(ctx)
-	for _, m := range users {
-		if signedIn && m.OwnerID == c.UserID {
-			return "private, max-age=3600", nil
-		}
-	}
-	if variant == "full" {
-		return "", notFound
-	}
-	for _, m := range users {
-		if u, err := s.st.User(m.OwnerID); err == nil && !u.Private {
-			return "public, max-age=31536000, immutable", nil
-		}
+	switch {
+	case acc.Owner:
+		return "private, max-age=3600", nil
+	case acc.Public && variant != "full":
+		return "public, max-age=31536000, immutable", nil
 	}
 	return "", notFound
+}
+
+// noStore marks every answer under /media as not to be stored; a file
+// that is served replaces it with its own caching (serveBlob), so what
+// stays no-store are the refusals, which must not outlive a change such
+// as a suspension being lifted.
+func noStore(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Next()
 }
 
 // serveBlob writes a stored file with caching headers, answering 304 to a

@@ -27,13 +27,13 @@ type searchOutput struct {
 	}
 }
 
-// PlaceView is a place.
+// PlaceView is a place, as its public posts show it.
 type PlaceView struct {
 	ID    store.ID `json:"id"`
 	Name  string   `json:"name"`
-	Lat   float64  `json:"lat"`
+	Lat   float64  `json:"lat" doc:"The centroid of its public posts"`
 	Lon   float64  `json:"lon"`
-	Posts int64    `json:"posts"`
+	Posts int64    `json:"posts" doc:"Its public posts; on the page of a place without any, the posts there that you may see"`
 }
 
 type nearbyInput struct {
@@ -147,18 +147,20 @@ func (s *Server) registerSearch(api huma.API) {
 
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "places-search", Method: http.MethodGet, Path: "/api/v1/places/search", Tags: tags,
-		Summary: "Places by name (typeahead)", Errors: []int{401, 422},
+		Summary: "Places with public posts, by name (typeahead)", Errors: []int{401, 422},
 	}), s.placeSearch)
 
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "place-posts", Method: http.MethodGet, Path: "/api/v1/places/{id}/posts", Tags: tags,
-		Summary: "A place and its posts, newest first", Errors: []int{401, 404, 422},
+		Summary:     "A place and its posts, newest first",
+		Description: "The place as its public posts show it (name, centroid, count); a place without public posts is shown only to viewers who may see some of its posts, with their count, and is 404 to anyone else.",
+		Errors:      []int{401, 404, 422},
 	}), s.placePosts)
 
 	huma.Register(api, s.op(huma.Operation{
 		OperationID: "map", Method: http.MethodGet, Path: "/api/v1/map", Tags: tags,
 		Summary:     "Geotagged public posts in a box, or clusters of them",
-		Description: "At most limit posts; when the box holds more, grid clusters {lat,lon,count,thumb,post} by geohash cell (about an eighth of the box wide) instead, so a zoomed-out map stays light. Cluster counts include every post placed in the cell; thumbnails only posts the viewer may see.",
+		Description: "At most limit posts; when the box holds more, grid clusters {lat,lon,count,thumb,post} by geohash cell (about an eighth of the box wide) instead, so a zoomed-out map stays light. Clusters count and place public posts only (of accounts neither private nor suspended); thumbnails only posts the viewer may see.",
 		Errors:      []int{401, 422},
 	}), s.mapQuery)
 }
@@ -302,15 +304,11 @@ func (s *Server) placePosts(ctx context.Context, in *placePostsInput) (*placePos
 	if err != nil {
 		return nil, err
 	}
-	pl, err := s.st.Place(id)
-	if err != nil {
-		return nil, err
-	}
 	pg, err := in.page()
 	if err != nil {
 		return nil, err
 	}
-	page, err := s.st.PlacePosts(c.UserID, id, pg)
+	pl, page, err := s.st.PlacePosts(c.UserID, id, pg)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +327,7 @@ func (s *Server) placeSearch(ctx context.Context, in *placeSearchInput) (*places
 	}
 	out := &placesOutput{Body: List[PlaceView]{Items: []PlaceView{}}}
 	for _, id := range ids {
-		if pl, err := s.st.Place(id); err == nil {
+		if pl, err := s.st.PublicPlace(id); err == nil {
 			out.Body.Items = append(out.Body.Items, placeView(pl))
 		}
 	}

@@ -40,6 +40,7 @@ type testServer struct {
 	media   *media.Processor
 	pool    *feed.Pool
 	explore *feed.Explore
+	hub     *feed.Hub
 }
 
 // drain waits until the background jobs are done.
@@ -139,7 +140,7 @@ func newServerWith(tb testing.TB, cfg web.Config, mc media.Config) *testServer {
 	explore := &feed.Explore{St: st}
 	deps := web.Deps{Store: st, Auth: svc, Media: proc, MediaKey: []byte("0123456789abcdef0123456789abcdef"), Wake: pool.Wake,
 		Explore: explore, Search: idx, Hub: hub, Webhooks: webhooks, Push: pusher}
-	return &testServer{t: tb, srv: web.New(cfg, deps), st: st, log: logs, media: proc, pool: pool, explore: explore}
+	return &testServer{t: tb, srv: web.New(cfg, deps), st: st, log: logs, media: proc, pool: pool, explore: explore, hub: hub}
 }
 
 type resp struct {

@@ -44,7 +44,7 @@ func (s *Server) stream(c *fiber.Ctx) error {
 		p, _ := newProblem(status, msg)
 		return writeProblem(c, p)
 	}
-	user := ri.claims.UserID
+	user, claims := ri.claims.UserID, ri.claims
 	last := c.Get("Last-Event-ID")
 	if last == "" {
 		last = c.Query("last_event_id")
@@ -78,16 +78,20 @@ func (s *Server) stream(c *fiber.Ctx) error {
 				return
 			}
 		}
+		// The session is asked again with every event and heartbeat, so
+		// a stream ends soon after its session does (a logout, or the
+		// account's suspension or deletion).
+		open := func() bool { return s.auth.Valid(claims, time.Now()) == nil }
 		t := time.NewTicker(streamHeartbeat)
 		defer t.Stop()
 		for {
 			select {
 			case ev := <-ch:
-				if !event(ev) {
+				if !open() || !event(ev) {
 					return
 				}
 			case <-t.C:
-				if !send(": ping\n\n") {
+				if !open() || !send(": ping\n\n") {
 					return
 				}
 			case <-closing:

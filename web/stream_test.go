@@ -138,3 +138,50 @@ func TestStreamResume(t *testing.T) {
 		t.Fatalf("anonymous stream: %v %v", res.StatusCode, err)
 	}
 }
+
+// TestStreamEndsWithItsSession: an open event stream ends, without
+// another event, once its session does: signed out, or the account
+// suspended or deleted.
+func TestStreamEndsWithItsSession(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(ts *testServer, admin, ben string)
+	}{
+		{"signed out", func(ts *testServer, _, ben string) { ts.do("POST", "/api/v1/auth/logout", ben, nil) }},
+		{"suspended", func(ts *testServer, admin, _ string) { ts.do("POST", "/api/v1/admin/users/ben/suspend", admin, nil) }},
+		{"deleted", func(ts *testServer, admin, _ string) { ts.do("DELETE", "/api/v1/admin/users/ben", admin, nil) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newServer(t, web.Config{})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go ts.srv.Serve(ln)
+			defer ts.srv.Shutdown(context.Background())
+			admin := ts.admin("boss")
+			ana, _ := ts.signup("ana")
+			ben, _ := ts.signup("ben")
+			ts.do("POST", "/api/v1/users/ana/follow", ben, nil)
+			ts.drain()
+			events, stop := sse(t, "http://"+ln.Addr().String(), ben, "")
+			defer stop()
+			next(t, events, "hello")
+			ts.share(ana, "before")
+			next(t, events, "post")
+			tc.end(ts, admin, ben)
+			// Any event wakes the stream, which asks its session again
+			// (a quiet one asks at its next heartbeat).
+			u, _ := ts.st.UserByUsername("ben")
+			ts.hub.Publish(u.ID, "activity", `{"unread":1}`)
+			select {
+			case ev, open := <-events:
+				if open {
+					t.Fatalf("an event after the session ended: %+v", ev)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the stream is still open 5 s after its session ended")
+			}
+		})
+	}
+}

@@ -232,8 +232,8 @@ func (s *Service) Logout(ctx context.Context, sid store.ID, now time.Time) error
 	return nil
 }
 
-// Authenticate checks an access token and that its session is open, from
-// memory. It returns the claims, or an ErrUnauthorized error.
+// Authenticate checks an access token and that its session is open (see
+// Valid). It returns the claims, or an ErrUnauthorized error.
 func (s *Service) Authenticate(token string, now time.Time) (Claims, error) {
 	c, ok := s.verified.get(token, now)
 	if !ok {
@@ -243,11 +243,21 @@ func (s *Service) Authenticate(token string, now time.Time) (Claims, error) {
 		}
 		s.verified.put(token, c)
 	}
-	if !s.sessions.open(c.SessionID, c.UserID, now) {
-		return Claims{}, store.Errorf(store.ErrUnauthorized, "This session was signed out; sign in again.")
+	return c, s.Valid(c, now)
+}
+
+// Valid returns an ErrUnauthorized error unless the claims' session is
+// still open at now: not signed out, revoked or expired (asked of memory),
+// and its account neither suspended nor deleted, nor its sessions ended
+// since this one began (store.User.SessionEnded). Long-lived requests,
+// such as event streams, ask again as they go.
+func (s *Service) Valid(c Claims, now time.Time) error {
+	created, open := s.sessions.open(c.SessionID, c.UserID, now)
+	if !open {
+		return store.Errorf(store.ErrUnauthorized, "This session was signed out; sign in again.")
 	}
-	if u, err := s.st.User(c.UserID); err != nil || u.Suspended {
-		return Claims{}, store.Errorf(store.ErrUnauthorized, "This account is suspended or deleted; its sessions no longer work.")
+	if u, err := s.st.User(c.UserID); err != nil || u.SessionEnded(created) {
+		return store.Errorf(store.ErrUnauthorized, "This account is suspended or deleted, or its sessions were ended; sign in again if you can.")
 	}
-	return c, nil
+	return nil
 }

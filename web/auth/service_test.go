@@ -257,3 +257,85 @@ func currentSecret(t *testing.T, f *fixture) []byte {
 	}
 	return ks[0].Secret
 }
+
+// TestSuspensionEndsSessions: suspending or deleting an account ends
+// every session it has, in memory at once: its access tokens are
+// refused, a refresh is refused without extending the session, and
+// lifting the suspension does not bring the old sessions back (a new
+// log-in works).
+func TestSuspensionEndsSessions(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		end  func(f *fixture, admin, user store.ID) error
+		lift bool
+	}{
+		{"suspended", func(f *fixture, admin, user store.ID) error {
+			_, err := store.Exec(ctx, f.st, store.SetSuspended{Meta: store.At(t0.Add(time.Minute)), AdminID: admin, UserID: user, Suspended: true})
+			return err
+		}, true},
+		{"deleted by an administrator", func(f *fixture, admin, user store.ID) error {
+			_, err := store.Exec(ctx, f.st, store.DeleteAccount{Meta: store.At(t0.Add(time.Minute)), ActorID: admin, UserID: user})
+			return err
+		}, false},
+		{"deleted by itself", func(f *fixture, _, user store.ID) error {
+			_, err := store.Exec(ctx, f.st, store.DeleteAccount{Meta: store.At(t0.Add(time.Minute)), ActorID: user, UserID: user})
+			return err
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			admin, err := f.svc.SignUp(ctx, auth.SignUp{Username: "boss", Password: "correct horse", Admin: true}, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := f.signup(t, "mallory")
+			other, err := f.svc.Login(ctx, "mallory", "correct horse", "", t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Both sessions are known to memory before the change.
+			for _, gr := range []*auth.Grant{g, other} {
+				if _, err := f.svc.Authenticate(gr.AccessToken, t0.Add(time.Second)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tc.end(f, admin.User.ID, g.User.ID); err != nil {
+				t.Fatal(err)
+			}
+			refused := func(when string, at time.Time) {
+				t.Helper()
+				for _, gr := range []*auth.Grant{g, other} {
+					if _, err := f.svc.Authenticate(gr.AccessToken, at); !errors.Is(err, store.ErrUnauthorized) {
+						t.Fatalf("%s: access token: %v", when, err)
+					}
+					before, _ := f.st.Session(gr.SessionID)
+					if _, err := f.svc.Refresh(ctx, gr.RefreshToken, at); !errors.Is(err, store.ErrUnauthorized) {
+						t.Fatalf("%s: refresh: %v", when, err)
+					}
+					if after, _ := f.st.Session(gr.SessionID); !after.ExpiresAt.Equal(before.ExpiresAt) {
+						t.Fatalf("%s: a refused refresh extended the session to %v", when, after.ExpiresAt)
+					}
+				}
+			}
+			refused("ended", t0.Add(2*time.Minute))
+			if !tc.lift {
+				return
+			}
+			if _, err := store.Exec(ctx, f.st, store.SetSuspended{Meta: store.At(t0.Add(3 * time.Minute)), AdminID: admin.User.ID, UserID: g.User.ID}); err != nil {
+				t.Fatal(err)
+			}
+			refused("lifted", t0.Add(4*time.Minute))
+			fresh, err := f.svc.Login(ctx, "mallory", "correct horse", "", t0.Add(5*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.svc.Authenticate(fresh.AccessToken, t0.Add(6*time.Minute)); err != nil {
+				t.Fatalf("a new session after the suspension: %v", err)
+			}
+			if _, err := f.svc.Refresh(ctx, fresh.RefreshToken, t0.Add(6*time.Minute)); err != nil {
+				t.Fatalf("refreshing a new session: %v", err)
+			}
+		})
+	}
+}

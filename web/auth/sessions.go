@@ -20,33 +20,39 @@ type sessionCache struct {
 
 type sessionEntry struct {
 	user    store.ID
+	created time.Time
 	expires time.Time
 	revoked bool
+}
+
+func entryOf(s *store.Session) sessionEntry {
+	return sessionEntry{user: s.UserID, created: s.CreatedAt, expires: s.ExpiresAt, revoked: !s.RevokedAt.IsZero()}
 }
 
 func newSessionCache(max int, load func(store.ID) (*store.Session, error)) *sessionCache {
 	return &sessionCache{m: make(map[store.ID]sessionEntry), max: max, load: load}
 }
 
-// open reports whether session sid of user is open at now.
-func (c *sessionCache) open(sid, user store.ID, now time.Time) bool {
+// open reports whether session sid of user is open at now, and when it
+// began.
+func (c *sessionCache) open(sid, user store.ID, now time.Time) (created time.Time, ok bool) {
 	c.mu.RLock()
 	e, ok := c.m[sid]
 	c.mu.RUnlock()
 	if !ok {
 		s, err := c.load(sid)
 		if err != nil {
-			return false
+			return time.Time{}, false
 		}
-		e = sessionEntry{user: s.UserID, expires: s.ExpiresAt, revoked: !s.RevokedAt.IsZero()}
+		e = entryOf(s)
 		c.put(sid, e)
 	}
-	return !e.revoked && e.user == user && now.Before(e.expires)
+	return e.created, !e.revoked && e.user == user && now.Before(e.expires)
 }
 
 // set records the session's current state.
 func (c *sessionCache) set(s *store.Session) {
-	c.put(s.ID, sessionEntry{user: s.UserID, expires: s.ExpiresAt, revoked: !s.RevokedAt.IsZero()})
+	c.put(s.ID, entryOf(s))
 }
 
 func (c *sessionCache) put(sid store.ID, e sessionEntry) {
