@@ -9,7 +9,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-
 func ptrTo[T any](v T) *T { return &v }
 
 // TestRepairVisibility: each invariant of visibility broken behind the
