@@ -104,7 +104,7 @@ func (s *Server) newForm(c *fiber.Ctx, ctx context.Context) error {
 		}
 		return s.renderNew(c, p.Status, p.Detail)
 	}
-	return c.Redirect("/p/"+id.String(), http.StatusSeeOther)
+	return redirect(c, "/p/"+id.String())
 }
 
 func (s *Server) shareForm(c *fiber.Ctx, ctx context.Context) (store.ID, error) {

@@ -59,7 +59,7 @@ func (s *Server) errorPage(c *fiber.Ctx, err error) error {
 		}
 	}
 	if p.Status == http.StatusUnauthorized {
-		return c.Redirect("/login?next="+url.QueryEscape(string(c.Request().URI().RequestURI())), http.StatusSeeOther)
+		return redirect(c, "/login?next="+url.QueryEscape(string(c.Request().URI().RequestURI())))
 	}
 	return s.page(c, p.Status, "error", &view{Title: p.Title, Data: map[string]string{"Title": p.Title, "Detail": p.Detail}})
 }
@@ -88,7 +88,7 @@ func (s *Server) action(public bool, fn func(c *fiber.Ctx, ctx context.Context) 
 			return s.page(c, p.Status, "error", &view{Title: p.Title, Data: map[string]string{"Title": p.Title, "Detail": p.Detail}})
 		}
 		if !public && me(c) == 0 {
-			return c.Redirect("/login?next="+url.QueryEscape(backTo(c, "/")), http.StatusSeeOther)
+			return redirect(c, "/login?next="+url.QueryEscape(backTo(c, "/")))
 		}
 		to, err := fn(c, ctxOf(c))
 		if err != nil {
@@ -104,42 +104,13 @@ func (s *Server) action(public bool, fn func(c *fiber.Ctx, ctx context.Context) 
 		if to == "" {
 			to = backTo(c, "/")
 		}
-		return c.Redirect(to, http.StatusSeeOther)
+		return redirect(c, to)
 	}
 }
 
 func (s *Server) flash(c *fiber.Ctx, msg string) {
 	c.Cookie(&fiber.Cookie{Name: cookieFlash, Value: url.QueryEscape(msg), Path: "/", MaxAge: 60,
 		HTTPOnly: true, Secure: s.cfg.TLS, SameSite: fiber.CookieSameSiteLaxMode})
-}
-
-// backTo returns the form's "next" or the referring page when they are
-// paths on this site, else def.
-func backTo(c *fiber.Ctx, def string) string {
-	for _, cand := range []string{c.FormValue("next"), c.Get(fiber.HeaderReferer)} {
-		if cand == "" {
-			continue
-		}
-		u, err := url.Parse(cand)
-		if err != nil {
-			continue
-		}
-		if u.Host != "" && u.Host != c.Hostname() {
-			continue
-		}
-		if p := u.RequestURI(); strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") {
-			return p
-		}
-	}
-	return def
-}
-
-// localPath accepts a "next" that stays on this site.
-func localPath(p, def string) string {
-	if strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\") {
-		return p
-	}
-	return def
 }
 
 func nextCursor(path string, next *string) string {
@@ -231,7 +202,7 @@ type authData struct {
 func (s *Server) authPage(signup bool) func(*fiber.Ctx, context.Context) error {
 	return func(c *fiber.Ctx, ctx context.Context) error {
 		if me(c) != 0 && c.Path() != "/" {
-			return c.Redirect(localPath(c.Query("next"), "/"), http.StatusSeeOther)
+			return redirect(c, c.Query("next"))
 		}
 		title := "Log in"
 		if signup {
@@ -276,7 +247,7 @@ func (s *Server) loginForm(signup bool) func(*fiber.Ctx, context.Context) error 
 			return s.page(c, p.Status, "auth", &view{Title: title, Data: d})
 		}
 		s.cookies.signIn(c, out)
-		return c.Redirect(localPath(d.Next, "/"), http.StatusSeeOther)
+		return redirect(c, d.Next)
 	}
 }
 
@@ -503,7 +474,7 @@ func (s *Server) editForm(c *fiber.Ctx, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect("/u/"+u.Username, http.StatusSeeOther)
+	return redirect(c, "/u/"+u.Username)
 }
 
 func (s *Server) requestsPage(c *fiber.Ctx, ctx context.Context) error {
