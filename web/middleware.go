@@ -180,23 +180,39 @@ func csp(imgOrigin string) string {
 		"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
 
-// securityHeaders sets the headers every response carries.
-func securityHeaders(tls bool, tiles string) fiber.Handler {
+// headerSet is a fixed list of response headers.
+type headerSet [][2]string
+
+// securityHeaders returns the headers every response carries.
+func securityHeaders(tls bool, tiles string) headerSet {
 	policy := csp("")
 	if u, err := url.Parse(tiles); err == nil && u.Host != "" {
 		policy = csp(" " + u.Scheme + "://" + u.Host)
 	}
-	return func(c *fiber.Ctx) error {
-		h := &c.Response().Header
-		h.Set("Content-Security-Policy", policy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
-		if tls {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
-		}
-		return c.Next()
+	hs := headerSet{
+		{"Content-Security-Policy", policy},
+		{"X-Content-Type-Options", "nosniff"},
+		{"X-Frame-Options", "DENY"},
+		{"Referrer-Policy", "strict-origin-when-cross-origin"},
+		{"Cross-Origin-Opener-Policy", "same-origin"},
+		{"Permissions-Policy", "camera=(), microphone=(), geolocation=(self)"},
 	}
+	if tls {
+		hs = append(hs, [2]string{"Strict-Transport-Security", "max-age=31536000"})
+	}
+	return hs
+}
+
+// apply sets the headers on a response.
+func (hs headerSet) apply(c *fiber.Ctx) {
+	h := &c.Response().Header
+	for _, kv := range hs {
+		h.Set(kv[0], kv[1])
+	}
+}
+
+// middleware sets the headers on every response.
+func (hs headerSet) middleware(c *fiber.Ctx) error {
+	hs.apply(c)
+	return c.Next()
 }

@@ -99,6 +99,7 @@ type Server struct {
 	closing   chan struct{} // closed by Shutdown: streams end
 	disk      func() DiskUsage
 	cookies   *cookies
+	secure    headerSet // the headers every response carries
 	limits    *pairLimiter
 	actions   *actionLimits
 	ui        *ui
@@ -168,7 +169,9 @@ func New(cfg Config, d Deps) *Server {
 		// A feed page (about 22 KB) leaves in one write with its headers.
 		WriteBufferSize: 32 << 10,
 	})
-	s.app.Use(requestContext, recoverPanics(s.log, cfg.ReportError), accessLog(s.log, cfg.ReportError), s.metrics.observe, securityHeaders(cfg.TLS, cfg.MapTiles), s.identify, s.limitActions)
+	s.secure = securityHeaders(cfg.TLS, cfg.MapTiles)
+	s.app.Use(requestContext, recoverPanics(s.log, cfg.ReportError), accessLog(s.log, cfg.ReportError), s.metrics.observe, s.secure.middleware,
+		s.guardHeaders, s.identify, s.limitActions)
 	s.actions = newActionLimits(cfg.Limits)
 	s.limits = newPairLimiter(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow, "Too many attempts")
 	s.app.Use("/api/v1/auth", s.limits.middleware)
