@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // User is an account. PasswordHash is an argon2id PHC string and never
@@ -59,12 +61,40 @@ var reserved = map[string]bool{
 	"healthz": true, "readyz": true, "metrics": true, "www": true, "null": true, "undefined": true,
 }
 
-// NormalizeUsername returns the canonical (lower-case, trimmed) form of a
+// maxKeyRunes bounds the names UsernameKey normalises: no more than
+// MaxUsername characters can make a username (normalising never removes
+// a character), so longer ones are left as they are, cheaply.
+const maxKeyRunes = 64
+
+// UsernameKey returns the canonical form of a username, the one accounts
+// are found by: compatibility-normalised (NFKC: full-width letters, the
+// Kelvin sign and other look-alikes of ASCII become ASCII, and every
+// Unicode space a plain one), trimmed of spaces, and in lower case.
+// Every lookup of an account by name uses it, and so must anything that
+// counts attempts per username (a rate limit keyed otherwise could be
+// sidestepped by writing the same name differently). A name of more than
+// 64 characters after trimming belongs to no account; it comes back
+// trimmed and cut to 64 characters, unnormalised, so that its cost stays
+// small however long the input.
+func UsernameKey(name string) string {
+	n := strings.TrimSpace(name)
+	if utf8.RuneCountInString(n) > maxKeyRunes {
+		cut := 0
+		for range maxKeyRunes {
+			_, size := utf8.DecodeRuneInString(n[cut:])
+			cut += size
+		}
+		return n[:cut]
+	}
+	return strings.ToLower(strings.TrimSpace(norm.NFKC.String(n)))
+}
+
+// NormalizeUsername returns the canonical form (UsernameKey) of a
 // username, or an ErrInvalid error that says what rule it breaks:
 // 1–30 of a–z, 0–9, '.', '_', not starting or ending with '.', no "..",
 // and not a reserved name.
 func NormalizeUsername(name string) (string, error) {
-	n := strings.ToLower(strings.TrimSpace(name))
+	n := UsernameKey(name)
 	switch {
 	case n == "":
 		return "", Invalid("username", "Choose a username.")
@@ -290,7 +320,7 @@ func (s *Store) User(id ID) (*User, error) {
 func (s *Store) UserByUsername(name string) (*User, error) {
 	var u *User
 	err := s.view(func(tx *Tx) error {
-		id := tx.bucket(bUsernames).Get([]byte(strings.ToLower(strings.TrimSpace(name))))
+		id := tx.bucket(bUsernames).Get([]byte(UsernameKey(name)))
 		if id == nil {
 			return Errorf(ErrNotFound, "There is no account called %q.", truncate(name, 40))
 		}

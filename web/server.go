@@ -174,7 +174,7 @@ func New(cfg Config, d Deps) *Server {
 		s.guardHeaders, s.identify, s.limitActions)
 	s.actions = newActionLimits(cfg.Limits)
 	s.limits = newPairLimiter(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow, "Too many attempts")
-	s.app.Use("/api/v1/auth", s.limits.middleware)
+	s.app.Use("/api/v1/auth", s.limitSignIn)
 
 	hc := huma.DefaultConfig("aperture", cfg.Version)
 	hc.Formats = map[string]huma.Format{"application/json": fastJSON, "json": fastJSON}
