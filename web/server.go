@@ -90,8 +90,8 @@ type Server struct {
 	wake      func()
 	explore   Explorer
 	search    *search.Index
-	fragments *fragments[fragKey]
-	cards     *fragments[cardKey] // feed cards' HTML
+	fragments *fragments[fragKey, []byte]
+	cards     *fragments[cardKey, *cardHTML] // feed cards' HTML
 	stats     *Recorder
 	hub       *feed.Hub
 	webhooks  *feed.Webhooks
@@ -139,7 +139,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
 		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger,
-		fragments: newFragments[fragKey](50_000), cards: newFragments[cardKey](20_000), cookies: newCookies(d.MediaKey, cfg.TLS)}
+		fragments: newFragments[fragKey, []byte](50_000), cards: newFragments[cardKey, *cardHTML](20_000), cookies: newCookies(d.MediaKey, cfg.TLS)}
 	s.stats, s.disk, s.hub, s.webhooks, s.push, s.closing = s.metrics.Stats, d.Disk, d.Hub, d.Webhooks, d.Push, make(chan struct{})
 	if d.Disk != nil {
 		for kind, f := range map[string]func(DiskUsage) int64{"db": func(u DiskUsage) int64 { return u.DB },
