@@ -23,6 +23,7 @@ import (
 type reqInfo struct {
 	id     string
 	start  time.Time
+	ip     string // the client's address (see clientIPs)
 	claims auth.Claims
 	authed bool
 	// byCookie marks a browser session signed in by cookies (see
@@ -69,15 +70,18 @@ func newRequestID() string {
 }
 
 // requestContext stamps the request with an ID (reusing a sane incoming
-// X-Request-ID) and its arrival time, and echoes the ID.
-func requestContext(c *fiber.Ctx) error {
-	id := c.Get("X-Request-ID")
-	if len(id) == 0 || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return r < '!' || r > '~' }) {
-		id = newRequestID()
+// X-Request-ID), its arrival time and its client's address, and echoes
+// the ID.
+func requestContext(ips *clientIPs) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := c.Get("X-Request-ID")
+		if len(id) == 0 || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return r < '!' || r > '~' }) {
+			id = newRequestID()
+		}
+		c.Locals(reqKey{}, &reqInfo{id: id, start: time.Now().UTC(), ip: ips.of(c)})
+		c.Set("X-Request-ID", id)
+		return c.Next()
 	}
-	c.Locals(reqKey{}, &reqInfo{id: id, start: time.Now().UTC()})
-	c.Set("X-Request-ID", id)
-	return c.Next()
 }
 
 // ErrorReport is a 5xx answer or a panic, for an error tracker.
@@ -110,7 +114,10 @@ func accessLog(log *slog.Logger, report func(ErrorReport)) fiber.Handler {
 			slog.String("path", truncate(c.Path(), 200)),
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(ri.start)),
-			slog.String("ip", c.IP()),
+			slog.String("ip", ri.ip),
+		}
+		if peer := c.IP(); peer != ri.ip {
+			attrs = append(attrs, slog.String("peer", peer)) // the proxy it came through
 		}
 		if !c.Response().IsBodyStream() { // reading a stream's body would wait for its end
 			attrs = append(attrs, slog.Int("bytes", len(c.Response().Body())))

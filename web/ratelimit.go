@@ -84,7 +84,7 @@ func newPairLimiter(perIP, perUser int, window time.Duration, tooMany string) *p
 func (l *pairLimiter) take(c *fiber.Ctx, user string) *Problem {
 	now := time.Now()
 	limit := l.perIP
-	ok, left, wait := l.byIP.take(c.IP(), now)
+	ok, left, wait := l.byIP.take(clientIP(c), now)
 	if user != "" && ok {
 		var uleft int
 		ok, uleft, wait = l.byUser.take(user, now)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -48,7 +49,16 @@ type Config struct {
 	// shapes and needs nothing online.
 	MapTiles       string
 	MapAttribution string // credit shown under tiles
-
+	// TrustedProxies are the reverse proxies whose ProxyHeader says who
+	// the client is (see clientIPs); from any other peer the header is
+	// ignored and the socket's address counts.
+	TrustedProxies []netip.Prefix
+	ProxyHeader    string // "X-Forwarded-For" (the default) or "Forwarded"
+	// MetricsToken, when set, is the bearer token GET /metrics requires.
+	MetricsToken string
+	// MetricsElsewhere: the metrics are served by MetricsHandler on a
+	// listener of their own, and the app's /metrics answers 404.
+	MetricsElsewhere bool
 }
 
 // Deps are the packages the web layer calls.
@@ -157,20 +167,27 @@ func New(cfg Config, d Deps) *Server {
 		}
 		return time.Since(t).Seconds()
 	}))
+	proxies := make([]string, len(cfg.TrustedProxies))
+	for i, p := range cfg.TrustedProxies {
+		proxies[i] = p.String()
+	}
 	s.app = fiber.New(fiber.Config{
-		AppName:               "aperture",
-		BodyLimit:             cfg.MaxBodyBytes,
-		ErrorHandler:          s.fiberError,
-		DisableStartupMessage: true,
-		ReadTimeout:           60 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		ReadBufferSize:        16 << 10,
+		AppName: "aperture",
+		// X-Forwarded-Host and -Proto count only from trusted proxies.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          proxies,
+		BodyLimit:               cfg.MaxBodyBytes,
+		ErrorHandler:            s.fiberError,
+		DisableStartupMessage:   true,
+		ReadTimeout:             60 * time.Second,
+		WriteTimeout:            60 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		ReadBufferSize:          16 << 10,
 		// A feed page (about 22 KB) leaves in one write with its headers.
 		WriteBufferSize: 32 << 10,
 	})
 	s.secure = securityHeaders(cfg.TLS, cfg.MapTiles)
-	s.app.Use(requestContext, recoverPanics(s.log, cfg.ReportError), accessLog(s.log, cfg.ReportError), s.metrics.observe, s.secure.middleware,
+	s.app.Use(requestContext(newClientIPs(cfg.TrustedProxies, cfg.ProxyHeader)), recoverPanics(s.log, cfg.ReportError), accessLog(s.log, cfg.ReportError), s.metrics.observe, s.secure.middleware,
 		s.guardHeaders, s.identify, s.limitActions)
 	s.actions = newActionLimits(cfg.Limits)
 	s.limits = newPairLimiter(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow, "Too many attempts")
