@@ -239,8 +239,12 @@ func (s *Server) loginForm(signup bool) func(*fiber.Ctx, context.Context) error 
 			d.Error = p.Detail
 			return s.page(c, p.Status, "auth", &view{Title: title, Data: d})
 		}
-		out, err := s.signIn(ctx, signup, auth.SignUp{Username: d.Username, Password: strings.Clone(c.FormValue("password")),
-			DisplayName: d.DisplayName, UserAgent: strings.Clone(c.Get("User-Agent")), Public: true, Invite: strings.Clone(c.FormValue("invite"))})
+		in := auth.SignUp{Username: d.Username, Password: strings.Clone(c.FormValue("password")), DisplayName: d.DisplayName,
+			UserAgent: strings.Clone(c.Get("User-Agent")), Public: true, Invite: strings.Clone(c.FormValue("invite"))}
+		var out *auth.Grant
+		if err = s.checkSignIn(signup, in); err == nil {
+			out, err = s.signIn(ctx, signup, in)
+		}
 		if err != nil {
 			p, _ := newProblem(http.StatusBadRequest, "", err)
 			d.Error = p.Detail
@@ -450,6 +454,10 @@ func (s *Server) editForm(c *fiber.Ctx, ctx context.Context) error {
 	in.Body.DisplayName, in.Body.Bio, in.Body.Website, in.Body.Email = str("display_name"), str("bio"), str("website"), str("email")
 	private := c.FormValue("private") == "on"
 	in.Body.Private = &private
+	if err := s.checkInput("update-me", in); err != nil {
+		p, _ := newProblem(http.StatusInternalServerError, "", err)
+		return s.renderEdit(c, ctx, p.Status, p.Detail)
+	}
 	if fh, err := c.FormFile("avatar"); err == nil && fh.Size > 0 {
 		data, err := readFormFile(fh, s.uploadLimit())
 		if err == nil {

@@ -101,7 +101,11 @@ func newProblem(status int, msg string, errs ...error) (p *Problem, cause error)
 		var se *store.Error
 		var me *media.Error
 		var hd *huma.ErrorDetail
+		var pr *Problem
 		switch {
+		case errors.As(err, &pr): // already a problem (a form's checkInput)
+			p.Status, p.Detail, p.retryAfter, p.challenge = pr.Status, pr.Detail, pr.retryAfter, pr.challenge
+			p.Errors = append(p.Errors, pr.Errors...)
 		case errors.As(err, &se):
 			p.Status, p.Detail = statusFor(se), se.Msg
 			if se.Field != "" {

@@ -116,6 +116,7 @@ type Server struct {
 	log       *slog.Logger
 	app       *fiber.App
 	api       huma.API
+	opsCache  // the API's operations, for checking forms as the API checks requests
 }
 
 // New builds the app and registers every route.
