@@ -42,16 +42,17 @@ func newClientIPs(trusted []netip.Prefix, header string) *clientIPs {
 	return p
 }
 
-// of returns the client address of a request, as text.
-func (p *clientIPs) of(c *fiber.Ctx) string {
+// of returns the client address of a request, as text, and the peer's
+// when that is a proxy that named the client ("" otherwise).
+func (p *clientIPs) of(c *fiber.Ctx) (client, proxy string) {
 	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
 	peer = peer.Unmap()
 	if !p.isTrusted(peer) {
-		return peer.String()
+		return peer.String(), ""
 	}
 	values := c.Request().Header.PeekAll(p.header)
 	if len(values) == 0 {
-		return peer.String()
+		return peer.String(), ""
 	}
 	h := http.Header{}
 	for _, v := range values {
@@ -59,9 +60,9 @@ func (p *clientIPs) of(c *fiber.Ctx) string {
 	}
 	a, err := netip.ParseAddr(p.walk.ClientIP(h, ""))
 	if err != nil {
-		return peer.String()
+		return peer.String(), ""
 	}
-	return a.Unmap().WithZone("").String()
+	return a.Unmap().WithZone("").String(), peer.String()
 }
 
 // isTrusted reports whether a is one of the trusted proxies.

@@ -24,6 +24,7 @@ type reqInfo struct {
 	id     string
 	start  time.Time
 	ip     string // the client's address (see clientIPs)
+	proxy  string // the proxy that named it, if one did
 	claims auth.Claims
 	authed bool
 	// byCookie marks a browser session signed in by cookies (see
@@ -78,7 +79,9 @@ func requestContext(ips *clientIPs) fiber.Handler {
 		if len(id) == 0 || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return r < '!' || r > '~' }) {
 			id = newRequestID()
 		}
-		c.Locals(reqKey{}, &reqInfo{id: id, start: time.Now().UTC(), ip: ips.of(c)})
+		ri := &reqInfo{id: id, start: time.Now().UTC()}
+		ri.ip, ri.proxy = ips.of(c)
+		c.Locals(reqKey{}, ri)
 		c.Set("X-Request-ID", id)
 		return c.Next()
 	}
@@ -116,8 +119,8 @@ func accessLog(log *slog.Logger, report func(ErrorReport)) fiber.Handler {
 			slog.Duration("duration", time.Since(ri.start)),
 			slog.String("ip", ri.ip),
 		}
-		if peer := c.IP(); peer != ri.ip {
-			attrs = append(attrs, slog.String("peer", peer)) // the proxy it came through
+		if ri.proxy != "" {
+			attrs = append(attrs, slog.String("peer", ri.proxy)) // the proxy it came through
 		}
 		if !c.Response().IsBodyStream() { // reading a stream's body would wait for its end
 			attrs = append(attrs, slog.Int("bytes", len(c.Response().Body())))
