@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"html/template"
+	"strings"
 )
 
 // Feed cards are most of a feed page's rendering time (html/template
@@ -47,7 +48,7 @@ func (s *csrfSlot) String() string {
 
 // with returns the card with token written at each of its slots.
 func (c *cardHTML) with(token string) template.HTML {
-	var b bytes.Buffer
+	var b strings.Builder
 	b.Grow(len(c.html) + len(c.slots)*len(token))
 	last := 0
 	for _, at := range c.slots {
