@@ -60,7 +60,7 @@ long:
 # input when the machine is busy; that run is repeated once. A real failure
 # (a failing input) fails at once.
 FUZZTIME    ?= 10s
-FUZZTARGETS := ./web:FuzzRichText ./web/auth:FuzzParse ./store:FuzzParseID ./media:FuzzDecode ./media:FuzzEXIF
+FUZZTARGETS := ./web:FuzzRichText ./web:FuzzLocalPath ./web/auth:FuzzParse ./store:FuzzParseID ./media:FuzzDecode ./media:FuzzEXIF
 fuzz:
 	@set -e; for t in $(FUZZTARGETS); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; \

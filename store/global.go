@@ -78,7 +78,7 @@ func (s *Store) lookupUsername(name string) (ID, error) {
 // UserID returns the ID of the account with this username in any case,
 // or ErrNotFound.
 func (s *Store) UserID(name string) (ID, error) {
-	return s.lookupUsername(strings.ToLower(strings.TrimSpace(name)))
+	return s.lookupUsername(UsernameKey(name))
 }
 
 // Settings returns the instance settings (open registration by default).

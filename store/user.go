@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // User is an account. PasswordHash is an argon2id PHC string and never
@@ -70,12 +72,40 @@ var reserved = map[string]bool{
 	"healthz": true, "readyz": true, "metrics": true, "www": true, "null": true, "undefined": true,
 }
 
-// NormalizeUsername returns the canonical (lower-case, trimmed) form of a
+// maxKeyRunes bounds the names UsernameKey normalises: no more than
+// MaxUsername characters can make a username (normalising never removes
+// a character), so longer ones are left as they are, cheaply.
+const maxKeyRunes = 64
+
+// UsernameKey returns the canonical form of a username, the one accounts
+// are found by: compatibility-normalised (NFKC: full-width letters, the
+// Kelvin sign and other look-alikes of ASCII become ASCII, and every
+// Unicode space a plain one), trimmed of spaces, and in lower case.
+// Every lookup of an account by name uses it, and so must anything that
+// counts attempts per username (a rate limit keyed otherwise could be
+// sidestepped by writing the same name differently). A name of more than
+// 64 characters after trimming belongs to no account; it comes back
+// trimmed and cut to 64 characters, unnormalised, so that its cost stays
+// small however long the input.
+func UsernameKey(name string) string {
+	n := strings.TrimSpace(name)
+	if utf8.RuneCountInString(n) > maxKeyRunes {
+		cut := 0
+		for range maxKeyRunes {
+			_, size := utf8.DecodeRuneInString(n[cut:])
+			cut += size
+		}
+		return n[:cut]
+	}
+	return strings.ToLower(strings.TrimSpace(norm.NFKC.String(n)))
+}
+
+// NormalizeUsername returns the canonical form (UsernameKey) of a
 // username, or an ErrInvalid error that says what rule it breaks:
 // 1–30 of a–z, 0–9, '.', '_', not starting or ending with '.', no "..",
 // and not a reserved name.
 func NormalizeUsername(name string) (string, error) {
-	n := strings.ToLower(strings.TrimSpace(name))
+	n := UsernameKey(name)
 	switch {
 	case n == "":
 		return "", Invalid("username", "Choose a username.")
@@ -139,7 +169,7 @@ type CreateUser struct {
 // Shard returns the account's shard, fixed here for its lifetime: a hash
 // of the username as it is stored.
 func (c CreateUser) Shard() uint16 {
-	return ShardForUsername(strings.ToLower(strings.TrimSpace(c.Username)))
+	return ShardForUsername(UsernameKey(c.Username))
 }
 
 func (c CreateUser) prepare(_ context.Context, s *Store) (Command[*User], func(*User, error) (*User, error), error) {

@@ -173,3 +173,18 @@ func (s *Server) signIn(ctx context.Context, signup bool, in auth.SignUp) (*auth
 	s.metrics.logins.WithLabelValues("ok").Inc()
 	return g, nil
 }
+
+// checkSignIn checks a sign-up or log-in form's fields as the API checks
+// the same fields of its JSON body (checkInput), before any account is
+// looked up or any password hashed.
+func (s *Server) checkSignIn(signup bool, in auth.SignUp) error {
+	if signup {
+		var v signupInput
+		b := &v.Body
+		b.Username, b.Password, b.Email, b.DisplayName, b.Invite = in.Username, in.Password, in.Email, in.DisplayName, in.Invite
+		return s.checkInput("signup", &v)
+	}
+	var v loginInput
+	v.Body.Username, v.Body.Password = in.Username, in.Password
+	return s.checkInput("login", &v)
+}

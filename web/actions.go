@@ -22,36 +22,37 @@ func (s *Server) registerActions() {
 	for _, undo := range []bool{false, true} {
 		verb := map[bool]string{false: "like", true: "unlike"}[undo]
 		a.Post("/p/:id/"+verb, s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
-			_, err := s.like(undo)(ctx, postID(c))
+			_, err := asAPI(s, ctx, map[bool]string{false: "like-post", true: "unlike-post"}[undo], s.like(undo), postID(c))
 			return "", err
 		}))
 		verb = map[bool]string{false: "follow", true: "unfollow"}[undo]
 		a.Post("/u/:username/"+verb, s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
-			_, err := s.follow(undo)(ctx, user(c))
+			_, err := asAPI(s, ctx, map[bool]string{false: "follow", true: "unfollow"}[undo], s.follow(undo), user(c))
 			return "", err
 		}))
 		verb = map[bool]string{false: "block", true: "unblock"}[undo]
 		a.Post("/u/:username/"+verb, s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
-			_, err := s.block(undo)(ctx, user(c))
+			_, err := asAPI(s, ctx, map[bool]string{false: "block", true: "unblock"}[undo], s.block(undo), user(c))
 			return "", err
 		}))
 		verb = map[bool]string{false: "approve", true: "deny"}[undo]
 		a.Post("/requests/:id/"+verb, s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
-			_, err := s.answerRequest(!undo)(ctx, &requestInput{UserID: strings.Clone(c.Params("id"))})
+			_, err := asAPI(s, ctx, map[bool]string{false: "approve-follow-request", true: "deny-follow-request"}[undo], s.answerRequest(!undo),
+				&requestInput{UserID: strings.Clone(c.Params("id"))})
 			return "", err
 		}))
 	}
 	a.Post("/p/:id/comments", s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
 		in := &commentInput{PostIDParam: *postID(c)}
 		in.Body.Text = strings.Clone(c.FormValue("text"))
-		out, err := s.addComment(ctx, in)
+		out, err := asAPI(s, ctx, "add-comment", s.addComment, in)
 		if err != nil {
 			return "", err
 		}
 		return "/p/" + in.ID + "#c" + out.Body.ID.String(), nil
 	}))
 	a.Post("/p/:id/delete", s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
-		if _, err := s.deletePost(ctx, postID(c)); err != nil {
+		if _, err := asAPI(s, ctx, "delete-post", s.deletePost, postID(c)); err != nil {
 			return "", err
 		}
 		return "/", nil
@@ -63,7 +64,7 @@ func (s *Server) registerActions() {
 		}
 		in := &reportInput{}
 		in.Body.PostID, in.Body.Reason = &id, strings.Clone(c.FormValue("reason"))
-		if _, err := s.fileReport(ctx, in); err != nil {
+		if _, err := asAPI(s, ctx, "file-report", s.fileReport, in); err != nil {
 			return "", err
 		}
 		s.flash(c, "Thank you. The administrators will look at it.")
@@ -72,14 +73,14 @@ func (s *Server) registerActions() {
 	a.Post("/u/:username/report", s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
 		in := &reportInput{}
 		in.Body.Username, in.Body.Reason = strings.Clone(c.Params("username")), strings.Clone(c.FormValue("reason"))
-		if _, err := s.fileReport(ctx, in); err != nil {
+		if _, err := asAPI(s, ctx, "file-report", s.fileReport, in); err != nil {
 			return "", err
 		}
 		s.flash(c, "Thank you. The administrators will look at it.")
 		return "", nil
 	}))
 	a.Post("/c/:id/delete", s.action(false, func(c *fiber.Ctx, ctx context.Context) (string, error) {
-		_, err := s.deleteComment(ctx, &commentIDInput{ID: strings.Clone(c.Params("id"))})
+		_, err := asAPI(s, ctx, "delete-comment", s.deleteComment, &commentIDInput{ID: strings.Clone(c.Params("id"))})
 		return "", err
 	}))
 }
@@ -104,7 +105,7 @@ func (s *Server) newForm(c *fiber.Ctx, ctx context.Context) error {
 		}
 		return s.renderNew(c, p.Status, p.Detail)
 	}
-	return c.Redirect("/p/"+id.String(), http.StatusSeeOther)
+	return redirect(c, "/p/"+id.String())
 }
 
 func (s *Server) shareForm(c *fiber.Ctx, ctx context.Context) (store.ID, error) {
@@ -129,6 +130,13 @@ func (s *Server) shareForm(c *fiber.Ctx, ctx context.Context) (store.ID, error) 
 	}
 	edit := media.Edit{Filter: strings.Clone(c.FormValue("filter")), Aspect: aspects[c.FormValue("aspect")]}
 	alt := strings.Clone(c.FormValue("alt"))
+	// Refuse what the API would refuse before any photo is processed.
+	if err := s.checkForm("upload-media", map[string]any{"alt": alt, "filter": edit.Filter}); err != nil {
+		return 0, err
+	}
+	if err := s.checkInput("create-post", in); err != nil {
+		return 0, err
+	}
 	for _, fh := range files {
 		data, err := readFormFile(fh, s.uploadLimit())
 		if err != nil {
@@ -140,7 +148,7 @@ func (s *Server) shareForm(c *fiber.Ctx, ctx context.Context) (store.ID, error) 
 		}
 		in.Body.MediaIDs = append(in.Body.MediaIDs, v.ID)
 	}
-	out, err := s.createPost(ctx, in)
+	out, err := asAPI(s, ctx, "create-post", s.createPost, in)
 	if err != nil {
 		return 0, err
 	}

@@ -22,31 +22,39 @@ func (s *Server) registerAdminPages() {
 	a.Get("/admin/settings", s.html(s.adminSettingsPage))
 	user := func(c *fiber.Ctx) *UserParam { return &UserParam{Username: strings.Clone(c.Params("username"))} }
 	a.Post("/admin/users/:username/suspend", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
-		_, err := s.adminSuspend(ctx, user(c), true)
+		in := user(c)
+		if err := s.checkInput("admin-suspend", in); err != nil {
+			return err
+		}
+		_, err := s.adminSuspend(ctx, in, true)
 		return err
 	}))
 	a.Post("/admin/users/:username/unsuspend", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
-		_, err := s.adminSuspend(ctx, user(c), false)
+		in := user(c)
+		if err := s.checkInput("admin-unsuspend", in); err != nil {
+			return err
+		}
+		_, err := s.adminSuspend(ctx, in, false)
 		return err
 	}))
 	a.Post("/admin/users/:username/delete", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
-		_, err := s.adminDeleteUser(ctx, user(c))
+		_, err := asAPI(s, ctx, "admin-delete-user", s.adminDeleteUser, user(c))
 		return err
 	}))
 	for _, act := range []string{"remove", "dismiss"} {
 		a.Post("/admin/reports/:id/"+act, s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
 			in := &resolveInput{ID: strings.Clone(c.Params("id"))}
 			in.Body.Action = act
-			_, err := s.adminResolve(ctx, in)
+			_, err := asAPI(s, ctx, "admin-resolve-report", s.adminResolve, in)
 			return err
 		}))
 	}
 	a.Post("/admin/jobs/:id/retry", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
-		_, err := s.adminRetryJob(ctx, &jobIDInput{ID: strings.Clone(c.Params("id"))})
+		_, err := asAPI(s, ctx, "admin-retry-job", s.adminRetryJob, &jobIDInput{ID: strings.Clone(c.Params("id"))})
 		return err
 	}))
 	a.Post("/admin/jobs/:id/discard", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
-		_, err := s.adminDiscardJob(ctx, &jobIDInput{ID: strings.Clone(c.Params("id"))})
+		_, err := asAPI(s, ctx, "admin-discard-job", s.adminDiscardJob, &jobIDInput{ID: strings.Clone(c.Params("id"))})
 		return err
 	}))
 	a.Post("/admin/settings", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
@@ -57,7 +65,7 @@ func (s *Server) registerAdminPages() {
 			return store.Invalid("max_upload_mb", "The upload limit is a whole number of megabytes.")
 		}
 		in.Body.MaxUploadMB = n
-		_, err = s.adminUpdateSettings(ctx, in)
+		_, err = asAPI(s, ctx, "admin-update-settings", s.adminUpdateSettings, in)
 		return err
 	}))
 	a.Post("/admin/invites", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {

@@ -15,8 +15,8 @@ import (
 // so that the API refuses it.
 func (s *Server) identify(c *fiber.Ctx) error {
 	ri := requestInfo(c)
-	if ri == nil {
-		return c.Next()
+	if ri == nil || strings.EqualFold(strings.TrimSuffix(c.Path(), "/"), "/metrics") {
+		return c.Next() // /metrics takes its own token (Config.MetricsToken), not a session
 	}
 	token, ok := bearerToken(c.Get(fiber.HeaderAuthorization))
 	if !ok {

@@ -258,41 +258,6 @@ func serveBlob(hc huma.Context, blob media.Blob, etag, cache, ifNoneMatch, rng s
 	io.CopyN(hc.BodyWriter(), blob, end-start)
 }
 
-// parseRange understands one "bytes=a-b", "bytes=a-" or "bytes=-n" range;
-// anything else (including several ranges) means the whole file.
-func parseRange(h string, size int64) (start, end int64, partial, ok bool) {
-	spec, found := strings.CutPrefix(h, "bytes=")
-	if h == "" || !found || strings.Contains(spec, ",") {
-		return 0, size, false, true
-	}
-	a, b, found := strings.Cut(spec, "-")
-	if !found {
-		return 0, size, false, true
-	}
-	var err error
-	switch {
-	case a == "":
-		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || n <= 0 {
-			return 0, 0, false, false
-		}
-		return max(0, size-n), size, true, true
-	default:
-		if start, err = strconv.ParseInt(a, 10, 64); err != nil || start < 0 || start >= size {
-			return 0, 0, false, false
-		}
-		end = size
-		if b != "" {
-			e, err := strconv.ParseInt(b, 10, 64)
-			if err != nil || e < start {
-				return 0, 0, false, false
-			}
-			end = min(size, e+1)
-		}
-		return start, end, true, true
-	}
-}
-
 // uploadLimit is the largest photo accepted: the server's limit, lowered
 // by the instance setting when an administrator set one.
 func (s *Server) uploadLimit() int64 {

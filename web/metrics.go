@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	gojson "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -115,29 +117,104 @@ func (m *Metrics) observe(c *fiber.Ctx) error {
 	return err
 }
 
+type metricsInput struct {
+	Authorization string `header:"Authorization" doc:"Bearer and the server's metrics token, when it has one (--metrics-token)"`
+}
+
 type metricsOutput struct {
 	ContentType string `header:"Content-Type"`
 	Body        []byte
 }
 
+// errMetricsToken refuses a metrics request without the metrics token,
+// with the request's ID when ctx has one.
+func errMetricsToken(ctx context.Context) *Problem {
+	p, _ := newProblem(http.StatusUnauthorized, "The metrics need this server's metrics token, sent as Authorization: Bearer <token>.")
+	p.challenge = `Bearer realm="aperture metrics"`
+	if ri := infoFrom(ctx); ri != nil {
+		p.RequestID = ri.id
+	}
+	return p
+}
+
 func (s *Server) registerMetrics(api huma.API) {
 	huma.Register(api, huma.Operation{
 		OperationID: "metrics", Method: http.MethodGet, Path: "/metrics", Tags: []string{"operations"},
-		Summary: "Prometheus metrics in the text exposition format",
-	}, func(ctx context.Context, _ *struct{}) (*metricsOutput, error) {
-		families, err := s.metrics.Registry.Gather()
+		Summary:     "Prometheus metrics in the text exposition format",
+		Description: "With --metrics-token the request needs it as a bearer token (401 otherwise); with --metrics-addr the metrics are served on that address and this route answers 404.",
+		Errors:      []int{401, 404},
+	}, func(ctx context.Context, in *metricsInput) (*metricsOutput, error) {
+		if s.cfg.MetricsElsewhere {
+			return nil, store.Errorf(store.ErrNotFound, "This server serves its metrics on an address of their own.")
+		}
+		if !s.metricsAllowed(in.Authorization) {
+			return nil, errMetricsToken(ctx)
+		}
+		body, ctype, err := s.metricsText()
 		if err != nil {
 			return nil, err
 		}
-		var buf bytes.Buffer
-		format := expfmt.NewFormat(expfmt.TypeTextPlain)
-		enc := expfmt.NewEncoder(&buf, format)
-		for _, f := range families {
-			if err := enc.Encode(f); err != nil {
-				return nil, err
-			}
+		return &metricsOutput{ContentType: ctype, Body: body}, nil
+	})
+}
+
+// metricsAllowed reports whether an Authorization header carries the
+// metrics token (compared in constant time); anything does without one.
+func (s *Server) metricsAllowed(authorization string) bool {
+	if s.cfg.MetricsToken == "" {
+		return true
+	}
+	tok, ok := bearerToken(authorization)
+	return ok && subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.MetricsToken)) == 1
+}
+
+// metricsText returns the registry's metrics in the Prometheus text
+// format, and that format's content type.
+func (s *Server) metricsText() ([]byte, string, error) {
+	families, err := s.metrics.Registry.Gather()
+	if err != nil {
+		return nil, "", err
+	}
+	var buf bytes.Buffer
+	format := expfmt.NewFormat(expfmt.TypeTextPlain)
+	enc := expfmt.NewEncoder(&buf, format)
+	for _, f := range families {
+		if err := enc.Encode(f); err != nil {
+			return nil, "", err
 		}
-		return &metricsOutput{ContentType: string(format), Body: buf.Bytes()}, nil
+	}
+	return buf.Bytes(), string(format), nil
+}
+
+// MetricsHandler serves GET /metrics, as the app does, for a listener of
+// its own (Config.MetricsElsewhere): the metrics token, when set, is
+// required the same way. Every other path is 404.
+func (s *Server) MetricsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p *Problem
+		switch {
+		case r.URL.Path != "/metrics":
+			p, _ = newProblem(http.StatusNotFound, "There is nothing here but /metrics.")
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			p, _ = newProblem(http.StatusMethodNotAllowed, r.Method+" is not allowed on /metrics.")
+		case !s.metricsAllowed(r.Header.Get("Authorization")):
+			p = errMetricsToken(r.Context())
+			w.Header().Set("WWW-Authenticate", p.challenge)
+		}
+		if p != nil {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(p.Status)
+			gojson.NewEncoder(w).Encode(p)
+			return
+		}
+		body, ctype, err := s.metricsText()
+		if err != nil {
+			s.log.Error("metrics", "error", err)
+			http.Error(w, internalDetail, http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", ctype)
+		w.Write(body)
 	})
 }
 

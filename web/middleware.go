@@ -23,6 +23,8 @@ import (
 type reqInfo struct {
 	id     string
 	start  time.Time
+	ip     string // the client's address (see clientIPs)
+	proxy  string // the proxy that named it, if one did
 	claims auth.Claims
 	authed bool
 	// byCookie marks a browser session signed in by cookies (see
@@ -69,15 +71,20 @@ func newRequestID() string {
 }
 
 // requestContext stamps the request with an ID (reusing a sane incoming
-// X-Request-ID) and its arrival time, and echoes the ID.
-func requestContext(c *fiber.Ctx) error {
-	id := c.Get("X-Request-ID")
-	if len(id) == 0 || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return r < '!' || r > '~' }) {
-		id = newRequestID()
+// X-Request-ID), its arrival time and its client's address, and echoes
+// the ID.
+func requestContext(ips *clientIPs) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := c.Get("X-Request-ID")
+		if len(id) == 0 || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return r < '!' || r > '~' }) {
+			id = newRequestID()
+		}
+		ri := &reqInfo{id: id, start: time.Now().UTC()}
+		ri.ip, ri.proxy = ips.of(c)
+		c.Locals(reqKey{}, ri)
+		c.Set("X-Request-ID", id)
+		return c.Next()
 	}
-	c.Locals(reqKey{}, &reqInfo{id: id, start: time.Now().UTC()})
-	c.Set("X-Request-ID", id)
-	return c.Next()
 }
 
 // ErrorReport is a 5xx answer or a panic, for an error tracker.
@@ -110,7 +117,10 @@ func accessLog(log *slog.Logger, report func(ErrorReport)) fiber.Handler {
 			slog.String("path", truncate(c.Path(), 200)),
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(ri.start)),
-			slog.String("ip", c.IP()),
+			slog.String("ip", ri.ip),
+		}
+		if ri.proxy != "" {
+			attrs = append(attrs, slog.String("peer", ri.proxy)) // the proxy it came through
 		}
 		if !c.Response().IsBodyStream() { // reading a stream's body would wait for its end
 			attrs = append(attrs, slog.Int("bytes", len(c.Response().Body())))
@@ -180,23 +190,39 @@ func csp(imgOrigin string) string {
 		"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
 
-// securityHeaders sets the headers every response carries.
-func securityHeaders(tls bool, tiles string) fiber.Handler {
+// headerSet is a fixed list of response headers.
+type headerSet [][2]string
+
+// securityHeaders returns the headers every response carries.
+func securityHeaders(tls bool, tiles string) headerSet {
 	policy := csp("")
 	if u, err := url.Parse(tiles); err == nil && u.Host != "" {
 		policy = csp(" " + u.Scheme + "://" + u.Host)
 	}
-	return func(c *fiber.Ctx) error {
-		h := &c.Response().Header
-		h.Set("Content-Security-Policy", policy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
-		if tls {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
-		}
-		return c.Next()
+	hs := headerSet{
+		{"Content-Security-Policy", policy},
+		{"X-Content-Type-Options", "nosniff"},
+		{"X-Frame-Options", "DENY"},
+		{"Referrer-Policy", "strict-origin-when-cross-origin"},
+		{"Cross-Origin-Opener-Policy", "same-origin"},
+		{"Permissions-Policy", "camera=(), microphone=(), geolocation=(self)"},
 	}
+	if tls {
+		hs = append(hs, [2]string{"Strict-Transport-Security", "max-age=31536000"})
+	}
+	return hs
+}
+
+// apply sets the headers on a response.
+func (hs headerSet) apply(c *fiber.Ctx) {
+	h := &c.Response().Header
+	for _, kv := range hs {
+		h.Set(kv[0], kv[1])
+	}
+}
+
+// middleware sets the headers on every response.
+func (hs headerSet) middleware(c *fiber.Ctx) error {
+	hs.apply(c)
+	return c.Next()
 }

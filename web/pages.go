@@ -59,7 +59,7 @@ func (s *Server) errorPage(c *fiber.Ctx, err error) error {
 		}
 	}
 	if p.Status == http.StatusUnauthorized {
-		return c.Redirect("/login?next="+url.QueryEscape(string(c.Request().URI().RequestURI())), http.StatusSeeOther)
+		return redirect(c, "/login?next="+url.QueryEscape(string(c.Request().URI().RequestURI())))
 	}
 	return s.page(c, p.Status, "error", &view{Title: p.Title, Data: map[string]string{"Title": p.Title, "Detail": p.Detail}})
 }
@@ -88,7 +88,7 @@ func (s *Server) action(public bool, fn func(c *fiber.Ctx, ctx context.Context) 
 			return s.page(c, p.Status, "error", &view{Title: p.Title, Data: map[string]string{"Title": p.Title, "Detail": p.Detail}})
 		}
 		if !public && me(c) == 0 {
-			return c.Redirect("/login?next="+url.QueryEscape(backTo(c, "/")), http.StatusSeeOther)
+			return redirect(c, "/login?next="+url.QueryEscape(backTo(c, "/")))
 		}
 		to, err := fn(c, ctxOf(c))
 		if err != nil {
@@ -104,42 +104,13 @@ func (s *Server) action(public bool, fn func(c *fiber.Ctx, ctx context.Context) 
 		if to == "" {
 			to = backTo(c, "/")
 		}
-		return c.Redirect(to, http.StatusSeeOther)
+		return redirect(c, to)
 	}
 }
 
 func (s *Server) flash(c *fiber.Ctx, msg string) {
 	c.Cookie(&fiber.Cookie{Name: cookieFlash, Value: url.QueryEscape(msg), Path: "/", MaxAge: 60,
 		HTTPOnly: true, Secure: s.cfg.TLS, SameSite: fiber.CookieSameSiteLaxMode})
-}
-
-// backTo returns the form's "next" or the referring page when they are
-// paths on this site, else def.
-func backTo(c *fiber.Ctx, def string) string {
-	for _, cand := range []string{c.FormValue("next"), c.Get(fiber.HeaderReferer)} {
-		if cand == "" {
-			continue
-		}
-		u, err := url.Parse(cand)
-		if err != nil {
-			continue
-		}
-		if u.Host != "" && u.Host != c.Hostname() {
-			continue
-		}
-		if p := u.RequestURI(); strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") {
-			return p
-		}
-	}
-	return def
-}
-
-// localPath accepts a "next" that stays on this site.
-func localPath(p, def string) string {
-	if strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\") {
-		return p
-	}
-	return def
 }
 
 func nextCursor(path string, next *string) string {
@@ -231,7 +202,7 @@ type authData struct {
 func (s *Server) authPage(signup bool) func(*fiber.Ctx, context.Context) error {
 	return func(c *fiber.Ctx, ctx context.Context) error {
 		if me(c) != 0 && c.Path() != "/" {
-			return c.Redirect(localPath(c.Query("next"), "/"), http.StatusSeeOther)
+			return redirect(c, c.Query("next"))
 		}
 		title := "Log in"
 		if signup {
@@ -264,19 +235,23 @@ func (s *Server) loginForm(signup bool) func(*fiber.Ctx, context.Context) error 
 			d.Error = "This form came without its CSRF token, so it was refused; reload the page and try again."
 			return s.page(c, http.StatusForbidden, "auth", &view{Title: title, Data: d})
 		}
-		if p := s.limits.take(c, strings.ToLower(strings.TrimSpace(d.Username))); p != nil {
+		if p := s.limits.take(c, store.UsernameKey(d.Username)); p != nil {
 			d.Error = p.Detail
 			return s.page(c, p.Status, "auth", &view{Title: title, Data: d})
 		}
-		out, err := s.signIn(ctx, signup, auth.SignUp{Username: d.Username, Password: strings.Clone(c.FormValue("password")),
-			DisplayName: d.DisplayName, UserAgent: strings.Clone(c.Get("User-Agent")), Public: true, Invite: strings.Clone(c.FormValue("invite"))})
+		in := auth.SignUp{Username: d.Username, Password: strings.Clone(c.FormValue("password")), DisplayName: d.DisplayName,
+			UserAgent: strings.Clone(c.Get("User-Agent")), Public: true, Invite: strings.Clone(c.FormValue("invite"))}
+		var out *auth.Grant
+		if err = s.checkSignIn(signup, in); err == nil {
+			out, err = s.signIn(ctx, signup, in)
+		}
 		if err != nil {
 			p, _ := newProblem(http.StatusBadRequest, "", err)
 			d.Error = p.Detail
 			return s.page(c, p.Status, "auth", &view{Title: title, Data: d})
 		}
 		s.cookies.signIn(c, out)
-		return c.Redirect(localPath(d.Next, "/"), http.StatusSeeOther)
+		return redirect(c, d.Next)
 	}
 }
 
@@ -479,6 +454,10 @@ func (s *Server) editForm(c *fiber.Ctx, ctx context.Context) error {
 	in.Body.DisplayName, in.Body.Bio, in.Body.Website, in.Body.Email = str("display_name"), str("bio"), str("website"), str("email")
 	private := c.FormValue("private") == "on"
 	in.Body.Private = &private
+	if err := s.checkInput("update-me", in); err != nil {
+		p, _ := newProblem(http.StatusInternalServerError, "", err)
+		return s.renderEdit(c, ctx, p.Status, p.Detail)
+	}
 	if fh, err := c.FormFile("avatar"); err == nil && fh.Size > 0 {
 		data, err := readFormFile(fh, s.uploadLimit())
 		if err == nil {
@@ -503,7 +482,7 @@ func (s *Server) editForm(c *fiber.Ctx, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect("/u/"+u.Username, http.StatusSeeOther)
+	return redirect(c, "/u/"+u.Username)
 }
 
 func (s *Server) requestsPage(c *fiber.Ctx, ctx context.Context) error {

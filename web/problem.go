@@ -24,7 +24,8 @@ type Problem struct {
 	RequestID string       `json:"request_id,omitempty" doc:"The request's ID, as logged by the server"`
 	Errors    []FieldError `json:"errors,omitempty" doc:"The fields at fault, for 422"`
 
-	retryAfter int // seconds, for 429 and 503
+	retryAfter int    // seconds, for 429 and 503
+	challenge  string // WWW-Authenticate, for 401
 }
 
 // FieldError names one invalid input field.
@@ -42,12 +43,20 @@ func (p *Problem) GetStatus() int { return p.Status }
 // ContentType makes huma send application/problem+json.
 func (p *Problem) ContentType(string) string { return "application/problem+json" }
 
-// GetHeaders returns Retry-After for 429 and 503 (huma.HeadersError).
+// GetHeaders returns Retry-After for 429 and 503, and WWW-Authenticate
+// for a 401 that names its scheme (huma.HeadersError).
 func (p *Problem) GetHeaders() http.Header {
-	if p.retryAfter <= 0 {
+	h := http.Header{}
+	if p.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(p.retryAfter))
+	}
+	if p.challenge != "" {
+		h.Set("WWW-Authenticate", p.challenge)
+	}
+	if len(h) == 0 {
 		return nil
 	}
-	return http.Header{"Retry-After": {strconv.Itoa(p.retryAfter)}}
+	return h
 }
 
 // problemTypes names each status's problem type URI.
@@ -92,7 +101,11 @@ func newProblem(status int, msg string, errs ...error) (p *Problem, cause error)
 		var se *store.Error
 		var me *media.Error
 		var hd *huma.ErrorDetail
+		var pr *Problem
 		switch {
+		case errors.As(err, &pr): // already a problem (a form's checkInput)
+			p.Status, p.Detail, p.retryAfter, p.challenge = pr.Status, pr.Detail, pr.retryAfter, pr.challenge
+			p.Errors = append(p.Errors, pr.Errors...)
 		case errors.As(err, &se):
 			p.Status, p.Detail = statusFor(se), se.Msg
 			if se.Field != "" {

@@ -6,12 +6,13 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/time/rate"
+
+	"aperture/store"
 )
 
 // keyedLimiter is a token bucket per key (x/time/rate): Max events per
@@ -83,7 +84,7 @@ func newPairLimiter(perIP, perUser int, window time.Duration, tooMany string) *p
 func (l *pairLimiter) take(c *fiber.Ctx, user string) *Problem {
 	now := time.Now()
 	limit := l.perIP
-	ok, left, wait := l.byIP.take(c.IP(), now)
+	ok, left, wait := l.byIP.take(clientIP(c), now)
 	if user != "" && ok {
 		var uleft int
 		ok, uleft, wait = l.byUser.take(user, now)
@@ -108,27 +109,33 @@ func (l *pairLimiter) take(c *fiber.Ctx, user string) *Problem {
 	return p
 }
 
-// middleware limits the API's POSTs, naming the username of a JSON body.
-func (l *pairLimiter) middleware(c *fiber.Ctx) error {
+// limitSignIn limits the API's sign-up, log-in and refresh attempts (its
+// POSTs) per address and per username: the canonical form of the JSON
+// body's username (store.UsernameKey), the very key its account is found
+// by, so no way of writing a name escapes that name's bucket. A body over
+// the API's JSON limit, or one that is not JSON, counts against the
+// address alone: the API refuses it before looking any account up.
+func (s *Server) limitSignIn(c *fiber.Ctx) error {
 	if c.Method() != http.MethodPost {
 		return c.Next()
 	}
-	if p := l.take(c, usernameIn(c.Body())); p != nil {
+	if p := s.limits.take(c, usernameIn(c.Body(), s.cfg.MaxJSONBytes)); p != nil {
 		return writeProblem(c, p)
 	}
 	return c.Next()
 }
 
-// usernameIn returns the lower-cased username of a JSON body, or "".
-func usernameIn(body []byte) string {
-	if len(body) == 0 || len(body) > 64<<10 {
+// usernameIn returns the canonical username (store.UsernameKey) of a JSON
+// body of at most max bytes, or "".
+func usernameIn(body []byte, max int64) string {
+	if len(body) == 0 || int64(len(body)) > max {
 		return ""
 	}
 	var v struct {
 		Username string `json:"username"`
 	}
-	if json.Unmarshal(body, &v) != nil || len(v.Username) > 64 {
+	if json.Unmarshal(body, &v) != nil {
 		return ""
 	}
-	return strings.ToLower(strings.TrimSpace(v.Username))
+	return store.UsernameKey(v.Username)
 }

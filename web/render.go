@@ -56,23 +56,23 @@ func (v PostView) MarshalJSON() ([]byte, error) {
 // fragments caches encodings of posts: JSON for the API, HTML cards for
 // pages. The key holds everything an encoding depends on (fragKey), so an
 // entry is never stale, only unused; the map is emptied when full.
-type fragments[K comparable] struct {
+type fragments[K comparable, V any] struct {
 	mu  sync.RWMutex
-	m   map[K][]byte
+	m   map[K]V
 	max int
 }
 
-func newFragments[K comparable](max int) *fragments[K] {
-	return &fragments[K]{m: map[K][]byte{}, max: max}
+func newFragments[K comparable, V any](max int) *fragments[K, V] {
+	return &fragments[K, V]{m: map[K]V{}, max: max}
 }
 
-func (f *fragments[K]) get(k K) []byte {
+func (f *fragments[K, V]) get(k K) V {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.m[k]
 }
 
-func (f *fragments[K]) put(k K, b []byte) {
+func (f *fragments[K, V]) put(k K, b V) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.m) >= f.max {

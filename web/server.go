@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -48,7 +49,16 @@ type Config struct {
 	// shapes and needs nothing online.
 	MapTiles       string
 	MapAttribution string // credit shown under tiles
-
+	// TrustedProxies are the reverse proxies whose ProxyHeader says who
+	// the client is (see clientIPs); from any other peer the header is
+	// ignored and the socket's address counts.
+	TrustedProxies []netip.Prefix
+	ProxyHeader    string // "X-Forwarded-For" (the default) or "Forwarded"
+	// MetricsToken, when set, is the bearer token GET /metrics requires.
+	MetricsToken string
+	// MetricsElsewhere: the metrics are served by MetricsHandler on a
+	// listener of their own, and the app's /metrics answers 404.
+	MetricsElsewhere bool
 }
 
 // Deps are the packages the web layer calls.
@@ -90,8 +100,8 @@ type Server struct {
 	wake      func()
 	explore   Explorer
 	search    *search.Index
-	fragments *fragments[fragKey]
-	cards     *fragments[cardKey] // feed cards' HTML
+	fragments *fragments[fragKey, []byte]
+	cards     *fragments[cardKey, *cardHTML] // feed cards' HTML
 	stats     *Recorder
 	hub       *feed.Hub
 	webhooks  *feed.Webhooks
@@ -99,12 +109,14 @@ type Server struct {
 	closing   chan struct{} // closed by Shutdown: streams end
 	disk      func() DiskUsage
 	cookies   *cookies
+	secure    headerSet // the headers every response carries
 	limits    *pairLimiter
 	actions   *actionLimits
 	ui        *ui
 	log       *slog.Logger
 	app       *fiber.App
 	api       huma.API
+	opsCache  // the API's operations, for checking forms as the API checks requests
 }
 
 // New builds the app and registers every route.
@@ -138,7 +150,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
 		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger,
-		fragments: newFragments[fragKey](50_000), cards: newFragments[cardKey](20_000), cookies: newCookies(d.MediaKey, cfg.TLS)}
+		fragments: newFragments[fragKey, []byte](50_000), cards: newFragments[cardKey, *cardHTML](20_000), cookies: newCookies(d.MediaKey, cfg.TLS)}
 	s.stats, s.disk, s.hub, s.webhooks, s.push, s.closing = s.metrics.Stats, d.Disk, d.Hub, d.Webhooks, d.Push, make(chan struct{})
 	if d.Disk != nil {
 		for kind, f := range map[string]func(DiskUsage) int64{"db": func(u DiskUsage) int64 { return u.DB },
@@ -156,22 +168,31 @@ func New(cfg Config, d Deps) *Server {
 		}
 		return time.Since(t).Seconds()
 	}))
+	proxies := make([]string, len(cfg.TrustedProxies))
+	for i, p := range cfg.TrustedProxies {
+		proxies[i] = p.String()
+	}
 	s.app = fiber.New(fiber.Config{
-		AppName:               "aperture",
-		BodyLimit:             cfg.MaxBodyBytes,
-		ErrorHandler:          s.fiberError,
-		DisableStartupMessage: true,
-		ReadTimeout:           60 * time.Second,
-		WriteTimeout:          60 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		ReadBufferSize:        16 << 10,
+		AppName: "aperture",
+		// X-Forwarded-Host and -Proto count only from trusted proxies.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          proxies,
+		BodyLimit:               cfg.MaxBodyBytes,
+		ErrorHandler:            s.fiberError,
+		DisableStartupMessage:   true,
+		ReadTimeout:             60 * time.Second,
+		WriteTimeout:            60 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		ReadBufferSize:          16 << 10,
 		// A feed page (about 22 KB) leaves in one write with its headers.
 		WriteBufferSize: 32 << 10,
 	})
-	s.app.Use(requestContext, recoverPanics(s.log, cfg.ReportError), accessLog(s.log, cfg.ReportError), s.metrics.observe, securityHeaders(cfg.TLS, cfg.MapTiles), s.identify, s.limitActions)
+	s.secure = securityHeaders(cfg.TLS, cfg.MapTiles)
+	s.app.Use(requestContext(newClientIPs(cfg.TrustedProxies, cfg.ProxyHeader)), recoverPanics(s.log, cfg.ReportError), accessLog(s.log, cfg.ReportError), s.metrics.observe, s.secure.middleware,
+		s.guardHeaders, s.identify, s.limitActions)
 	s.actions = newActionLimits(cfg.Limits)
 	s.limits = newPairLimiter(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow, "Too many attempts")
-	s.app.Use("/api/v1/auth", s.limits.middleware)
+	s.app.Use("/api/v1/auth", s.limitSignIn)
 
 	hc := huma.DefaultConfig("aperture", cfg.Version)
 	hc.Formats = map[string]huma.Format{"application/json": fastJSON, "json": fastJSON}

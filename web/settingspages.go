@@ -31,7 +31,7 @@ func (s *Server) registerSettingsPages() {
 		}
 		in.Body.QuietFrom, in.Body.QuietTo = strings.Clone(c.FormValue("quiet_from")), strings.Clone(c.FormValue("quiet_to"))
 		in.Body.UTCOffset, _ = strconv.Atoi(c.FormValue("utc_offset"))
-		if _, err := s.updatePreferences(ctx, in); err != nil {
+		if _, err := asAPI(s, ctx, "update-preferences", s.updatePreferences, in); err != nil {
 			return "", err
 		}
 		s.flash(c, "Saved.")
@@ -42,9 +42,11 @@ func (s *Server) registerSettingsPages() {
 			in := &subIDInput{ID: strings.Clone(c.Params("id"))}
 			var err error
 			if verb == "enable" {
-				_, err = s.setSubscription(ctx, in, true)
+				if err = s.checkInput("enable-subscription", in); err == nil {
+					_, err = s.setSubscription(ctx, in, true)
+				}
 			} else {
-				_, err = s.deleteSubscription(ctx, in)
+				_, err = asAPI(s, ctx, "delete-subscription", s.deleteSubscription, in)
 			}
 			return "/settings", err
 		}))

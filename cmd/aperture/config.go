@@ -45,6 +45,10 @@ type Config struct {
 	PushContact     string
 	SentryDSN       string
 	Environment     string
+	TrustedProxies  string
+	ProxyHeader     string
+	MetricsToken    string
+	MetricsAddr     string
 }
 
 // flagSet binds cfg's fields to flags whose defaults come from the
@@ -146,6 +150,10 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	str(&cfg.MapTiles, "map-tiles", "APERTURE_MAP_TILES", "", "raster tile URL template with {z}, {x}, {y} for the photo map (empty: the built-in offline map)")
 	str(&cfg.MapAttribution, "map-attribution", "APERTURE_MAP_ATTRIBUTION", "", "credit line shown under map tiles")
 	boolean(&cfg.HTTPS, "https", "APERTURE_HTTPS", false, "people reach aperture over HTTPS (e.g. behind a TLS proxy): cookies are Secure and HSTS is sent")
+	str(&cfg.TrustedProxies, "trusted-proxies", "APERTURE_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR ranges of reverse proxies whose --proxy-header names the client (empty: none; the socket's address counts)")
+	str(&cfg.ProxyHeader, "proxy-header", "APERTURE_PROXY_HEADER", "X-Forwarded-For", "the header the trusted proxies add the client to: X-Forwarded-For or Forwarded")
+	str(&cfg.MetricsToken, "metrics-token", "APERTURE_METRICS_TOKEN", "", "a bearer token that /metrics requires (empty: none)")
+	str(&cfg.MetricsAddr, "metrics-addr", "APERTURE_METRICS_ADDR", "", "serve /metrics on this address of its own instead of the main one (empty: the main address)")
 	check := func() error {
 		if len(bad) > 0 {
 			return fmt.Errorf("%s", strings.Join(bad, "; "))
@@ -156,7 +164,10 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 		if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 			return fmt.Errorf("--log-format must be text or json, not %q", cfg.LogFormat)
 		}
-		return nil
+		if _, err := parseTrustedProxies(cfg.TrustedProxies); err != nil {
+			return err
+		}
+		return checkProxyHeader(cfg.ProxyHeader)
 	}
 	return fs, check
 }

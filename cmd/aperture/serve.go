@@ -49,6 +49,10 @@ type Main struct {
 	flush   func() // the error tracker's queue
 	bg      sync.WaitGroup
 	closing sync.Once
+
+	// metricsLn and metricsSrv serve /metrics on --metrics-addr.
+	metricsLn  net.Listener
+	metricsSrv *http.Server
 }
 
 // NewMain returns a Main that logs to stderr.
@@ -96,6 +100,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.Close()
 		}
 	}()
+	if err = m.listenMetrics(); err != nil {
+		return err
+	}
 	// Warming comes first: opening walks every page of the file (to
 	// rebuild bbolt's free-page list), faster once it is read in order.
 	if m.Config.Warm {
@@ -145,6 +152,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	metrics.Registry.MustRegister(m.pool.Collectors()...)
 	metrics.Registry.MustRegister(m.index.Collectors()...)
 	explore := &feed.Explore{St: m.st, Log: m.log}
+	proxies, err := parseTrustedProxies(m.Config.TrustedProxies)
+	if err != nil {
+		return err
+	}
 	var report func(web.ErrorReport)
 	if m.Config.SentryDSN != "" {
 		if report, m.flush, err = errorTracker(m.Config.SentryDSN, m.Config.Environment); err != nil {
@@ -162,6 +173,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ReportError:  report,
 		QuotaMB:      m.Config.QuotaMB,
 		MapTiles:     m.Config.MapTiles, MapAttribution: m.Config.MapAttribution,
+		TrustedProxies: proxies, ProxyHeader: m.Config.ProxyHeader,
+		MetricsToken: m.Config.MetricsToken, MetricsElsewhere: m.Config.MetricsAddr != "",
 	}, web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
 		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub, Webhooks: webhooks, Push: pusher})
 
@@ -196,6 +209,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		(&web.MediaSweeper{Store: m.st, Media: m.media, Metrics: metrics, Log: m.log}).Run(bgCtx)
 	}()
 
+	m.serveMetrics()
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.srv.Serve(m.ln) }()
 	m.log.Info("listening", "addr", m.ln.Addr().String(), "data", m.Config.Data, "version", version)
@@ -245,6 +259,7 @@ func (m *Main) Close() error {
 		} else if m.ln != nil {
 			m.ln.Close()
 		}
+		m.closeMetrics()
 		if m.control != nil {
 			m.control.Close()
 			os.Remove(controlSocket(m.Config.Data))

@@ -106,20 +106,23 @@ type SignUp struct {
 // returns ErrInvalid for a field that breaks its rules, ErrConflict for a
 // taken username, ErrUnavailable if hashing capacity stays busy.
 func (s *Service) CreateUser(ctx context.Context, in SignUp, now time.Time) (*store.User, error) {
-	if _, err := store.NormalizeUsername(in.Username); err != nil {
+	// The command carries the canonical name, so that applying it never
+	// depends on the Unicode tables of the machine that applies it.
+	name, err := store.NormalizeUsername(in.Username)
+	if err != nil {
 		return nil, err
 	}
 	if err := store.CheckPassword(in.Password); err != nil {
 		return nil, err
 	}
-	if _, err := s.st.UserByUsername(in.Username); err == nil {
-		return nil, store.Errorf(store.ErrConflict, "The username %q is taken; choose another.", in.Username)
+	if _, err := s.st.UserByUsername(name); err == nil {
+		return nil, store.Errorf(store.ErrConflict, "The username %q is taken; choose another.", name)
 	}
 	hash, err := s.hash(ctx, func() (string, error) { return argon2id.CreateHash(in.Password, s.cfg.Argon2) })
 	if err != nil {
 		return nil, err
 	}
-	return store.Exec(ctx, s.st, store.CreateUser{Meta: store.At(now), Username: in.Username, PasswordHash: hash,
+	return store.Exec(ctx, s.st, store.CreateUser{Meta: store.At(now), Username: name, PasswordHash: hash,
 		Email: in.Email, DisplayName: in.DisplayName, Admin: in.Admin, SignUp: in.Public, Invite: in.Invite})
 }
 
