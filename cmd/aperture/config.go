@@ -133,7 +133,7 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	str(&cfg.TLSKey, "tls-key", "APERTURE_TLS_KEY", "", "the certificate's PEM private key file")
 	boolean(&cfg.Warm, "warm", "APERTURE_WARM", true, "read the database file in order before opening it (opening walks every page) and log how long it took")
 	num(&cfg.QuotaMB, "quota-mb", "APERTURE_QUOTA_MB", 0, "photos each account may keep, in MiB (0: no limit); over it uploads get 413")
-	str(&cfg.WebhookAllow, "webhook-allow", "APERTURE_WEBHOOK_ALLOW", "", "comma-separated addresses or CIDR ranges that webhook callbacks may reach although not public")
+	str(&cfg.WebhookAllow, "webhook-allow", "APERTURE_WEBHOOK_ALLOW", "", "comma-separated addresses or CIDR ranges that webhook callbacks and push services may reach although not globally reachable")
 	str(&cfg.PublicURL, "public-url", "APERTURE_PUBLIC_URL", "", "the instance's public address (https://photos.example.org), for links in notifications")
 	str(&cfg.PushContact, "push-contact", "APERTURE_PUSH_CONTACT", "", "how push services can reach the admin (mailto: or https:), sent with Web Push; the public URL if empty")
 	str(&cfg.SentryDSN, "sentry-dsn", "APERTURE_SENTRY_DSN", "", "send 5xx errors and panics to this Sentry-compatible DSN (empty: only the log)")
