@@ -19,13 +19,16 @@ import (
 
 // config reads only the header of data and returns its dimensions. It
 // returns ErrUnsupported for a JPEG feature aperture cannot read and
-// ErrInvalid for a damaged header.
+// ErrInvalid for a damaged header or a file that holds no image data.
 func config(f Format, data []byte) (cfg image.Config, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = invalid("The %s file is damaged; aperture could not read its header.", name(f))
 		}
 	}()
+	if !holdsImage(f, data) {
+		return cfg, noImage(f)
+	}
 	r := bytes.NewReader(data)
 	switch f {
 	case JPEG:
@@ -36,10 +39,8 @@ func config(f Format, data []byte) (cfg image.Config, err error) {
 		cfg, err = gif.DecodeConfig(r)
 	case WebP:
 		cfg, err = webp.DecodeConfig(r)
-	case HEIF:
-		cfg, err = heic.DecodeConfig(r)
-	case AVIF:
-		cfg, err = avif.DecodeConfig(r)
+	case HEIF, AVIF:
+		cfg, err = heifConfig(f, data)
 	}
 	if err != nil {
 		return cfg, decodeError(f, err)
@@ -90,7 +91,7 @@ func decode(f Format, data []byte) (img image.Image, err error) {
 	case WebP:
 		img, err = webp.Decode(r)
 	case HEIF:
-		img, err = heic.Decode(r)
+		img, err = heic.Decode(bytes.NewReader(forHEICDecoder(data)))
 	case AVIF:
 		img, err = avif.Decode(r)
 	default:
@@ -100,6 +101,43 @@ func decode(f Format, data []byte) (img image.Image, err error) {
 		return nil, decodeError(f, err)
 	}
 	return img, nil
+}
+
+// heifConfig reads an HEIC or AVIF picture's size as stored from the
+// primary item's properties (ispe), in Go, without starting a decoder;
+// readEXIF turns irot and imir into an orientation. The colour model is what the decoder will return: YCbCr for
+// HEIC, RGBA (16 bits a channel for deep AVIF) for AVIF.
+func heifConfig(f Format, data []byte) (image.Config, error) {
+	h, err := parseHEIF(data)
+	if err != nil {
+		return image.Config{}, invalid("The %s file is damaged; aperture could not read its header.", name(f))
+	}
+	w, hgt, ok := h.size()
+	if !ok {
+		return image.Config{}, invalid("The %s file is damaged: its picture has no size.", name(f))
+	}
+	cfg := image.Config{Width: w, Height: hgt, ColorModel: color.YCbCrModel}
+	if f == AVIF {
+		cfg.ColorModel = color.RGBAModel
+		if c := h.image().prop("av1C"); len(c) > 2 && c[2]&0x40 != 0 { // high_bitdepth
+			cfg.ColorModel = color.RGBA64Model
+		}
+	}
+	return cfg, nil
+}
+
+// forHEICDecoder returns a copy of data that the HEIC decoder reads as
+// it should: the file type box's major brand set to "heic" if it is
+// another HEIF brand (many cameras and libheif itself write "mif1"; the
+// decoder only starts on files whose major brand it names, although the
+// compatible brands say the file is HEIC), and its transforms made no-ops
+// (see withoutTransforms).
+func forHEICDecoder(data []byte) []byte {
+	out := withoutTransforms(data)
+	if len(out) >= 12 && string(out[8:12]) != "heic" && string(out[8:12]) != "heix" {
+		copy(out[8:12], "heic")
+	}
+	return out
 }
 
 func decodeError(f Format, err error) error {
