@@ -66,6 +66,7 @@ func (s heifSpec) build() []byte {
 		var iloc []byte
 		off := mdatStart + 8
 		nprops := 0
+		seen := map[string]int{}
 		for i, it := range s.items {
 			id := i + 1
 			infes = append(infes, fullBox("infe", 2, 0, u16(id), u16(0), []byte(it.typ), []byte{0})...) // empty item name
@@ -90,12 +91,16 @@ func (s heifSpec) build() []byte {
 			ipma = append(ipma, u16(id)...)
 			ipma = append(ipma, byte(len(it.props)))
 			for _, p := range it.props {
-				ipco = append(ipco, p...)
-				nprops++
+				idx, ok := seen[string(p)] // items with the same property share it
+				if !ok {
+					ipco = append(ipco, p...)
+					nprops++
+					idx, seen[string(p)] = nprops, nprops
+				}
 				if typ := string(p[4:8]); typ == "ispe" || typ == "colr" || typ == "pixi" {
-					ipma = append(ipma, byte(nprops)) // descriptive: not essential
+					ipma = append(ipma, byte(idx)) // descriptive: not essential
 				} else {
-					ipma = append(ipma, byte(0x80|nprops))
+					ipma = append(ipma, byte(0x80|idx))
 				}
 			}
 			for typ, to := range it.refs {
@@ -232,12 +237,23 @@ func IMir(axis int) []byte { return box("imir", []byte{byte(axis)}) }
 
 // HEIFGrid is a 2×2 grid of photo.heic's 128×96 picture (256×192), its
 // grid description in idat, under the major brand given.
-func HEIFGrid(t testing.TB, major string) []byte {
+func HEIFGrid(t testing.TB, major string) []byte { return heifGrid(t, major, 2, 2) }
+
+// heifGrid is a cols×rows grid of photo.heic's picture.
+func heifGrid(t testing.TB, major string, cols, rows int) []byte {
 	coded, props := picture(t, "photo.heic")
 	tile := heifItemSpec{typ: "hvc1", data: coded, props: [][]byte{props["hvcC"], props["ispe"]}}
-	grid := heifItemSpec{typ: "grid", idat: true, data: []byte{0, 0, 1, 1, 1, 0, 0, 192},
-		props: [][]byte{fullBox("ispe", 0, 0, u32(256), u32(192))}, refs: map[string][]int{"dimg": {1, 2, 3, 4}}}
-	return heifSpec{major: major, compat: "mif1heic", primary: 5, items: []heifItemSpec{tile, tile, tile, tile, grid}}.build()
+	var items []heifItemSpec
+	var dimg []int
+	for i := range cols * rows {
+		items = append(items, tile)
+		dimg = append(dimg, i+1)
+	}
+	desc := append([]byte{0, 0, byte(rows - 1), byte(cols - 1)}, u16(128*cols)...)
+	desc = append(desc, u16(96*rows)...)
+	items = append(items, heifItemSpec{typ: "grid", idat: true, data: desc,
+		props: [][]byte{fullBox("ispe", 0, 0, u32(128*cols), u32(96*rows))}, refs: map[string][]int{"dimg": dimg}})
+	return heifSpec{major: major, compat: "mif1heic", primary: len(items), items: items}.build()
 }
 
 // HEIFOnlyExif is an HEIF holding an Exif item and no picture: its

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"aperture/media"
 	"aperture/web"
 )
 
@@ -26,6 +27,7 @@ type Config struct {
 	MaxUploadMB     int
 	MaxMegapixels   int
 	Decoders        int
+	DecodeMemoryMB  int
 	FanoutBatch     int
 	CelebrityAt     int
 	HTTPS           bool
@@ -105,6 +107,7 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	num(&cfg.MaxUploadMB, "max-upload-mb", "APERTURE_MAX_UPLOAD_MB", 25, "largest photo upload in MiB")
 	num(&cfg.MaxMegapixels, "max-megapixels", "APERTURE_MAX_MEGAPIXELS", 50, "largest photo in megapixels (all GIF frames counted)")
 	num(&cfg.Decoders, "decoders", "APERTURE_DECODERS", 0, "photos decoded at once (0: one per CPU)")
+	num(&cfg.DecodeMemoryMB, "decode-memory-mb", "APERTURE_DECODE_MEMORY_MB", media.DefaultDecodeMemory>>20, "MiB that all photos being decoded at once may use together; a photo needing more than this is refused")
 	num(&cfg.FanoutBatch, "fanout-batch", "APERTURE_FANOUT_BATCH", 1000, "followers whose feeds one fan-out transaction fills")
 	num(&cfg.CelebrityAt, "celebrity-followers", "APERTURE_CELEBRITY_FOLLOWERS", 10000, "followers from which an author's posts are merged into feeds at read time instead of fanned out")
 	rate := func(p *web.Rate, flagName, env, def, usage string) {
