@@ -53,7 +53,7 @@ partitions:
 # long runs the tests that -short skips above: peak RSS (the race detector
 # multiplies memory) and the SIGKILL-during-fan-out crash test.
 long:
-	$(GO) test -count=1 -run 'RSS|Crash|AtScale|DeliveryFlow' -v ./media/ ./cmd/aperture/ | grep -E '^(---|ok|FAIL|PASS)|RSS|upload|crash|streams|deliveries'; exit $${PIPESTATUS[0]}
+	$(GO) test -count=1 -run 'RSS|Crash|AtScale|DeliveryFlow|DecodeEstimates' -v ./media/ ./cmd/aperture/ | grep -E '^(---|ok|FAIL|PASS)|RSS|upload|crash|streams|deliveries|peak heap'; exit $${PIPESTATUS[0]}
 
 # Each fuzz target runs for FUZZTIME; list them as package:Target. Go's
 # fuzzing engine can stop with "context deadline exceeded" and no failing

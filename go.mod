@@ -23,6 +23,7 @@ require (
 	github.com/valyala/fasthttp v1.69.0
 	go.etcd.io/bbolt v1.5.0
 	golang.org/x/image v0.48.0
+	golang.org/x/sync v0.25.0
 	golang.org/x/term v0.40.0
 	golang.org/x/text v0.44.0
 	golang.org/x/time v0.16.0

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -54,7 +53,7 @@ func (p *Pusher) push(ctx context.Context, j *store.Job) error {
 		TTL: int((24 * time.Hour).Seconds()), Urgency: webpush.UrgencyNormal,
 	})
 	if err != nil {
-		return err
+		return callError(sub.Endpoint, err)
 	}
 	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	res.Body.Close()
@@ -63,7 +62,7 @@ func (p *Pusher) push(ctx context.Context, j *store.Job) error {
 		_, err := store.Exec(ctx, p.St, store.DeletePushSubscription{Meta: store.At(time.Now()), SubID: sub.ID})
 		return err
 	case res.StatusCode/100 != 2:
-		return fmt.Errorf("the push service answered %s", res.Status)
+		return statusError("the push service", res.StatusCode)
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -22,12 +21,15 @@ import (
 	"aperture/store"
 )
 
-// Webhooks verifies and calls the callbacks of real-time subscriptions.
-// It never calls a loopback, private, link-local, multicast or unspecified
-// address (cloud metadata services live at link-local ones) unless Allow
-// names it; it checks every address a name resolves to, dials the checked
-// address itself (so a second lookup cannot swap it), follows no
-// redirects, and gives a callback Timeout to answer.
+// Webhooks verifies and calls the callbacks of real-time subscriptions,
+// and is the network of the Web Push sender. It calls no address that
+// IANA's special-purpose registries do not call globally reachable
+// (loopback, private, link-local — where cloud metadata services live —,
+// shared, benchmarking, documentation, reserved, multicast, and IPv6
+// forms carrying such an IPv4 address; see Public) unless Allow names it;
+// it checks every address a name resolves to, dials the checked address
+// itself (so a second lookup cannot swap it), follows no redirects, and
+// gives a callback Timeout to answer. Its errors are safe to show.
 type Webhooks struct {
 	St *store.Store
 	// Allow lists address ranges that may be called although not public
@@ -41,85 +43,11 @@ type Webhooks struct {
 	Site string
 }
 
-// RefusedError is returned for callbacks that point somewhere aperture
-// does not call.
-type RefusedError struct {
-	Host string
-	Addr netip.Addr
-}
-
-// Error says which host points where.
-func (e *RefusedError) Error() string {
-	if e.Host == e.Addr.String() {
-		return fmt.Sprintf("%s is not a public address", e.Host)
-	}
-	return fmt.Sprintf("%s points at %s, which is not a public address", e.Host, e.Addr)
-}
-
-func (w *Webhooks) timeout() time.Duration {
-	if w.Timeout <= 0 {
-		return 5 * time.Second
-	}
-	return w.Timeout
-}
-
-// allowed reports whether an address may be called.
-func (w *Webhooks) allowed(a netip.Addr) bool {
-	a = a.Unmap()
-	for _, p := range w.Allow {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLoopback() && !a.IsLinkLocalUnicast() &&
-		!netip.MustParsePrefix("100.64.0.0/10").Contains(a) && !netip.MustParsePrefix("fc00::/7").Contains(a)
-}
-
-// dial resolves host, refuses it unless every address is allowed, and
-// dials the first one.
-func (w *Webhooks) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
-	var addrs []netip.Addr
-	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		addrs = []netip.Addr{ip}
-	} else {
-		resolve := w.Resolve
-		if resolve == nil {
-			resolve = func(ctx context.Context, h string) ([]netip.Addr, error) {
-				return net.DefaultResolver.LookupNetIP(ctx, "ip", h)
-			}
-		}
-		if addrs, err = resolve(ctx, host); err != nil {
-			return nil, fmt.Errorf("cannot resolve %s: %w", host, err)
-		}
-	}
-	if len(addrs) == 0 {
-		return nil, fmt.Errorf("%s has no address", host)
-	}
-	for _, a := range addrs {
-		if !w.allowed(a) {
-			return nil, &RefusedError{Host: host, Addr: a}
-		}
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, net.JoinHostPort(addrs[0].String(), port))
-}
-
-func (w *Webhooks) client() *http.Client {
-	return &http.Client{
-		Timeout:       w.timeout(),
-		Transport:     &http.Transport{DialContext: w.dial, DisableKeepAlives: true, ResponseHeaderTimeout: w.timeout()},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
 // Verify performs the subscription handshake: a GET of the callback with
 // hub.mode=subscribe, hub.topic and a random hub.challenge, which the
-// callback must echo in a 200 answer. It returns a sentence-like error
-// otherwise.
+// callback must echo in a 200 answer. Otherwise it returns a *CallError
+// (a *RefusedError inside it for an address aperture does not call) whose
+// text is safe to show.
 func (w *Webhooks) Verify(ctx context.Context, callback, topic string) error {
 	var b [16]byte
 	rand.Read(b[:])
@@ -136,12 +64,16 @@ func (w *Webhooks) Verify(ctx context.Context, callback, topic string) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	res, err := w.client().Do(req)
 	if err != nil {
-		return err
+		return callError(callback, err)
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-	if res.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != challenge {
-		return fmt.Errorf("the callback answered %s without echoing the challenge", res.Status)
+	if res.StatusCode != http.StatusOK {
+		return &CallError{Msg: fmt.Sprintf("the callback answered %d %s instead of echoing the challenge", res.StatusCode, http.StatusText(res.StatusCode)),
+			Err: fmt.Errorf("status %d", res.StatusCode)}
+	}
+	if strings.TrimSpace(string(body)) != challenge {
+		return &CallError{Msg: "the callback answered 200 without echoing the challenge", Err: errors.New("wrong challenge")}
 	}
 	return nil
 }
@@ -221,11 +153,12 @@ func (w *Webhooks) deliver(ctx context.Context, j *store.Job) error {
 	req.Header.Set("X-Aperture-Delivery", j.ID.String())
 	req.Header.Set("X-Aperture-Attempt", strconv.Itoa(j.Attempts+1))
 	res, err := w.client().Do(req)
+	err = callError(sub.CallbackURL, err)
 	if err == nil {
 		io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 		res.Body.Close()
 		if res.StatusCode/100 != 2 {
-			err = fmt.Errorf("the callback answered %s", res.Status)
+			err = statusError("the callback", res.StatusCode)
 		}
 	}
 	msg := ""

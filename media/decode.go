@@ -19,13 +19,16 @@ import (
 
 // config reads only the header of data and returns its dimensions. It
 // returns ErrUnsupported for a JPEG feature aperture cannot read and
-// ErrInvalid for a damaged header.
+// ErrInvalid for a damaged header or a file that holds no image data.
 func config(f Format, data []byte) (cfg image.Config, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = invalid("The %s file is damaged; aperture could not read its header.", name(f))
 		}
 	}()
+	if !holdsImage(f, data) {
+		return cfg, noImage(f)
+	}
 	r := bytes.NewReader(data)
 	switch f {
 	case JPEG:
@@ -36,10 +39,8 @@ func config(f Format, data []byte) (cfg image.Config, err error) {
 		cfg, err = gif.DecodeConfig(r)
 	case WebP:
 		cfg, err = webp.DecodeConfig(r)
-	case HEIF:
-		cfg, err = heic.DecodeConfig(r)
-	case AVIF:
-		cfg, err = avif.DecodeConfig(r)
+	case HEIF, AVIF:
+		cfg, err = heifConfig(f, data)
 	}
 	if err != nil {
 		return cfg, decodeError(f, err)
@@ -90,7 +91,7 @@ func decode(f Format, data []byte) (img image.Image, err error) {
 	case WebP:
 		img, err = webp.Decode(r)
 	case HEIF:
-		img, err = heic.Decode(r)
+		img, err = heic.Decode(bytes.NewReader(forHEICDecoder(data)))
 	case AVIF:
 		img, err = avif.Decode(r)
 	default:
@@ -100,6 +101,43 @@ func decode(f Format, data []byte) (img image.Image, err error) {
 		return nil, decodeError(f, err)
 	}
 	return img, nil
+}
+
+// heifConfig reads an HEIC or AVIF picture's size as stored from the
+// primary item's properties (ispe), in Go, without starting a decoder;
+// readEXIF turns irot and imir into an orientation. The colour model is what the decoder will return: YCbCr for
+// HEIC, RGBA (16 bits a channel for deep AVIF) for AVIF.
+func heifConfig(f Format, data []byte) (image.Config, error) {
+	h, err := parseHEIF(data)
+	if err != nil {
+		return image.Config{}, invalid("The %s file is damaged; aperture could not read its header.", name(f))
+	}
+	w, hgt, ok := h.size()
+	if !ok {
+		return image.Config{}, invalid("The %s file is damaged: its picture has no size.", name(f))
+	}
+	cfg := image.Config{Width: w, Height: hgt, ColorModel: color.YCbCrModel}
+	if f == AVIF {
+		cfg.ColorModel = color.RGBAModel
+		if c := h.image().prop("av1C"); len(c) > 2 && c[2]&0x40 != 0 { // high_bitdepth
+			cfg.ColorModel = color.RGBA64Model
+		}
+	}
+	return cfg, nil
+}
+
+// forHEICDecoder returns a copy of data that the HEIC decoder reads as
+// it should: the file type box's major brand set to "heic" if it is
+// another HEIF brand (many cameras and libheif itself write "mif1"; the
+// decoder only starts on files whose major brand it names, although the
+// compatible brands say the file is HEIC), and its transforms made no-ops
+// (see withoutTransforms).
+func forHEICDecoder(data []byte) []byte {
+	out := withoutTransforms(data)
+	if len(out) >= 12 && string(out[8:12]) != "heic" && string(out[8:12]) != "heix" {
+		copy(out[8:12], "heic")
+	}
+	return out
 }
 
 func decodeError(f Format, err error) error {
@@ -131,16 +169,79 @@ func name(f Format) string {
 }
 
 // flatten returns img with any transparency composited onto white; an
-// opaque image comes back as it is.
+// opaque image comes back as it is. Images with their own pixel buffer
+// (NRGBA, RGBA and their 16-bit forms) are flattened in place and a
+// paletted image gets a flattened palette, so no full-size copy is made;
+// the result is exactly what compositing with draw.Over onto white gives.
+// Other images (WebP's lossy YCbCr with alpha) are copied.
 func flatten(img image.Image) image.Image {
 	if opaque(img) {
 		return img
+	}
+	// over is draw.Over of a premultiplied 16-bit value onto white, as
+	// 8 bits.
+	over := func(c, a uint32) uint8 { return uint8((0xffff - a + c) >> 8) }
+	switch m := img.(type) {
+	case *image.NRGBA:
+		flattenRows(m.Rect, func(y, x0, x1 int) {
+			p := m.Pix[m.PixOffset(x0, y):m.PixOffset(x1, y)]
+			for i := 0; i+4 <= len(p); i += 4 {
+				a := uint32(p[i+3]) * 0x101
+				for c := range 3 {
+					p[i+c] = over(uint32(p[i+c])*0x101*a/0xffff, a)
+				}
+				p[i+3] = 0xff
+			}
+		})
+		return m
+	case *image.RGBA:
+		flattenRows(m.Rect, func(y, x0, x1 int) {
+			p := m.Pix[m.PixOffset(x0, y):m.PixOffset(x1, y)]
+			for i := 0; i+4 <= len(p); i += 4 {
+				a := uint32(p[i+3]) * 0x101
+				for c := range 3 {
+					p[i+c] = over(uint32(p[i+c])*0x101, a)
+				}
+				p[i+3] = 0xff
+			}
+		})
+		return m
+	case *image.NRGBA64, *image.RGBA64:
+		set := img.(interface {
+			image.RGBA64Image
+			SetRGBA64(x, y int, c color.RGBA64)
+		})
+		flattenRows(img.Bounds(), func(y, x0, x1 int) {
+			for x := x0; x < x1; x++ {
+				c := set.RGBA64At(x, y)
+				a := uint32(c.A)
+				v := func(s uint16) uint16 { return uint16(over(uint32(s), a)) * 0x101 }
+				set.SetRGBA64(x, y, color.RGBA64{R: v(c.R), G: v(c.G), B: v(c.B), A: 0xffff})
+			}
+		})
+		return img
+	case *image.Paletted:
+		pal := make(color.Palette, len(m.Palette))
+		for i, c := range m.Palette {
+			r, g, b, a := c.RGBA()
+			pal[i] = color.NRGBA{over(r, a), over(g, a), over(b, a), 0xff}
+		}
+		return &image.Paletted{Pix: m.Pix, Stride: m.Stride, Rect: m.Rect, Palette: pal}
 	}
 	b := img.Bounds()
 	dst := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
 	draw.Draw(dst, dst.Bounds(), img, b.Min, draw.Over)
 	return dst
+}
+
+// flattenRows runs fn over each row of r, the rows split between CPUs.
+func flattenRows(r image.Rectangle, fn func(y, x0, x1 int)) {
+	parallelRows(r.Dy(), func(y0, y1 int) {
+		for y := r.Min.Y + y0; y < r.Min.Y+y1; y++ {
+			fn(y, r.Min.X, r.Max.X)
+		}
+	})
 }
 
 func opaque(img image.Image) bool {

@@ -2,8 +2,12 @@ package media
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/binary"
+	"encoding/hex"
+	"io"
 	"math"
+	"strconv"
 )
 
 // LatLon is a point on Earth in degrees.
@@ -19,19 +23,35 @@ type exifInfo struct {
 	GPS         *LatLon
 }
 
-// readEXIF finds the EXIF block of a JPEG (APP1), PNG (eXIf) or WebP (EXIF
-// chunk) and parses it. Malformed or absent EXIF gives the zero value; it
-// never panics and reads only inside data.
+// readEXIF finds the EXIF block wherever the container keeps it — JPEG
+// APP1, PNG eXIf (or the "Raw profile" text chunks older tools wrote),
+// WebP's EXIF chunk, the Exif item of HEIC and AVIF — and parses it.
+// Malformed or absent EXIF gives the zero value; it never panics and
+// reads only inside data.
+//
+// HEIC and AVIF say how to turn the picture upright with their own irot
+// and imir properties, which EXIF's orientation only repeats (readers
+// must ignore it): the orientation is theirs. Neither decoder applies
+// them (see withoutTransforms), so the pipeline turns these photos like
+// any other.
 func readEXIF(f Format, data []byte) exifInfo {
 	var tiff []byte
 	switch f {
 	case JPEG:
 		tiff = jpegEXIF(data)
 	case PNG:
-		tiff = pngChunk(data, "eXIf")
+		tiff = pngEXIF(data)
 	case WebP:
 		tiff = riffChunk(data, "EXIF")
 		tiff = bytes.TrimPrefix(tiff, []byte("Exif\x00\x00"))
+	case HEIF, AVIF:
+		h, err := parseHEIF(data)
+		if err != nil {
+			return exifInfo{}
+		}
+		info := parseTIFF(h.exif())
+		info.Orientation = h.orientation()
+		return info
 	}
 	if tiff == nil {
 		return exifInfo{}
@@ -71,24 +91,96 @@ func jpegEXIF(d []byte) []byte {
 	return nil
 }
 
-// pngChunk returns the data of the first chunk of type typ before IDAT.
-func pngChunk(d []byte, typ string) []byte {
+// pngEXIF returns the TIFF block of a PNG's eXIf chunk, wherever it is
+// before IEND, or else of a "Raw profile type exif" (or APP1) text chunk,
+// as ImageMagick and exiftool wrote EXIF before eXIf existed.
+func pngEXIF(d []byte) []byte {
+	var raw []byte
 	i := 8
 	for i+12 <= len(d) {
 		n := int(binary.BigEndian.Uint32(d[i:]))
 		t := string(d[i+4 : i+8])
 		if n < 0 || n > len(d)-i-12 {
-			return nil
+			break
 		}
-		if t == typ {
-			return d[i+8 : i+8+n]
-		}
-		if t == "IDAT" || t == "IEND" {
-			return nil
+		body := d[i+8 : i+8+n]
+		switch t {
+		case "eXIf":
+			return bytes.TrimPrefix(body, []byte("Exif\x00\x00"))
+		case "tEXt", "zTXt", "iTXt":
+			if raw == nil {
+				raw = rawProfile(t, body)
+			}
+		case "IEND":
+			i = len(d)
+			continue
 		}
 		i += 12 + n
 	}
-	return nil
+	return raw
+}
+
+// rawProfile decodes an ImageMagick "Raw profile type exif" or "APP1"
+// text chunk: a name line, a length line and the bytes in hex, perhaps
+// zlib-compressed; nil for any other chunk or a malformed one.
+func rawProfile(typ string, b []byte) []byte {
+	key, rest, ok := bytes.Cut(b, []byte{0})
+	if !ok || (string(key) != "Raw profile type exif" && string(key) != "Raw profile type APP1") {
+		return nil
+	}
+	compressed := false
+	switch typ {
+	case "zTXt":
+		if len(rest) < 1 || rest[0] != 0 {
+			return nil
+		}
+		rest, compressed = rest[1:], true
+	case "iTXt":
+		if len(rest) < 2 || rest[1] != 0 {
+			return nil
+		}
+		compressed = rest[0] == 1
+		rest = rest[2:]
+		for range 2 { // language tag, translated keyword
+			if _, rest, ok = bytes.Cut(rest, []byte{0}); !ok {
+				return nil
+			}
+		}
+	}
+	if compressed {
+		z, err := zlib.NewReader(bytes.NewReader(rest))
+		if err != nil {
+			return nil
+		}
+		rest, err = io.ReadAll(io.LimitReader(z, 4<<20))
+		if err != nil {
+			return nil
+		}
+	}
+	fields := bytes.Fields(rest)
+	if len(fields) < 3 {
+		return nil
+	}
+	n, err := strconv.Atoi(string(fields[1]))
+	if err != nil || n <= 0 || n > 1<<20 {
+		return nil
+	}
+	out := make([]byte, 0, n)
+	for _, f := range fields[2:] {
+		dec := make([]byte, hex.DecodedLen(len(f)))
+		if _, err := hex.Decode(dec, f); err != nil {
+			return nil
+		}
+		out = append(out, dec...)
+		if len(out) >= n {
+			break
+		}
+	}
+	if len(out) < n {
+		return nil
+	}
+	out = bytes.TrimPrefix(out[:n], []byte("Exif\x00\x00"))
+	return out
 }
 
 // riffChunk returns the data of the first top-level RIFF chunk typ.
@@ -143,11 +235,11 @@ func parseTIFF(b []byte) exifInfo {
 	for _, e := range ifd0 {
 		switch e.tag {
 		case tagOrientation:
-			if v, ok := t.short(e); ok && v >= 1 && v <= 8 {
+			if v, ok := t.uint(e); ok && v >= 1 && v <= 8 {
 				info.Orientation = int(v)
 			}
 		case tagGPSIFD:
-			gpsOff, _ = t.long(e)
+			gpsOff, _ = t.uint(e)
 		}
 	}
 	if gpsOff != 0 {
@@ -187,45 +279,72 @@ func (t tiff) entries(off uint32) []ifdEntry {
 	return out
 }
 
-func (t tiff) short(e ifdEntry) (uint16, bool) {
-	if e.typ != 3 || e.count < 1 {
+// uint reads an integer entry holding one value, of any of TIFF's
+// integer types — BYTE, SHORT, LONG, their signed forms SBYTE, SSHORT,
+// SLONG, or IFD (writers store the GPS pointer as any of them) — refusing
+// a negative value.
+func (t tiff) uint(e ifdEntry) (uint32, bool) {
+	if e.count != 1 {
 		return 0, false
 	}
-	return t.bo.Uint16(e.raw), true
-}
-
-func (t tiff) long(e ifdEntry) (uint32, bool) {
-	if e.typ != 4 && e.typ != 13 || e.count != 1 {
+	var v int64
+	switch e.typ {
+	case 1: // BYTE
+		v = int64(e.raw[0])
+	case 6: // SBYTE
+		v = int64(int8(e.raw[0]))
+	case 3: // SHORT
+		v = int64(t.bo.Uint16(e.raw))
+	case 8: // SSHORT
+		v = int64(int16(t.bo.Uint16(e.raw)))
+	case 4, 13: // LONG, IFD
+		v = int64(t.bo.Uint32(e.raw))
+	case 9: // SLONG
+		v = int64(int32(t.bo.Uint32(e.raw)))
+	default:
 		return 0, false
 	}
-	return t.bo.Uint32(e.raw), true
+	if v < 0 {
+		return 0, false
+	}
+	return uint32(v), true
 }
 
-// ascii returns the first character of an ASCII entry stored inline.
+// ascii returns the first character of an ASCII entry.
 func (t tiff) ascii(e ifdEntry) byte {
-	if e.typ != 2 || e.count < 1 || e.count > 4 {
+	if e.typ != 2 || e.count < 1 {
 		return 0
 	}
-	return e.raw[0]
+	if e.count <= 4 {
+		return e.raw[0]
+	}
+	if off := uint64(t.bo.Uint32(e.raw)); off < uint64(len(t.b)) {
+		return t.b[off]
+	}
+	return 0
 }
 
-// degrees reads three RATIONALs (degrees, minutes, seconds).
+// degrees reads degrees, minutes and seconds: one to three RATIONALs (or
+// SRATIONALs, which must not be negative: the sign is in the reference).
 func (t tiff) degrees(e ifdEntry) (float64, bool) {
-	if e.typ != 5 || e.count != 3 {
+	if e.typ != 5 && e.typ != 10 || e.count < 1 || e.count > 3 {
 		return 0, false
 	}
 	off := uint64(t.bo.Uint32(e.raw))
-	if off+24 > uint64(len(t.b)) {
+	if off+8*uint64(e.count) > uint64(len(t.b)) {
 		return 0, false
 	}
 	var v [3]float64
-	for i := range v {
-		num := t.bo.Uint32(t.b[off+uint64(8*i):])
-		den := t.bo.Uint32(t.b[off+uint64(8*i)+4:])
-		if den == 0 {
+	for i := range int(e.count) {
+		num, den := t.bo.Uint32(t.b[off+uint64(8*i):]), t.bo.Uint32(t.b[off+uint64(8*i)+4:])
+		n, d := float64(num), float64(den)
+		if e.typ == 10 {
+			n, d = float64(int32(num)), float64(int32(den))
+		}
+		if d <= 0 || n < 0 {
 			return 0, false
 		}
-		v[i] = float64(num) / float64(den)
+		v[i] = n / d
 	}
 	if v[1] >= 60 || v[2] >= 60 {
 		return 0, false

@@ -2,6 +2,7 @@ package media
 
 import (
 	"image"
+	"image/color"
 	"math"
 	"strconv"
 	"strings"
@@ -175,16 +176,90 @@ func halve(src *image.NRGBA) *image.NRGBA {
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
 	parallelRows(h, func(y0, y1 int) {
 		for y := y0; y < y1; y++ {
-			a := src.Pix[(2*y)*src.Stride:]
-			b := src.Pix[(2*y+1)*src.Stride:]
-			d := dst.Pix[y*dst.Stride:]
-			for x := 0; x < w; x++ {
-				i := 8 * x
-				for c := range 4 {
-					d[4*x+c] = uint8((uint16(a[i+c]) + uint16(a[i+4+c]) + uint16(b[i+c]) + uint16(b[i+4+c]) + 2) >> 2)
-				}
+			halveRow(dst.Pix[y*dst.Stride:], src.Pix[(2*y)*src.Stride:], src.Pix[(2*y+1)*src.Stride:], w)
+		}
+	})
+	return dst
+}
+
+// halveRow averages two rows of 2w NRGBA pixels into one of w.
+func halveRow(d, a, b []byte, w int) {
+	for x := 0; x < w; x++ {
+		i := 8 * x
+		for c := range 4 {
+			d[4*x+c] = uint8((uint16(a[i+c]) + uint16(a[i+4+c]) + uint16(b[i+c]) + uint16(b[i+4+c]) + 2) >> 2)
+		}
+	}
+}
+
+// halveRows is how many rows of its source halveFrom converts at a time.
+const halveRows = 32
+
+// halveFrom is halve(imaging.Clone(src)) without the full-size copy. It
+// reads NRGBA and opaque RGBA pixels where they are, converts YCbCr and
+// grey rows into a buffer of halveRows rows per CPU (the same conversion
+// imaging makes), and other images halveRows rows at a time.
+func halveFrom(src image.Image) *image.NRGBA {
+	b := src.Bounds()
+	w, h := b.Dx()/2, b.Dy()/2
+	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	parallelRows(h, func(y0, y1 int) {
+		var buf []byte
+		for y := y0; y < y1; y += halveRows / 2 {
+			ye := min(y1, y+halveRows/2)
+			rows, stride := nrgbaRows(src, b.Min.Y+2*y, b.Min.Y+2*ye, &buf)
+			for yy := y; yy < ye; yy++ {
+				r := 2 * (yy - y) * stride
+				halveRow(dst.Pix[yy*dst.Stride:], rows[r:], rows[r+stride:], w)
 			}
 		}
 	})
 	return dst
+}
+
+// nrgbaRows returns rows [y0,y1) of img as NRGBA bytes and their stride:
+// a view of the pixels for NRGBA and opaque RGBA (flatten makes RGBA
+// opaque), a conversion into *buf for YCbCr and grey, a fresh copy for
+// anything else.
+func nrgbaRows(img image.Image, y0, y1 int, buf *[]byte) ([]byte, int) {
+	b := img.Bounds()
+	w := b.Dx()
+	need := 4 * w * (y1 - y0)
+	switch m := img.(type) {
+	case *image.NRGBA:
+		return m.Pix[m.PixOffset(b.Min.X, y0):], m.Stride
+	case *image.RGBA:
+		if m.Opaque() {
+			return m.Pix[m.PixOffset(b.Min.X, y0):], m.Stride
+		}
+	case *image.YCbCr:
+		if len(*buf) < need {
+			*buf = make([]byte, need)
+		}
+		d := *buf
+		for y := y0; y < y1; y++ {
+			row := d[4*w*(y-y0):]
+			for x := b.Min.X; x < b.Max.X; x++ {
+				yi, ci := m.YOffset(x, y), m.COffset(x, y)
+				r, g, bl := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+				i := 4 * (x - b.Min.X)
+				row[i], row[i+1], row[i+2], row[i+3] = r, g, bl, 0xff
+			}
+		}
+		return d, 4 * w
+	case *image.Gray:
+		if len(*buf) < need {
+			*buf = make([]byte, need)
+		}
+		d := *buf
+		for y := y0; y < y1; y++ {
+			src, row := m.Pix[m.PixOffset(b.Min.X, y):], d[4*w*(y-y0):]
+			for x := range w {
+				row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = src[x], src[x], src[x], 0xff
+			}
+		}
+		return d, 4 * w
+	}
+	c := imaging.Crop(img, image.Rect(b.Min.X, y0, b.Max.X, y1))
+	return c.Pix, c.Stride
 }

@@ -21,18 +21,24 @@ func FuzzDecode(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	f.Add(HEIFGrid(f, "mif1"))
+	f.Add(HEIFWithExif(f, "photo.avif", "avif", exifItem("Exif\x00\x00", []byte("MM\x00*\x00\x00\x00\x08\x00\x00"))))
+	f.Add(HEIFTransformed(f, "photo.heic", IRot(1), IMir(0)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		format, err := Sniff(data)
 		if err != nil {
 			return
 		}
 		readEXIF(format, data)
+		holdsImage(format, data)
 		if format == JPEG {
 			if s := stripJPEG(data); s != nil && len(s) > len(data) {
 				t.Fatalf("strip grew the file")
 			}
 		}
 		if format == HEIF || format == AVIF {
+			heifConfig(format, data)
+			withoutTransforms(data)
 			return // the wasm decoders are fuzzed upstream and are slow here
 		}
 		cfg, err := config(format, data)
@@ -56,6 +62,8 @@ func FuzzDecode(f *testing.F) {
 func FuzzEXIF(f *testing.F) {
 	f.Add([]byte("II*\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00\x06\x00\x00\x00"))
 	f.Add([]byte("MM\x00*\x00\x00\x00\x08\x00\x01\x88\x25\x00\x04\x00\x00\x00\x01\x00\x00\x00\x08"))
+	f.Add([]byte("MM\x00*\x00\x00\x00\x08\x00\x01\x88\x25\x00\x09\x00\x00\x00\x01\x00\x00\x00\x1a\x00\x00\x00\x00" +
+		"\x00\x02\x00\x01\x00\x02\x00\x00\x00\x02N\x00\x00\x00\x00\x02\x00\x0a\x00\x00\x00\x03\x00\x00\x00\x30")) // SLONG pointer, SRATIONAL latitude
 	f.Fuzz(func(t *testing.T, b []byte) {
 		info := parseTIFF(b)
 		if info.Orientation < 0 || info.Orientation > 8 {

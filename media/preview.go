@@ -38,11 +38,11 @@ type FilterSample struct {
 // by c (nil: the default centred crop). Nothing is stored. Errors are
 // those of Process.
 func (p *Processor) Preview(ctx context.Context, data []byte, c *Crop) (*Preview, error) {
-	f, _, ex, err := p.inspect(data)
+	f, cfg, ex, err := p.inspect(data)
 	if err != nil {
 		return nil, err
 	}
-	img, release, err := p.decodeIn(ctx, f, data)
+	img, release, err := p.decodeIn(ctx, f, cfg, data, ex.Orientation, workPreview)
 	if err != nil {
 		return nil, err
 	}

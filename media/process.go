@@ -16,18 +16,26 @@ import (
 
 	"github.com/buckket/go-blurhash"
 	"github.com/disintegration/imaging"
+	"golang.org/x/sync/semaphore"
 )
 
 // Config bounds the work done for one upload. Zero fields take the
 // defaults in parentheses.
 type Config struct {
-	MaxBytes  int64         // largest upload (25 MiB)
-	MaxPixels int64         // largest declared image, all GIF frames counted (50 MP)
-	Decoders  int           // concurrent decodes (GOMAXPROCS)
-	Wait      time.Duration // how long an upload waits for a decode slot (5 s)
-	Quality   int           // JPEG quality (82)
-	FullEdge  int           // long edge of the owner's full copy (4096)
+	MaxBytes     int64         // largest upload (25 MiB)
+	MaxPixels    int64         // largest declared image, all GIF frames counted (50 MP)
+	Decoders     int           // concurrent decodes (GOMAXPROCS)
+	DecodeMemory int64         // bytes all decodes in flight may use together (768 MiB); see budget.go
+	Wait         time.Duration // how long an upload waits for a decode slot and its memory (5 s)
+	Quality      int           // JPEG quality (82)
+	FullEdge     int           // long edge of the owner's full copy (4096)
 }
+
+// DefaultDecodeMemory is the decode budget when Config.DecodeMemory is 0:
+// enough for a 50-megapixel 8-bit JPEG (not CMYK), PNG or WebP, a
+// 24-megapixel HEIC (a phone's) or an 11-megapixel AVIF, one at a time,
+// and for several 12 MP JPEGs at once.
+const DefaultDecodeMemory = 768 << 20
 
 // Variant names and widths. thumb is a 150×150 square.
 var variantWidths = []struct {
@@ -46,8 +54,9 @@ const pipelineVersion = "v1"
 type Processor struct {
 	cfg   Config
 	blobs Blobs
-	slots chan struct{} // decode slots
-	heavy chan struct{} // HEIC/AVIF: one at a time
+	slots chan struct{}       // decode slots
+	heavy chan struct{}       // HEIC/AVIF: one at a time
+	mem   *semaphore.Weighted // the decode memory budget, in bytes
 	// locks serialise, per blob hash, an upload (from finding or writing
 	// the files to recording the reference) against the collection of
 	// unreferenced blobs, so a collection never deletes files that a
@@ -72,6 +81,9 @@ func New(cfg Config, blobs Blobs) *Processor {
 	if cfg.Decoders <= 0 {
 		cfg.Decoders = runtime.GOMAXPROCS(0)
 	}
+	if cfg.DecodeMemory <= 0 {
+		cfg.DecodeMemory = DefaultDecodeMemory
+	}
 	if cfg.Wait <= 0 {
 		cfg.Wait = 5 * time.Second
 	}
@@ -81,7 +93,8 @@ func New(cfg Config, blobs Blobs) *Processor {
 	if cfg.FullEdge <= 0 {
 		cfg.FullEdge = 4096
 	}
-	return &Processor{cfg: cfg, blobs: blobs, slots: make(chan struct{}, cfg.Decoders), heavy: make(chan struct{}, 1)}
+	return &Processor{cfg: cfg, blobs: blobs, slots: make(chan struct{}, cfg.Decoders), heavy: make(chan struct{}, 1),
+		mem: semaphore.NewWeighted(cfg.DecodeMemory)}
 }
 
 // Config returns the processor's limits.
@@ -125,10 +138,11 @@ type Result struct {
 
 // Process checks, decodes, turns upright, crops, filters and resizes data,
 // and stores the variants. The same bytes with the same edit are processed
-// once. It returns ErrTooLarge for too many bytes, ErrUnsupported for a
-// format aperture does not read, ErrInvalid for too many pixels, a damaged
-// file or a bad edit, and ErrUnavailable when no decode slot frees up in
-// time.
+// once. It returns ErrTooLarge for too many bytes or a photo that needs
+// more memory than the whole decode budget, ErrUnsupported for a format
+// aperture does not read, ErrInvalid for too many pixels, a damaged file,
+// a file with no picture or a bad edit, and ErrBusy when no decode slot
+// or memory frees up in time.
 //
 // For a JPEG the owner's full copy is rendered on first request (see
 // Full) from a copy of the upload with every metadata segment removed;
@@ -167,7 +181,7 @@ func (p *Processor) Process(ctx context.Context, data []byte, e Edit, commit fun
 	if f == JPEG {
 		source = stripJPEG(data)
 	}
-	img, release, err := p.decodeIn(ctx, f, data)
+	img, release, err := p.decodeIn(ctx, f, cfg, data, ex.Orientation, workUpload)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +259,8 @@ func (p *Processor) putInfo(res *Result) error {
 
 // Full makes sure the owner's full copy of hash exists, rendering it from
 // the stored source if it was deferred. It returns ErrNotFound for an
-// unknown hash and ErrUnavailable when no decode slot frees up in time.
+// unknown hash and ErrBusy when no decode slot or memory frees up in
+// time.
 func (p *Processor) Full(ctx context.Context, hash string) error {
 	res, err := p.stored(hash)
 	if err != nil {
@@ -262,15 +277,15 @@ func (p *Processor) Full(ctx context.Context, hash string) error {
 	if err != nil {
 		return err
 	}
-	release, err := p.acquire(ctx, JPEG)
+	cfg, err := config(JPEG, source)
 	if err != nil {
 		return err
 	}
-	img, err := decode(JPEG, source)
-	var full *image.NRGBA
-	if err == nil {
-		full = p.renderFull(flatten(img), res.Orientation, filter, res.Crop)
+	img, release, err := p.decodeIn(ctx, JPEG, cfg, source, res.Orientation, workFull)
+	if err != nil {
+		return err
 	}
+	full := p.renderFull(flatten(img), res.Orientation, filter, res.Crop)
 	release()
 	if err != nil {
 		return err
@@ -310,55 +325,6 @@ func (p *Processor) stored(hash string) (*Result, error) {
 	return &r, nil
 }
 
-// decodeIn takes a processing slot (acquire) and decodes data in it. The
-// caller calls release once done with the pixels; on error there is
-// nothing to release.
-func (p *Processor) decodeIn(ctx context.Context, f Format, data []byte) (img image.Image, release func(), err error) {
-	if release, err = p.acquire(ctx, f); err != nil {
-		return nil, nil, err
-	}
-	if img, err = decode(f, data); err != nil {
-		release()
-		return nil, nil, err
-	}
-	return img, release, nil
-}
-
-// acquire takes a decode slot (and, for HEIC and AVIF, the single heavy
-// slot), waiting at most cfg.Wait.
-func (p *Processor) acquire(ctx context.Context, f Format) (func(), error) {
-	t := time.NewTimer(p.cfg.Wait)
-	defer t.Stop()
-	busy := newError(ErrBusy, "", "aperture is busy processing other photos; try again in a few seconds.")
-	take := func(ch chan struct{}) error {
-		select {
-		case ch <- struct{}{}:
-			return nil
-		case <-t.C:
-			return busy
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if f == HEIF || f == AVIF {
-		if err := take(p.heavy); err != nil {
-			return nil, err
-		}
-	}
-	if err := take(p.slots); err != nil {
-		if f == HEIF || f == AVIF {
-			<-p.heavy
-		}
-		return nil, err
-	}
-	return func() {
-		<-p.slots
-		if f == HEIF || f == AVIF {
-			<-p.heavy
-		}
-	}, nil
-}
-
 // geometry returns the upright size of the kept rectangle and the
 // sub-image of src that holds it.
 func geometry(src image.Image, o int, c *Crop) (keep image.Rectangle, sub image.Image) {
@@ -370,20 +336,24 @@ func geometry(src image.Image, o int, c *Crop) (keep image.Rectangle, sub image.
 
 // resizeTo scales sub (in stored orientation) so that, once upright, it is
 // w×h. Large reductions start with an area-averaging box pass straight
-// from the decoded pixels (no full-size copy), then finish with exact 2×2
-// halving and Catmull-Rom.
+// from the decoded pixels, then finish with exact 2×2 halving and
+// Catmull-Rom; smaller ones halve straight from the decoded pixels or
+// resample them directly. No full-size copy of sub is made
+// (resizeBytes says what is allocated).
 func resizeTo(sub image.Image, o, w, h int) *image.NRGBA {
 	if o >= 5 {
 		w, h = h, w
 	}
 	b := sub.Bounds()
-	if b.Dx() == w && b.Dy() == h {
+	switch {
+	case b.Dx() == w && b.Dy() == h:
 		return imaging.Clone(sub)
-	}
-	if b.Dx() >= 4*w && b.Dy() >= 4*h {
+	case b.Dx() >= 4*w && b.Dy() >= 4*h:
 		return downscale(imaging.Resize(sub, 2*w, 2*h, imaging.Box), w, h)
+	case b.Dx() >= 2*w && b.Dy() >= 2*h:
+		return downscale(halveFrom(sub), w, h)
 	}
-	return downscale(imaging.Clone(sub), w, h)
+	return imaging.Resize(sub, w, h, imaging.CatmullRom)
 }
 
 // renderFull returns the upright, cropped, filtered full copy.

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"encoding/binary"
 )
 
 // Format is an image format aperture recognises from its first bytes.
@@ -95,4 +96,92 @@ func describe(data []byte) string {
 		return "a video or an image in an unknown ISO container"
 	}
 	return "not an image aperture recognises"
+}
+
+// noImage is the error for a file whose container is sound but holds no
+// picture: only metadata (EXIF, XMP, a colour profile) or nothing at all.
+func noImage(f Format) error {
+	return invalid("This %s file holds no image data, only metadata or nothing at all; upload the photo itself.", name(f))
+}
+
+// holdsImage walks the container's structure without decoding anything
+// and reports false only when the structure is whole to its end and has
+// no picture in it: a JPEG without a frame header, a PNG without IHDR or
+// IDAT, a GIF without an image descriptor, a WebP without a VP8, VP8L or
+// animation frame chunk, an HEIF without a primary picture item. A broken
+// structure reports true, so that the decoder names the damage.
+func holdsImage(f Format, d []byte) bool {
+	switch f {
+	case JPEG:
+		return jpegHoldsFrame(d)
+	case PNG:
+		ihdr, idat := false, false
+		i := 8
+		for i+12 <= len(d) {
+			n := int(binary.BigEndian.Uint32(d[i:]))
+			if n < 0 || n > len(d)-i-12 {
+				return true
+			}
+			switch string(d[i+4 : i+8]) {
+			case "IHDR":
+				ihdr = true
+			case "IDAT":
+				idat = true
+			case "IEND":
+				return ihdr && idat
+			}
+			i += 12 + n
+		}
+		return i != len(d) || ihdr && idat
+	case GIF:
+		frames, err := gifFrames(d)
+		return err != nil || frames > 0
+	case WebP:
+		i := 12
+		for i+8 <= len(d) {
+			n := int(binary.LittleEndian.Uint32(d[i+4:]))
+			if n < 0 || n > len(d)-i-8 {
+				return true
+			}
+			switch string(d[i : i+4]) {
+			case "VP8 ", "VP8L", "ANMF":
+				return true
+			}
+			i += 8 + n + n&1
+		}
+		return i < len(d)
+	case HEIF, AVIF:
+		h, err := parseHEIF(d)
+		return err != nil || h.image() != nil
+	}
+	return true
+}
+
+// jpegHoldsFrame walks a JPEG's marker segments up to its first frame
+// header (SOF0–SOF15).
+func jpegHoldsFrame(d []byte) bool {
+	i := 2
+	for i+1 < len(d) {
+		if d[i] != 0xFF {
+			return true // not a marker where one should be: damaged
+		}
+		m := d[i+1]
+		switch {
+		case m == 0xFF:
+			i++
+			continue
+		case m == 0xD9: // end of image before any frame
+			return false
+		case m == 0xD8 || m >= 0xD0 && m <= 0xD7 || m == 0x01:
+			i += 2
+			continue
+		case m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC, m == 0xDA:
+			return true
+		}
+		if i+4 > len(d) {
+			return true
+		}
+		i += 2 + int(binary.BigEndian.Uint16(d[i+2:]))
+	}
+	return i != len(d) // ran off the end inside a segment: truncated, not empty
 }

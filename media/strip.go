@@ -6,10 +6,15 @@ import (
 
 // stripJPEG returns the JPEG with every metadata segment removed — APP0–
 // APP15 (EXIF, XMP, ICC, maker notes, thumbnails), comments and anything
-// after the end-of-image marker — keeping only what decoding needs (the
-// Adobe APP14 colour-transform flag among them). The compressed image data
-// is copied untouched, so nothing is lost. It returns nil if the marker
-// structure is broken.
+// after the end-of-image marker. Two segments carry, besides metadata,
+// how the decoder must read the colours, and are rewritten rather than
+// dropped: the JFIF APP0 (its presence makes three components YCbCr) and
+// the Adobe APP14 (its transform flag tells RGB from YCbCr and CMYK from
+// YCCK). Each is written anew at its fixed minimum — JFIF 1.01 without a
+// thumbnail, Adobe version 100 with only the transform copied — so
+// nothing of the original segment but that flag survives. The compressed
+// image data is copied untouched, so the pixels decode exactly as the
+// upload's do. It returns nil if the marker structure is broken.
 func stripJPEG(d []byte) []byte {
 	if len(d) < 4 || d[0] != 0xFF || d[1] != 0xD8 {
 		return nil
@@ -17,6 +22,7 @@ func stripJPEG(d []byte) []byte {
 	out := make([]byte, 0, len(d))
 	out = append(out, 0xFF, 0xD8)
 	i := 2
+	jfif := false
 	for i+1 < len(d) {
 		if d[i] != 0xFF {
 			return nil
@@ -42,11 +48,20 @@ func stripJPEG(d []byte) []byte {
 			return nil
 		}
 		seg := d[i:end]
-		keep := !(m >= 0xE0 && m <= 0xEF || m == 0xFE)
-		if m == 0xEE && bytes.HasPrefix(seg[4:], []byte("Adobe")) {
-			keep = true
-		}
-		if keep {
+		switch {
+		case m == 0xE0 && bytes.HasPrefix(seg[4:], []byte("JFIF\x00")):
+			switch {
+			case jfif:
+			case len(seg) >= len(minimalJFIF):
+				out = append(out, minimalJFIF...)
+			default: // a short one: its signature is all a decoder reads
+				out = append(out, 0xFF, 0xE0, 0x00, 0x07, 'J', 'F', 'I', 'F', 0x00)
+			}
+			jfif = true
+		case m == 0xEE && len(seg) >= 4+12 && bytes.HasPrefix(seg[4:], []byte("Adobe")):
+			out = append(out, minimalAdobe(seg[4+11])...)
+		case m >= 0xE0 && m <= 0xEF || m == 0xFE:
+		default:
 			out = append(out, seg...)
 		}
 		i = end
@@ -66,4 +81,14 @@ func stripJPEG(d []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// minimalJFIF is a JFIF 1.01 APP0 segment with no density and no
+// thumbnail.
+var minimalJFIF = []byte{0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00, 1, 1, 0, 0, 1, 0, 1, 0, 0}
+
+// minimalAdobe is an Adobe APP14 segment (version 100, no flags) holding
+// only the colour transform: 0 RGB or CMYK, 1 YCbCr, 2 YCCK.
+func minimalAdobe(transform byte) []byte {
+	return []byte{0xFF, 0xEE, 0x00, 0x0E, 'A', 'd', 'o', 'b', 'e', 0x00, 0x64, 0, 0, 0, 0, transform}
 }

@@ -74,6 +74,12 @@ func photo(t testing.TB, exif bool) []byte {
 // upload posts a multipart form with the file and fields.
 func (ts *testServer) upload(token string, file []byte, fields map[string]string) resp {
 	ts.t.Helper()
+	return ts.uploadTo("/api/v1/media", token, file, fields)
+}
+
+// uploadTo posts a multipart form with the file and fields to path.
+func (ts *testServer) uploadTo(path, token string, file []byte, fields map[string]string) resp {
+	ts.t.Helper()
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
 	if file != nil {
@@ -84,7 +90,7 @@ func (ts *testServer) upload(token string, file []byte, fields map[string]string
 		w.WriteField(k, v)
 	}
 	w.Close()
-	req := httptest.NewRequest("POST", "/api/v1/media", &body)
+	req := httptest.NewRequest("POST", path, &body)
 	req.Header.Set("Content-Type", w.FormDataContentType())
 	return ts.send(req, token)
 }
@@ -249,6 +255,27 @@ func TestUploadTooLarge(t *testing.T) {
 	m := wantProblem(t, ts.upload(token, photo(t, false), nil), 413)
 	if !strings.Contains(m["detail"].(string), "MiB") {
 		t.Fatalf("413 without the limit in its sentence: %v", m)
+	}
+}
+
+// TestUploadOverDecodeBudget: a photo that needs more memory than the
+// whole decode budget gets 413 saying how much it needs and what the
+// server allows; a file holding only metadata gets 422 "no image data".
+func TestUploadOverDecodeBudget(t *testing.T) {
+	ts := newServerWithMedia(t, media.Config{DecodeMemory: 8 << 20})
+	token, _ := ts.signup("heavy")
+	var big bytes.Buffer
+	jpeg.Encode(&big, image.NewRGBA(image.Rect(0, 0, 2400, 1800)), nil)
+	for _, path := range []string{"/api/v1/media", "/api/v1/media/preview"} {
+		d := wantProblem(t, ts.uploadTo(path, token, big.Bytes(), nil), 413)["detail"].(string)
+		if !strings.Contains(d, "needs about") || !strings.Contains(d, "up to 8 MB") {
+			t.Fatalf("%s: %q", path, d)
+		}
+	}
+	exifOnly := []byte("\xFF\xD8\xFF\xE1\x00\x14Exif\x00\x00II*\x00\x08\x00\x00\x00\x00\x00\xFF\xD9")
+	d := wantProblem(t, ts.upload(token, exifOnly, nil), 422)["detail"].(string)
+	if !strings.Contains(d, "holds no image data") {
+		t.Fatalf("EXIF only: %q", d)
 	}
 }
 

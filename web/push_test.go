@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"aperture/store"
 	"aperture/web"
 )
 
@@ -200,5 +202,67 @@ func TestWebPush(t *testing.T) {
 	ana0, _ := ts.st.UserByUsername("ana")
 	if subs, _ := ts.st.PushSubscriptions(ana0.ID); len(subs) != 0 {
 		t.Fatalf("a gone subscription was kept: %d", len(subs))
+	}
+}
+
+// TestWebPushRefusesPrivateServices: a push subscription whose endpoint
+// is, or resolves to, an address that is not public is never called; the
+// failure kept on the job (shown on the admin's failed-jobs page) names
+// no address.
+func TestWebPushRefusesPrivateServices(t *testing.T) {
+	saved := webhookAllow
+	webhookAllow = nil
+	ts := newServer(t, web.Config{})
+	webhookAllow = saved
+	ana, _ := ts.signup("ana")
+	ben, _ := ts.signup("ben")
+	p := ts.share(ana, "push me")
+	ps := newPushService(t)
+	keys := map[string]string{"p256dh": b64(ps.ua.PublicKey().Bytes()), "auth": b64(ps.auth)}
+	endpoints := []string{"https://inside.example/push/a", "https://[::ffff:10.0.0.1]/push/b", "https://[64:ff9b::7f00:1]/push/c", ps.URL + "/push/d"}
+	for _, e := range endpoints {
+		if r := ts.do("POST", "/api/v1/push/subscriptions", ana, map[string]any{"endpoint": e, "keys": keys}); r.status != 201 {
+			t.Fatalf("subscribe %s: %d %s", e, r.status, r.body)
+		}
+	}
+	ts.do("POST", "/api/v1/posts/"+p.ID.String()+"/like", ben, nil)
+	leaks := regexp.MustCompile(`(\d{1,3}\.){3}\d{1,3}|([0-9a-fA-F]{0,4}:){2,}|dial tcp|lookup |connect:`)
+	deadline := time.Now().Add(5 * time.Second)
+	var failed []string
+	for time.Now().Before(deadline) {
+		failed = failed[:0]
+		var jobs []*store.Job
+		for part := range ts.st.Partitions() {
+			due, err := ts.st.DueJobs(part, time.Now().Add(24*time.Hour), 100, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jobs = append(jobs, due...)
+		}
+		for _, j := range jobs {
+			if j.Kind == store.JobPush && j.LastError != "" {
+				failed = append(failed, j.LastError)
+			}
+		}
+		if len(failed) == len(endpoints) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(failed) != len(endpoints) {
+		t.Fatalf("failed pushes: %q", failed)
+	}
+	for _, msg := range failed {
+		if !strings.Contains(msg, "not public") {
+			t.Errorf("failure %q does not say why", msg)
+		}
+		if m := leaks.FindString(msg); m != "" {
+			t.Errorf("failure %q carries %q", msg, m)
+		}
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if len(ps.got) != 0 {
+		t.Fatalf("the loopback push service (not allowed here) was called: %v", ps.got)
 	}
 }

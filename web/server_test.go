@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	webpush "github.com/SherClockHolmes/webpush-go"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -81,7 +81,7 @@ var (
 		if a, ok := stubDNS[host]; ok {
 			return []netip.Addr{netip.MustParseAddr(a)}, nil
 		}
-		return nil, fmt.Errorf("no such host %s", host)
+		return nil, &net.DNSError{Err: "no such host", Name: host, Server: "10.53.0.1:53", IsNotFound: true}
 	}
 	stubDNS = map[string]string{"hooks.example": "127.0.0.1", "inside.example": "10.0.0.1"}
 )

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -71,7 +72,7 @@ func (s *Server) registerSubscriptions(api huma.API) {
 		Summary: "Be notified at a callback URL of each new post with a hashtag, by an account, or near a point",
 		Description: "The callback is verified first: aperture GETs it with hub.mode=subscribe, hub.topic and hub.challenge, and it must answer 200 with the challenge as its body. " +
 			"Each new matching post is then POSTed to it as JSON, signed: X-Aperture-Signature is sha256= and the hex HMAC-SHA256 of the body under the subscription's secret (returned once, here). " +
-			"Failed deliveries are retried with growing delays; 8 failures in a row disable the subscription. Callbacks on private, loopback or link-local addresses are refused.",
+			"Failed deliveries are retried with growing delays; 8 failures in a row disable the subscription. Callbacks on addresses that are not globally reachable (private, loopback, link-local, shared, reserved, documentation, benchmarking, multicast, and IPv6 forms carrying such IPv4 addresses) are refused.",
 		Security: bearer, DefaultStatus: http.StatusCreated, Errors: []int{401, 404, 409, 422, 503}}), s.subscribe)
 	huma.Register(api, s.op(huma.Operation{OperationID: "list-subscriptions", Method: http.MethodGet, Path: "/api/v1/subscriptions", Tags: tags,
 		Summary: "Your real-time subscriptions", Security: bearer, Errors: []int{401}}), s.listSubscriptions)
@@ -114,8 +115,13 @@ func (s *Server) subscribe(ctx context.Context, in *subscribeInput) (*subscripti
 		return nil, err
 	}
 	if err := s.webhooks.Verify(ctx, b.CallbackURL, topic); err != nil {
+		// Verify's errors are sentences safe to show: they never carry a
+		// resolved or internal address.
 		var refused *feed.RefusedError
 		if errors.As(err, &refused) {
+			if _, literal := netip.ParseAddr(refused.Host); literal == nil {
+				return nil, store.Invalid("callback_url", "The callback's address is not public; aperture only calls public addresses.")
+			}
 			return nil, store.Invalid("callback_url", "The callback's host %s; aperture only calls public addresses.", refused.Error())
 		}
 		return nil, store.Invalid("callback_url", "The callback did not pass verification: %v. It must answer the GET with status 200 and the hub.challenge value as its body.", err)

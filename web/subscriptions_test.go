@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -131,7 +132,7 @@ func TestSubscriptionSSRF(t *testing.T) {
 		"http://inside.example/hook", "http://10.1.2.3/hook", "http://0.0.0.0:9/", redirect.URL} {
 		r := ts.do("POST", "/api/v1/subscriptions", tok, map[string]any{"object": "tag", "tag": "x", "callback_url": cb})
 		m := wantProblem(t, r, 422)
-		if d := m["detail"].(string); !strings.Contains(d, "not a public address") {
+		if d := m["detail"].(string); !strings.Contains(d, "not public") {
 			t.Fatalf("%s: %q", cb, d)
 		}
 	}
@@ -146,5 +147,55 @@ func TestSubscriptionSSRF(t *testing.T) {
 	u := strings.Replace(good.URL, "127.0.0.1", "hooks.example", 1)
 	if r := ts2.do("POST", "/api/v1/subscriptions", tok2, map[string]any{"object": "tag", "tag": "x", "callback_url": u}); r.status != 201 {
 		t.Fatalf("allowed name: %d %s", r.status, r.body)
+	}
+}
+
+// TestSubscriptionProblemsShowNoAddresses: whatever stops a callback's
+// verification — an address that is not public, however it is written or
+// reached, a name that does not resolve, a closed port — the problem's
+// detail says so in a sentence that carries no internal address, no
+// resolver address and no raw network error.
+func TestSubscriptionProblemsShowNoAddresses(t *testing.T) {
+	saved := webhookAllow
+	webhookAllow = nil
+	ts := newServer(t, web.Config{})
+	webhookAllow = saved
+	tok, _ := ts.signup("watcher")
+	ts2 := newServer(t, web.Config{}) // 127.0.0.1 allowed, to reach a closed port
+	tok2, _ := ts2.signup("watcher")
+	closed := httptest.NewServer(http.NotFoundHandler())
+	port := closed.URL[strings.LastIndex(closed.URL, ":")+1:]
+	closed.Close()
+	leaks := regexp.MustCompile(`(\d{1,3}\.){3}\d{1,3}|([0-9a-fA-F]{0,4}:){2,}|dial tcp|lookup |connect:|x509|tls:`)
+	cases := []struct {
+		ts      *testServer
+		tok, cb string
+		says    string
+	}{
+		{ts, tok, "http://10.1.2.3/hook", "The callback's address is not public"},
+		{ts, tok, "http://198.18.0.1/hook", "The callback's address is not public"},
+		{ts, tok, "http://240.0.0.1/hook", "The callback's address is not public"},
+		{ts, tok, "http://100.64.0.1/hook", "The callback's address is not public"},
+		{ts, tok, "http://[64:ff9b::a9fe:a9fe]/latest/meta-data", "The callback's address is not public"},
+		{ts, tok, "http://[::ffff:169.254.169.254]/latest/meta-data", "The callback's address is not public"},
+		{ts, tok, "http://[2002:a00:1::1]/hook", "The callback's address is not public"},
+		{ts, tok, "http://[::127.0.0.1]:9/hook", "The callback's address is not public"},
+		{ts, tok, "http://[fd00::1]/hook", "The callback's address is not public"},
+		{ts, tok, "http://inside.example/hook", "The callback's host inside.example resolves to an address that is not public"},
+		{ts, tok, "http://nowhere.example/hook", "there is no host called nowhere.example"},
+		{ts2, tok2, "http://hooks.example:" + port + "/hook", "hooks.example refused the connection"},
+		{ts2, tok2, "http://127.0.0.1:" + port + "/hook", "the host refused the connection"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.cb, func(t *testing.T) {
+			r := tc.ts.do("POST", "/api/v1/subscriptions", tc.tok, map[string]any{"object": "tag", "tag": "x", "callback_url": tc.cb})
+			d := wantProblem(t, r, 422)["detail"].(string)
+			if !strings.Contains(d, tc.says) {
+				t.Fatalf("detail %q, want it to say %q", d, tc.says)
+			}
+			if m := leaks.FindString(d); m != "" {
+				t.Fatalf("detail %q carries %q", d, m)
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"aperture/media"
 	"aperture/web"
 )
 
@@ -26,6 +27,7 @@ type Config struct {
 	MaxUploadMB     int
 	MaxMegapixels   int
 	Decoders        int
+	DecodeMemoryMB  int
 	FanoutBatch     int
 	CelebrityAt     int
 	Partitions      int
@@ -110,6 +112,7 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	num(&cfg.MaxUploadMB, "max-upload-mb", "APERTURE_MAX_UPLOAD_MB", 25, "largest photo upload in MiB")
 	num(&cfg.MaxMegapixels, "max-megapixels", "APERTURE_MAX_MEGAPIXELS", 50, "largest photo in megapixels (all GIF frames counted)")
 	num(&cfg.Decoders, "decoders", "APERTURE_DECODERS", 0, "photos decoded at once (0: one per CPU)")
+	num(&cfg.DecodeMemoryMB, "decode-memory-mb", "APERTURE_DECODE_MEMORY_MB", media.DefaultDecodeMemory>>20, "MiB that all photos being decoded at once may use together; a photo needing more than this is refused")
 	num(&cfg.FanoutBatch, "fanout-batch", "APERTURE_FANOUT_BATCH", 1000, "followers whose feeds one fan-out transaction fills")
 	num(&cfg.Partitions, "partitions", "APERTURE_PARTITIONS", 0, "partitions (database files, each with its own committer) of a new data directory; 0 means 1 (an existing directory keeps its own)")
 	num(&cfg.CelebrityAt, "celebrity-followers", "APERTURE_CELEBRITY_FOLLOWERS", 10000, "followers from which an author's posts are merged into feeds at read time instead of fanned out")
@@ -139,7 +142,7 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	str(&cfg.TLSKey, "tls-key", "APERTURE_TLS_KEY", "", "the certificate's PEM private key file")
 	boolean(&cfg.Warm, "warm", "APERTURE_WARM", true, "read the database file in order before opening it (opening walks every page) and log how long it took")
 	num(&cfg.QuotaMB, "quota-mb", "APERTURE_QUOTA_MB", 0, "photos each account may keep, in MiB (0: no limit); over it uploads get 413")
-	str(&cfg.WebhookAllow, "webhook-allow", "APERTURE_WEBHOOK_ALLOW", "", "comma-separated addresses or CIDR ranges that webhook callbacks may reach although not public")
+	str(&cfg.WebhookAllow, "webhook-allow", "APERTURE_WEBHOOK_ALLOW", "", "comma-separated addresses or CIDR ranges that webhook callbacks and push services may reach although not globally reachable")
 	str(&cfg.PublicURL, "public-url", "APERTURE_PUBLIC_URL", "", "the instance's public address (https://photos.example.org), for links in notifications")
 	str(&cfg.PushContact, "push-contact", "APERTURE_PUSH_CONTACT", "", "how push services can reach the admin (mailto: or https:), sent with Web Push; the public URL if empty")
 	str(&cfg.SentryDSN, "sentry-dsn", "APERTURE_SENTRY_DSN", "", "send 5xx errors and panics to this Sentry-compatible DSN (empty: only the log)")

@@ -125,9 +125,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.media = media.New(media.Config{
-		MaxBytes:  int64(m.Config.MaxUploadMB) << 20,
-		MaxPixels: int64(m.Config.MaxMegapixels) * 1_000_000,
-		Decoders:  m.Config.Decoders,
+		MaxBytes:     int64(m.Config.MaxUploadMB) << 20,
+		MaxPixels:    int64(m.Config.MaxMegapixels) * 1_000_000,
+		Decoders:     m.Config.Decoders,
+		DecodeMemory: int64(m.Config.DecodeMemoryMB) << 20,
 	}, media.FileBlobs{Dir: filepath.Join(m.Config.Data, "media")})
 	if m.index, err = search.Open(filepath.Join(m.Config.Data, "search"), m.st, m.log); err != nil {
 		return err
