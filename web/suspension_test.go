@@ -65,6 +65,7 @@ func TestSuspendedAccountVanishes(t *testing.T) {
 				t.Fatalf("profile: %d %s", r.status, r.body)
 			}
 			ts.do("POST", "/api/v1/users/mallory/follow", ben, nil)
+			ts.drain() // the request reaches mallory's partition
 			if private {
 				ts.do("POST", "/api/v1/me/follow-requests/"+ts.do("GET", "/api/v1/users/ben", "", nil).json(t)["id"].(string)+"/approve", mallory, nil)
 			}
