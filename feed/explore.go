@@ -14,7 +14,7 @@ import (
 // Explore keeps the ranking of recent public posts that the explore page
 // shows, recomputed in the background.
 type Explore struct {
-	St       *store.Store
+	St       Store
 	Log      *slog.Logger
 	Window   time.Duration // how far back posts are considered (7 days)
 	Interval time.Duration // how often the ranking is recomputed (1 minute)

@@ -246,7 +246,7 @@ func (p *Pool) activity(ctx context.Context, j *store.Job) error {
 // them, all at once, so that each partition's committer takes many of
 // them in one transaction. A failure retries the batch; the commands are
 // idempotent.
-func relay[C store.Command[R], R any](st *store.Store) BatchHandler {
+func relay[C store.Command[R], R any](st Store) BatchHandler {
 	return func(ctx context.Context, jobs []*store.Job) error {
 		return concurrently(jobs, func(j *store.Job) error {
 			var c C

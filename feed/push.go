@@ -18,7 +18,7 @@ import (
 // Push services answer 404 or 410 for subscriptions that are gone; those
 // are deleted. Other failures are retried by the pool.
 type Pusher struct {
-	St *store.Store
+	St Store
 	// VAPID keys (base64url, as webpush.GenerateVAPIDKeys makes them) and
 	// the contact in the VAPID token ("mailto:…" or a URL).
 	PublicKey, PrivateKey, Subscriber string

@@ -31,7 +31,7 @@ import (
 // itself (so a second lookup cannot swap it), follows no redirects, and
 // gives a callback Timeout to answer. Its errors are safe to show.
 type Webhooks struct {
-	St *store.Store
+	St Store
 	// Allow lists address ranges that may be called although not public
 	// (tests allow 127.0.0.1/32).
 	Allow []netip.Prefix

@@ -36,7 +36,7 @@ type Config struct {
 
 // Pool takes due jobs from the outbox and runs them.
 type Pool struct {
-	st       *store.Store
+	st       Store
 	cfg      Config
 	log      *slog.Logger
 	handlers map[string]Handler
@@ -56,7 +56,7 @@ type Pool struct {
 }
 
 // NewPool returns a pool with aperture's job handlers registered.
-func NewPool(st *store.Store, cfg Config, log *slog.Logger) *Pool {
+func NewPool(st Store, cfg Config, log *slog.Logger) *Pool {
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}

@@ -27,7 +27,7 @@ import (
 
 // Index is the search index.
 type Index struct {
-	st    *store.Store
+	st    Store
 	dir   string
 	log   *slog.Logger
 	mu    sync.RWMutex
@@ -93,7 +93,7 @@ func indexMapping() mapping.IndexMapping {
 // Open opens the index in dir, or creates it. A missing or unreadable
 // index is replaced by an empty one and rebuilt from the store in the
 // background; Ready reports false until that is done.
-func Open(dir string, st *store.Store, log *slog.Logger) (*Index, error) {
+func Open(dir string, st Store, log *slog.Logger) (*Index, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -128,7 +128,7 @@ func Open(dir string, st *store.Store, log *slog.Logger) (*Index, error) {
 
 // Create makes a new, empty index in dir (which must not hold one), for
 // a rebuild in the foreground; see Rebuild.
-func Create(dir string, st *store.Store) (*Index, error) {
+func Create(dir string, st Store) (*Index, error) {
 	x := &Index{st: st, dir: filepath.Join(dir, "index.bleve"), log: slog.Default()}
 	idx, err := bleve.New(x.dir, indexMapping())
 	if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -47,6 +48,7 @@ type commandType struct {
 	name    string
 	version uint16
 	decode  func(data []byte) (runner, error)
+	exec    func(ctx context.Context, s *Store, cmd any) (any, error)
 }
 
 // runner is a decoded command of any type: the non-generic face of
@@ -89,6 +91,8 @@ func register[C Command[R], R any](name string, version uint16) {
 			return nil, fmt.Errorf("store: decode command %s: %w", name, err)
 		}
 		return typed[R]{c}, nil
+	}, exec: func(ctx context.Context, s *Store, cmd any) (any, error) {
+		return Exec[R](ctx, s, cmd.(C))
 	}}
 	registry.byName[name], registry.byType[t] = ct, ct
 }

@@ -48,7 +48,13 @@ func At(t time.Time) Meta { return Meta{At: t.UTC().Truncate(time.Millisecond)} 
 // commit) but each sees exactly the state left by the commands before it,
 // and a command that fails leaves no trace. It returns the command's own
 // error, or ErrUnavailable if the store is closed.
-func Exec[R any](ctx context.Context, s *Store, cmd Command[R]) (R, error) {
+func Exec[R any](ctx context.Context, e Executor, cmd Command[R]) (R, error) {
+	s, ok := e.(*Store)
+	if !ok {
+		r, err := e.Execute(ctx, cmd)
+		res, _ := r.(R)
+		return res, err
+	}
 	if s.closed.Load() {
 		var zero R
 		return zero, errClosed
@@ -67,6 +73,26 @@ func Exec[R any](ctx context.Context, s *Store, cmd Command[R]) (R, error) {
 		return finish(res, err)
 	}
 	return res, err
+}
+
+// Executor runs commands, each on the partition its shard maps to: the
+// Store itself, or, in a cluster, a router that sends each command to the
+// node that owns its partition. The packages that write (web, feed) hold
+// an Executor, not a *Store.
+type Executor interface {
+	// Execute runs cmd, a registered command, and returns its result. It
+	// fails for a value that is not a registered command, and with the
+	// command's own error.
+	Execute(ctx context.Context, cmd any) (any, error)
+}
+
+// Execute runs cmd as Exec does (Executor).
+func (s *Store) Execute(ctx context.Context, cmd any) (any, error) {
+	ct := typeOf(cmd)
+	if ct == nil {
+		return nil, fmt.Errorf("store: %T is not a registered command", cmd)
+	}
+	return ct.exec(ctx, s, cmd)
 }
 
 // preparer is a command that needs facts from outside its partition: its

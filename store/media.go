@@ -388,3 +388,10 @@ func (s *Store) BlobsGone(ctx context.Context, now time.Time, hashes []string) e
 	}
 	return nil
 }
+
+// SweepUnattached is ExpireUnattached for the media sweeper: it returns
+// how many photos it deleted.
+func (s *Store) SweepUnattached(ctx context.Context, now, before time.Time) (int, error) {
+	ex, err := s.ExpireUnattached(ctx, now, before)
+	return ex.Count, err
+}

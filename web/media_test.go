@@ -293,7 +293,7 @@ func TestUnattachedPhotosSwept(t *testing.T) {
 	token, _ := ts.signup("sweepme")
 	var a, b web.MediaView
 	json.Unmarshal(ts.upload(token, photo(t, false), nil).body, &a)
-	sweeper := &web.MediaSweeper{Store: ts.st, Media: ts.media}
+	sweeper := &media.Sweeper{Records: ts.st, Processor: ts.media}
 	// A day later the photo is gone, its files too.
 	if err := sweeper.Sweep(context.Background(), time.Now().Add(25*time.Hour)); err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ type Metrics struct {
 	mediaSeconds  prometheus.Histogram
 	mediaBytes    prometheus.Counter
 	mediaRejected *prometheus.CounterVec
-	mediaSwept    prometheus.Counter
+	mediaSwept    prometheus.Counter // what the media sweeper removes (see Swept)
 }
 
 // NewMetrics returns a registry with the Go runtime and process
@@ -80,7 +80,7 @@ func NewMetrics(st *store.Store) *Metrics {
 			func() float64 { return float64(m.Stats.ActiveUsers()) }))
 	if st != nil {
 		r.MustRegister(
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_db_size_bytes", Help: "Size of aperture.db."},
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_db_size_bytes", Help: "Size of the partitions' database files."},
 				func() float64 { _, size := st.Stats(); return float64(size) }),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aperture_db_write_tx_total", Help: "bbolt write transactions committed."},
 				func() float64 { s, _ := st.Stats(); return float64(s.TxN) }),
@@ -236,3 +236,6 @@ func (m *Metrics) observeUpload(n int, d time.Duration, err error) {
 		m.mediaRejected.WithLabelValues("error").Inc()
 	}
 }
+
+// Swept counts photos the media sweeper removed (its Swept callback).
+func (m *Metrics) Swept(n int) { m.mediaSwept.Add(float64(n)) }

@@ -63,7 +63,7 @@ type Config struct {
 
 // Deps are the packages the web layer calls.
 type Deps struct {
-	Store *store.Store
+	Store Store
 	Auth  *auth.Service
 	Media *media.Processor
 	// MediaKey signs URLs of files only some viewers may fetch (32 bytes).
@@ -91,7 +91,7 @@ type Deps struct {
 // Server is the fiber app with aperture's routes.
 type Server struct {
 	cfg       Config
-	st        *store.Store
+	st        Store
 	auth      *auth.Service
 	media     *media.Processor
 	urls      *mediaURLs
@@ -140,7 +140,8 @@ func New(cfg Config, d Deps) *Server {
 		cfg.Logger = slog.Default()
 	}
 	if d.Metrics == nil {
-		d.Metrics = NewMetrics(d.Store)
+		st, _ := d.Store.(*store.Store) // the database gauges need the store itself
+		d.Metrics = NewMetrics(st)
 	}
 	if d.Ready == nil {
 		d.Ready = func() error { return nil }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -126,25 +125,13 @@ func (r *Recorder) Samples() []Sample {
 // take.
 type DiskUsage struct{ DB, Index, Media int64 }
 
-// RunStats samples every minute until ctx ends.
-func (s *Server) RunStats(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			s.takeSample(now)
-		}
-	}
-}
-
 // SampleNow closes the current minute at once (tests and the first
 // dashboard view use it).
-func (s *Server) SampleNow() { s.takeSample(time.Now()) }
+func (s *Server) SampleNow() { s.SampleAt(time.Now()) }
 
-func (s *Server) takeSample(now time.Time) {
+// SampleAt closes the minute ending at now: the charts' sampler (run by
+// the caller, every minute) calls it.
+func (s *Server) SampleAt(now time.Time) {
 	ob, _ := s.st.OutboxStats()
 	var disk DiskUsage
 	if s.disk != nil {

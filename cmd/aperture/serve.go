@@ -199,7 +199,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	go m.rotateKeys(bgCtx)
 	go func() {
 		defer m.bg.Done()
-		m.srv.RunStats(bgCtx)
+		everyMinute(bgCtx, m.srv.SampleAt)
 	}()
 	go func() {
 		defer m.bg.Done()
@@ -207,7 +207,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 	go func() {
 		defer m.bg.Done()
-		(&web.MediaSweeper{Store: m.st, Media: m.media, Metrics: metrics, Log: m.log}).Run(bgCtx)
+		(&media.Sweeper{Records: m.st, Processor: m.media, Swept: metrics.Swept, Log: m.log}).Run(bgCtx)
 	}()
 
 	m.serveMetrics()
@@ -408,4 +408,19 @@ func (m *Main) pusher(net *feed.Webhooks) (*feed.Pusher, error) {
 		contact = "mailto:admin@localhost"
 	}
 	return &feed.Pusher{St: m.st, PublicKey: keys.Public, PrivateKey: keys.Private, Subscriber: contact, Net: net}, nil
+}
+
+// everyMinute calls fn with the time each minute until ctx ends: the
+// admin charts' sampler.
+func everyMinute(ctx context.Context, fn func(time.Time)) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			fn(now)
+		}
+	}
 }

@@ -30,7 +30,7 @@ var owasp = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, S
 
 // Service is sign-up, log-in, refresh, logout and request authentication.
 type Service struct {
-	st        *store.Store
+	st        Store
 	tokens    *Tokens
 	sessions  *sessionCache
 	cfg       Config
@@ -50,7 +50,7 @@ type Grant struct {
 
 // NewService loads (or creates) the signing keys from keys and returns the
 // service. It fails if the key file cannot be read or written.
-func NewService(st *store.Store, keys KeyStore, cfg Config, now time.Time) (*Service, error) {
+func NewService(st Store, keys KeyStore, cfg Config, now time.Time) (*Service, error) {
 	if cfg.AccessTTL <= 0 {
 		cfg.AccessTTL = 15 * time.Minute
 	}
@@ -263,4 +263,16 @@ func (s *Service) Valid(c Claims, now time.Time) error {
 		return store.Errorf(store.ErrUnauthorized, "This account is suspended or deleted, or its sessions were ended; sign in again if you can.")
 	}
 	return nil
+}
+
+// Store is what sessions need from the system of record: commands
+// (accounts and sessions) and three reads. The store satisfies it.
+type Store interface {
+	store.Executor
+	// User returns an account, or ErrNotFound.
+	User(id store.ID) (*store.User, error)
+	// UserByUsername returns the account with this name, or ErrNotFound.
+	UserByUsername(name string) (*store.User, error)
+	// Session returns a session, or ErrNotFound.
+	Session(id store.ID) (*store.Session, error)
 }
