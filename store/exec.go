@@ -61,14 +61,14 @@ func Exec[R any](ctx context.Context, e Executor, cmd Command[R]) (R, error) {
 	}
 	p, ok := cmd.(preparer[R])
 	if !ok {
-		return submit(ctx, s, cmd)
+		return route(ctx, s, cmd)
 	}
 	cmd, finish, err := p.prepare(ctx, s)
 	if err != nil {
 		var zero R
 		return zero, err
 	}
-	res, err := submit(ctx, s, cmd)
+	res, err := route(ctx, s, cmd)
 	if finish != nil {
 		return finish(res, err)
 	}
@@ -105,6 +105,16 @@ func (s *Store) Execute(ctx context.Context, cmd any) (any, error) {
 // entry.
 type preparer[R any] interface {
 	prepare(ctx context.Context, s *Store) (Command[R], func(R, error) (R, error), error)
+}
+
+// route runs cmd here if this node owns its partition (always, on one
+// node), or forwards it to the owner.
+func route[R any](ctx context.Context, s *Store, cmd Command[R]) (R, error) {
+	part := s.PartitionOf(cmd.Shard())
+	if s.opt.Router != nil && !s.opt.Router.Owns(part) {
+		return forward(ctx, s, part, cmd)
+	}
+	return submit(ctx, s, cmd)
 }
 
 // submit runs cmd through its partition's committer.
@@ -157,6 +167,8 @@ type Tx struct {
 	writes int
 	// cfg is the partition's configuration, once read.
 	cfg *PartitionConfig
+	// places lists the places a write transaction changed.
+	places []ID
 }
 
 type openBucket struct {
@@ -315,6 +327,7 @@ type pending struct {
 	shard uint16 // the command's shard
 	cmd   any    // the command, encoded into the log when there is one
 	entry *Entry // the command as logged: set when replaying, else made from cmd
+	seq   uint64 // the log entry that held it, once committed
 }
 
 // bulkCommand marks commands that are background work of many writes
@@ -331,6 +344,10 @@ type bulkCommand interface{ bulk() }
 // commands before it are committed again (apply is deterministic, so they
 // reach the same state), the failed one gets its error, and the rest go on.
 type committer struct {
+	// committed, if set, is told of every commit: its log entry and the
+	// records it changed.
+	committed func(seq uint64, dirty []cacheKey, places []ID)
+
 	part     int     // the partition it commits to
 	parts    int     // how many partitions the store has
 	sink     LogSink // where log entries go, if anywhere
@@ -526,11 +543,18 @@ func (c *committer) apply(seq uint64, batch []*pending) error {
 		}
 		if err == nil {
 			c.cache.invalidate(tx.dirty)
+			if c.committed != nil {
+				c.committed(seq, tx.dirty, tx.places)
+			}
 		}
 		for i, p := range batch {
 			if err != nil && !skip[i] {
 				p.err = fmt.Errorf("store: commit: %w", err)
+				if errors.Is(err, ErrNotOwner) {
+					p.err = ErrNotOwner
+				}
 			}
+			p.seq = seq
 			close(p.done)
 		}
 		return err
