@@ -1,0 +1,250 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"aperture/store"
+)
+
+// clusterMeta is what "aperture cluster init" decides once.
+type clusterMeta struct {
+	Partitions int       `json:"partitions"`
+	Replicas   int       `json:"replicas"`
+	At         time.Time `json:"at"`
+}
+
+// Init prepares a fresh cluster: the buckets, the object store and one
+// stream per partition, replicated on replicas nodes. It fails with
+// store.ErrConflict if the cluster was initialised before.
+func Init(ctx context.Context, js jetstream.JetStream, partitions, replicas int) error {
+	if partitions < 1 || partitions > store.MaxPartitions {
+		return store.Invalid("partitions", "A cluster has 1 to %d partitions.", store.MaxPartitions)
+	}
+	meta, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucketMeta, Replicas: replicas, History: 1})
+	if err != nil {
+		return fmt.Errorf("cluster: create %s: %w", bucketMeta, err)
+	}
+	if _, err := meta.Get(ctx, "cluster"); err == nil {
+		return store.Errorf(store.ErrConflict, "This cluster was initialised already.")
+	}
+	for _, b := range []string{bucketLeases, bucketGlobal, bucketNodes} {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: b, Replicas: replicas, History: 1}); err != nil {
+			return fmt.Errorf("cluster: create %s: %w", b, err)
+		}
+	}
+	if _, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: objectsMedia, Replicas: replicas, Storage: jetstream.FileStorage}); err != nil {
+		return fmt.Errorf("cluster: create %s: %w", objectsMedia, err)
+	}
+	for p := range partitions {
+		if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:       streamName(p),
+			Subjects:   []string{subjectLog + strconv.Itoa(p)},
+			Replicas:   replicas,
+			Storage:    jetstream.FileStorage,
+			Retention:  jetstream.LimitsPolicy,
+			Duplicates: 2 * time.Minute,
+		}); err != nil {
+			return fmt.Errorf("cluster: create the log of partition %d: %w", p, err)
+		}
+	}
+	b, _ := json.Marshal(clusterMeta{Partitions: partitions, Replicas: replicas, At: time.Now().UTC()})
+	if _, err := meta.Create(ctx, "cluster", b); err != nil {
+		return store.Errorf(store.ErrConflict, "This cluster was initialised already.")
+	}
+	return nil
+}
+
+func streamName(part int) string { return streamPrefix + strconv.Itoa(part) }
+
+// WaitInit waits until the cluster was initialised and returns its
+// partition count and replication factor.
+func (n *Node) WaitInit(ctx context.Context) (partitions, replicas int, err error) {
+	logged := false
+	for {
+		kv, err := n.js.KeyValue(ctx, bucketMeta)
+		if err == nil {
+			if e, err := kv.Get(ctx, "cluster"); err == nil {
+				var m clusterMeta
+				if err := json.Unmarshal(e.Value(), &m); err != nil {
+					return 0, 0, err
+				}
+				return m.Partitions, m.Replicas, nil
+			}
+		}
+		if !logged {
+			n.log.Info("waiting for the cluster to be initialised (aperture cluster init)")
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// KV is a JetStream key-value bucket as store.KV: the global facts of a
+// cluster.
+type KV struct{ kv jetstream.KeyValue }
+
+// GlobalKV returns the cluster's bucket of global facts.
+func (n *Node) GlobalKV(ctx context.Context) (*KV, error) {
+	kv, err := n.js.KeyValue(ctx, bucketGlobal)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %s: %w", bucketGlobal, err)
+	}
+	return &KV{kv}, nil
+}
+
+// kvTimeout bounds one key-value operation.
+const kvTimeout = 5 * time.Second
+
+func kvctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), kvTimeout)
+}
+
+// Get returns a key's value and revision, or store.ErrNotFound.
+func (k *KV) Get(key string) ([]byte, uint64, error) {
+	ctx, cancel := kvctx()
+	defer cancel()
+	e, err := k.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return nil, 0, store.Errorf(store.ErrNotFound, "%s was not found.", key)
+	}
+	if err != nil {
+		return nil, 0, unavailable(err)
+	}
+	return e.Value(), e.Revision(), nil
+}
+
+// Create stores a new key; store.ErrConflict if it exists.
+func (k *KV) Create(key string, value []byte) (uint64, error) {
+	ctx, cancel := kvctx()
+	defer cancel()
+	rev, err := k.kv.Create(ctx, key, value)
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return 0, store.Errorf(store.ErrConflict, "%s exists.", key)
+	}
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	return rev, nil
+}
+
+// Update replaces a key's value if its revision is still rev;
+// store.ErrConflict otherwise.
+func (k *KV) Update(key string, value []byte, rev uint64) (uint64, error) {
+	ctx, cancel := kvctx()
+	defer cancel()
+	nrev, err := k.kv.Update(ctx, key, value, rev)
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return 0, store.Errorf(store.ErrConflict, "%s changed meanwhile.", key)
+	}
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	return nrev, nil
+}
+
+// Delete removes a key if its revision is still rev (any, if 0).
+func (k *KV) Delete(key string, rev uint64) error {
+	ctx, cancel := kvctx()
+	defer cancel()
+	var opts []jetstream.KVDeleteOpt
+	if rev != 0 {
+		opts = append(opts, jetstream.LastRevision(rev))
+	}
+	err := k.kv.Delete(ctx, key, opts...)
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return store.Errorf(store.ErrConflict, "%s changed meanwhile.", key)
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// Keys returns the keys that start with prefix, in order.
+func (k *KV) Keys(prefix string) ([]string, error) {
+	ctx, cancel := kvctx()
+	defer cancel()
+	l, err := k.kv.ListKeys(ctx)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer l.Stop()
+	var out []string
+	for key := range l.Keys() {
+		if strings.HasPrefix(key, prefix) {
+			out = append(out, key)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Close does nothing: the bucket belongs to the node.
+func (k *KV) Close() error { return nil }
+
+// Keys is a bucket entry as an auth.KeyStore: a signing key the nodes
+// share. Save replaces it only if nobody changed it since it was loaded,
+// so two nodes rotating at once cannot both win.
+type Keys struct {
+	kv  *KV
+	key string
+	rev uint64
+}
+
+// KeyStore returns the shared signing key called name.
+func (n *Node) KeyStore(ctx context.Context, name string) (*Keys, error) {
+	kv, err := n.GlobalKV(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Keys{kv: kv, key: "keys/" + name}, nil
+}
+
+// Load returns the saved key, or an error wrapping fs.ErrNotExist.
+func (k *Keys) Load() ([]byte, error) {
+	v, rev, err := k.kv.Get(k.key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%s: %w", k.key, fs.ErrNotExist)
+	}
+	if err != nil {
+		return nil, err
+	}
+	k.rev = rev
+	return v, nil
+}
+
+// Save replaces the key if it is unchanged since Load (or creates it).
+func (k *Keys) Save(b []byte) error {
+	var rev uint64
+	var err error
+	if k.rev == 0 {
+		rev, err = k.kv.Create(k.key, b)
+	} else {
+		rev, err = k.kv.Update(k.key, b, k.rev)
+	}
+	if err != nil {
+		return err
+	}
+	k.rev = rev
+	return nil
+}
+
+// unavailable says a cluster operation failed for a reason a client can
+// retry.
+func unavailable(err error) error {
+	return fmt.Errorf("%w: %v", store.Errorf(store.ErrUnavailable, "The cluster did not answer in time; try again in a moment."), err)
+}
