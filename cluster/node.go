@@ -156,9 +156,9 @@ func Start(cfg Config) (*Node, error) {
 			Password:  cfg.Secret,
 			TLSConfig: cfg.TLS,
 		},
-		Routes:   routes,
-		NoSigs:   true,
-		NoLog:    true,
+		Routes:     routes,
+		NoSigs:     true,
+		NoLog:      true,
 		MaxPayload: 8 << 20,
 	}
 	if cfg.SyncInterval > 0 {
