@@ -74,9 +74,16 @@ const (
 	streamPrefix  = "AP_P"             // + partition: its log
 	subjectLog    = "aperture.log."    // + partition
 	subjectExec   = "aperture.exec."   // + partition: forwarded commands
-	subjectEvents = "aperture.events." // + user: live events
-	subjectLogout = "aperture.revoked" // sessions ended
 	clientUser    = "aperture"
+)
+
+// Subjects the nodes tell each other on, outside any stream.
+const (
+	// SubjectEvents, followed by a user's ID, carries that user's live
+	// events to the node their event stream is connected to.
+	SubjectEvents = "aperture.events."
+	// SubjectRevoked carries the IDs of sessions a node ended.
+	SubjectRevoked = "aperture.revoked"
 )
 
 // Node is one running node: its NATS server, its connection and

@@ -65,8 +65,10 @@ type lease struct {
 
 // heartbeat is a node's value in the nodes bucket.
 type heartbeat struct {
-	At    int64 `json:"at"`
-	Ready bool  `json:"ready"` // its store is open and its apply loops run
+	At      int64    `json:"at"`
+	Ready   bool     `json:"ready"`   // its store is open and its apply loops run
+	Applied []uint64 `json:"applied"` // each partition's lastApplied here
+	Owned   []int    `json:"owned"`   // the partitions it owns
 }
 
 // NewPartitions prepares a node's partitions for a store of parts
@@ -430,7 +432,17 @@ func (p *Partitions) manage(ctx context.Context) {
 // round is one pass of manage.
 func (p *Partitions) round(ctx context.Context) {
 	now := time.Now()
-	hb, _ := json.Marshal(heartbeat{At: now.UnixMilli(), Ready: p.ready.Load()})
+	h := heartbeat{At: now.UnixMilli(), Ready: p.ready.Load()}
+	if p.st != nil {
+		for part := range p.parts {
+			seq, _ := p.st.LastApplied(part)
+			h.Applied = append(h.Applied, seq)
+			if p.Owns(part) {
+				h.Owned = append(h.Owned, part)
+			}
+		}
+	}
+	hb, _ := json.Marshal(h)
 	c, cancel := context.WithTimeout(ctx, p.n.cfg.LeaseTTL)
 	defer cancel()
 	if _, err := p.nodes.Put(c, p.n.cfg.Name, hb); err != nil && ctx.Err() == nil {

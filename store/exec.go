@@ -167,8 +167,10 @@ type Tx struct {
 	writes int
 	// cfg is the partition's configuration, once read.
 	cfg *PartitionConfig
-	// places lists the places a write transaction changed.
+	// places lists the places a write transaction changed, jobs the jobs
+	// it queued.
 	places []ID
+	jobs   []*Job
 }
 
 type openBucket struct {
@@ -346,7 +348,7 @@ type bulkCommand interface{ bulk() }
 type committer struct {
 	// committed, if set, is told of every commit: its log entry and the
 	// records it changed.
-	committed func(seq uint64, dirty []cacheKey, places []ID)
+	committed func(seq uint64, dirty []cacheKey, places []ID, jobs []*Job)
 
 	part     int     // the partition it commits to
 	parts    int     // how many partitions the store has
@@ -544,7 +546,7 @@ func (c *committer) apply(seq uint64, batch []*pending) error {
 		if err == nil {
 			c.cache.invalidate(tx.dirty)
 			if c.committed != nil {
-				c.committed(seq, tx.dirty, tx.places)
+				c.committed(seq, tx.dirty, tx.places, tx.jobs)
 			}
 		}
 		for i, p := range batch {

@@ -132,10 +132,13 @@ func ErrorFromWire(kind, field, msg string) error {
 
 var kinds = []error{ErrNotFound, ErrConflict, ErrInvalid, ErrUnauthorized, ErrForbidden, ErrTooLarge, ErrUnavailable}
 
-// Changes are the records a commit changed, for derived data that every
-// node keeps for itself (the search index): users, posts and places.
+// Changes are what a commit changed, for derived data that every node
+// keeps for itself (the search index): users, posts and places, and the
+// jobs it queued (each node runs the search index's own, while the
+// partition's owner runs the rest).
 type Changes struct {
 	Users, Posts, Places []ID
+	Jobs                 []*Job
 }
 
 // changes sorts a transaction's written keys into Changes.

@@ -194,10 +194,12 @@ func Open(dir string, opt Options) (*Store, error) {
 		}
 		p.applied.Store(seq)
 		p.c = startCommitter(p.db, p.idx, len(s.parts), opt.MaxBatch, &s.opt, s.cache)
-		p.c.committed = func(seq uint64, dirty []cacheKey, places []ID) {
+		p.c.committed = func(seq uint64, dirty []cacheKey, places []ID, jobs []*Job) {
 			p.advanced(seq)
 			if opt.OnCommit != nil {
-				opt.OnCommit(p.idx, changes(dirty, places))
+				c := changes(dirty, places)
+				c.Jobs = jobs
+				opt.OnCommit(p.idx, c)
 			}
 		}
 	}
