@@ -66,15 +66,15 @@ type Config struct {
 
 // The names of the cluster's JetStream resources.
 const (
-	bucketMeta    = "aperture-meta"    // "cluster" → clusterMeta
-	bucketLeases  = "aperture-leases"  // "p.<n>" → lease
-	bucketGlobal  = "aperture-global"  // the global facts (store.KV)
-	bucketNodes   = "aperture-nodes"   // "<node>" → heartbeat
-	objectsMedia  = "aperture-media"   // photo files
-	streamPrefix  = "AP_P"             // + partition: its log
-	subjectLog    = "aperture.log."    // + partition
-	subjectExec   = "aperture.exec."   // + partition: forwarded commands
-	clientUser    = "aperture"
+	bucketMeta   = "aperture-meta"   // "cluster" → clusterMeta
+	bucketLeases = "aperture-leases" // "p.<n>" → lease
+	bucketGlobal = "aperture-global" // the global facts (store.KV)
+	bucketNodes  = "aperture-nodes"  // "<node>" → heartbeat
+	objectsMedia = "aperture-media"  // photo files
+	streamPrefix = "AP_P"            // + partition: its log
+	subjectLog   = "aperture.log."   // + partition
+	subjectExec  = "aperture.exec."  // + partition: forwarded commands
+	clientUser   = "aperture"
 )
 
 // Subjects the nodes tell each other on, outside any stream.

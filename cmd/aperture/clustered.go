@@ -256,4 +256,3 @@ func clusterCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	return fmt.Errorf("unknown cluster command %q (init or status)", sub)
 }
-
