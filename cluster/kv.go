@@ -47,12 +47,13 @@ func Init(ctx context.Context, js jetstream.JetStream, partitions, replicas int)
 	}
 	for p := range partitions {
 		if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name:       streamName(p),
-			Subjects:   []string{subjectLog + strconv.Itoa(p)},
-			Replicas:   replicas,
-			Storage:    jetstream.FileStorage,
-			Retention:  jetstream.LimitsPolicy,
-			Duplicates: 2 * time.Minute,
+			Name:        streamName(p),
+			Subjects:    []string{subjectLog + strconv.Itoa(p)},
+			Replicas:    replicas,
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			Duplicates:  2 * time.Minute,
+			AllowDirect: true, // a replica answers reads while the leader is being elected
 		}); err != nil {
 			return fmt.Errorf("cluster: create the log of partition %d: %w", p, err)
 		}
@@ -106,15 +107,42 @@ func (n *Node) GlobalKV(ctx context.Context) (*KV, error) {
 	return &KV{kv}, nil
 }
 
-// kvTimeout bounds one key-value operation.
-const kvTimeout = 5 * time.Second
+// kvTimeout bounds one attempt of a key-value operation, and kvPatience
+// all of its attempts: while a bucket elects a new leader (a node went
+// down) operations fail for a few seconds, and are tried again.
+const (
+	kvTimeout  = 2 * time.Second
+	kvPatience = 15 * time.Second
+)
 
 func kvctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), kvTimeout)
 }
 
+// retry runs op until it succeeds, fails for a reason of its own (a
+// missing key, a compare-and-swap lost), or kvPatience runs out.
+func retry[T any](op func() (T, error)) (T, error) {
+	deadline := time.Now().Add(kvPatience)
+	for attempt := 0; ; attempt++ {
+		v, err := op()
+		if err == nil || !errors.Is(err, store.ErrUnavailable) || time.Now().After(deadline) {
+			return v, err
+		}
+		time.Sleep(time.Duration(min(attempt+1, 5)) * 100 * time.Millisecond)
+	}
+}
+
 // Get returns a key's value and revision, or store.ErrNotFound.
 func (k *KV) Get(key string) ([]byte, uint64, error) {
+	type got struct {
+		v   []byte
+		rev uint64
+	}
+	g, err := retry(func() (got, error) { v, rev, err := k.get(key); return got{v, rev}, err })
+	return g.v, g.rev, err
+}
+
+func (k *KV) get(key string) ([]byte, uint64, error) {
 	ctx, cancel := kvctx()
 	defer cancel()
 	e, err := k.kv.Get(ctx, key)
@@ -129,6 +157,10 @@ func (k *KV) Get(key string) ([]byte, uint64, error) {
 
 // Create stores a new key; store.ErrConflict if it exists.
 func (k *KV) Create(key string, value []byte) (uint64, error) {
+	return retry(func() (uint64, error) { return k.create(key, value) })
+}
+
+func (k *KV) create(key string, value []byte) (uint64, error) {
 	ctx, cancel := kvctx()
 	defer cancel()
 	rev, err := k.kv.Create(ctx, key, value)
@@ -144,6 +176,10 @@ func (k *KV) Create(key string, value []byte) (uint64, error) {
 // Update replaces a key's value if its revision is still rev;
 // store.ErrConflict otherwise.
 func (k *KV) Update(key string, value []byte, rev uint64) (uint64, error) {
+	return retry(func() (uint64, error) { return k.update(key, value, rev) })
+}
+
+func (k *KV) update(key string, value []byte, rev uint64) (uint64, error) {
 	ctx, cancel := kvctx()
 	defer cancel()
 	nrev, err := k.kv.Update(ctx, key, value, rev)
@@ -158,6 +194,11 @@ func (k *KV) Update(key string, value []byte, rev uint64) (uint64, error) {
 
 // Delete removes a key if its revision is still rev (any, if 0).
 func (k *KV) Delete(key string, rev uint64) error {
+	_, err := retry(func() (struct{}, error) { return struct{}{}, k.delete(key, rev) })
+	return err
+}
+
+func (k *KV) delete(key string, rev uint64) error {
 	ctx, cancel := kvctx()
 	defer cancel()
 	var opts []jetstream.KVDeleteOpt
@@ -176,6 +217,10 @@ func (k *KV) Delete(key string, rev uint64) error {
 
 // Keys returns the keys that start with prefix, in order.
 func (k *KV) Keys(prefix string) ([]string, error) {
+	return retry(func() ([]string, error) { return k.keys(prefix) })
+}
+
+func (k *KV) keys(prefix string) ([]string, error) {
 	ctx, cancel := kvctx()
 	defer cancel()
 	l, err := k.kv.ListKeys(ctx)

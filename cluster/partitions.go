@@ -381,7 +381,7 @@ func (p *Partitions) Forward(ctx context.Context, part int, e store.Entry) ([]by
 		if p.Owns(part) {
 			return p.st.ExecEntry(ctx, e)
 		}
-		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		m, err := p.n.nc.RequestWithContext(rctx, subjectExec+strconv.Itoa(part), body)
 		cancel()
 		var w wire
@@ -407,6 +407,20 @@ func (p *Partitions) Forward(ctx context.Context, part int, e store.Entry) ([]by
 		case <-time.After(time.Duration(min(attempt+1, 10)) * 50 * time.Millisecond):
 		}
 	}
+}
+
+// Sync waits until this node's replica of part has applied what part's
+// log held when Sync was called: at once on its owner (whose lease makes
+// it the only writer), else by asking the log's leader for its last entry.
+func (p *Partitions) Sync(ctx context.Context, part int) error {
+	if p.Owns(part) && !p.state[part].behind.Load() {
+		return nil
+	}
+	info, err := p.streams[part].Info(ctx)
+	if err != nil {
+		return store.Errorf(store.ErrUnavailable, "Partition %d's log does not answer at the moment; try again in a moment.", part)
+	}
+	return p.st.WaitApplied(ctx, part, info.State.LastSeq)
 }
 
 // manage keeps the node's heartbeat and its leases: it renews the leases

@@ -613,6 +613,9 @@ type Relationship struct {
 // the side that owns it holds it.
 func (s *Store) Relationship(viewer, other ID) (Relationship, error) {
 	var r Relationship
+	if err := s.synced(viewer, other); err != nil {
+		return r, err
+	}
 	err := s.view(func(tx *Tx) error {
 		r = tx.relationship(viewer, other)
 		return nil
@@ -665,6 +668,12 @@ func (t *Tx) canSeeAccount(viewer ID, u *User) error {
 func (s *Store) ViewProfile(viewer ID, name string) (*User, Relationship, error) {
 	u, err := s.UserByUsername(name)
 	if err != nil {
+		return nil, Relationship{}, err
+	}
+	if err := s.synced(u.ID, viewer); err != nil {
+		return nil, Relationship{}, err
+	}
+	if u, err = s.User(u.ID); err != nil {
 		return nil, Relationship{}, err
 	}
 	var r Relationship

@@ -26,6 +26,12 @@ type Router interface {
 	// holds it, or the command's own error (see WireError). It fails with
 	// ErrUnavailable when no owner answers in time.
 	Forward(ctx context.Context, part int, e Entry) (result []byte, seq uint64, err error)
+	// Sync returns once this node's replica of part has applied every
+	// entry its log held when Sync was called (at once on its owner), so
+	// that a read that follows sees every write acknowledged before it,
+	// on any node. It fails with ErrUnavailable when the log does not
+	// answer in time.
+	Sync(ctx context.Context, part int) error
 }
 
 // ErrNotOwner is the error of a command sent to a node that does not own
@@ -82,6 +88,40 @@ func (s *Store) ExecEntry(ctx context.Context, e Entry) ([]byte, uint64, error) 
 	}
 	data, err := json.Marshal(res)
 	return data, p.seq, err
+}
+
+// synced makes the reads that follow on this node see every write
+// acknowledged before, anywhere in a cluster, for the partitions that
+// hold the given shards (see Router.Sync); on one node it does nothing.
+// The reads of one object (a profile, a post, its comments and likes)
+// ask for it; lists that merge many partitions do not.
+func (s *Store) synced(ids ...ID) error {
+	if s.opt.Router == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := map[int]bool{}
+	for _, id := range ids {
+		if id == 0 {
+			continue
+		}
+		part := s.PartitionOf(id.Shard())
+		if done[part] {
+			continue
+		}
+		done[part] = true
+		if err := s.opt.Router.Sync(ctx, part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WaitApplied waits until partition part has applied log entry seq on
+// this node, for at most ten seconds (ErrUnavailable after that).
+func (s *Store) WaitApplied(ctx context.Context, part int, seq uint64) error {
+	return s.waitApplied(ctx, part, seq)
 }
 
 // waitApplied waits until partition part has applied log entry seq here,

@@ -146,6 +146,14 @@ func (r router) Forward(ctx context.Context, part int, e Entry) ([]byte, uint64,
 	return data, seq, nil
 }
 
+// Sync waits for this node's replica to reach the shared log's end.
+func (r router) Sync(ctx context.Context, part int) error {
+	r.c.log.mu.Lock()
+	last := uint64(len(r.c.log.entries[part]))
+	r.c.log.mu.Unlock()
+	return r.c.nodes[r.self].WaitApplied(ctx, part, last)
+}
+
 func newLocalCluster(t *testing.T, parts int) *localCluster {
 	t.Helper()
 	c := &localCluster{log: &sharedLog{entries: map[int][][]byte{}}, stop: make(chan struct{})}
