@@ -114,7 +114,13 @@ func route[R any](ctx context.Context, s *Store, cmd Command[R]) (R, error) {
 	if s.opt.Router != nil && !s.opt.Router.Owns(part) {
 		return forward(ctx, s, part, cmd)
 	}
-	return submit(ctx, s, cmd)
+	res, err := submit(ctx, s, cmd)
+	if s.opt.Router != nil && errors.Is(err, ErrNotOwner) {
+		// This node lost the partition while the command waited (its log
+		// refused the entry): the new owner runs it.
+		return forward(ctx, s, part, cmd)
+	}
+	return res, err
 }
 
 // submit runs cmd through its partition's committer.

@@ -261,6 +261,9 @@ func (c Follow) prepare(_ context.Context, s *Store) (Command[FollowState], func
 	if c.FollowerID == c.TargetID {
 		return nil, nil, Invalid("username", "You can't follow yourself.")
 	}
+	if err := s.synced(c.TargetID); err != nil { // its privacy as of now
+		return nil, nil, err
+	}
 	target, err := s.User(c.TargetID)
 	if err != nil || target.Suspended {
 		return nil, nil, Errorf(ErrNotFound, "That account was not found.")
