@@ -55,7 +55,7 @@ type Config struct {
 	// object (3; at most the cluster's size).
 	Replicas int
 	// LeaseTTL is how long a partition's lease lasts without renewal
-	// (3 s); owners renew it three times a TTL.
+	// (2 s); owners renew it four times a TTL.
 	LeaseTTL time.Duration
 	// SyncInterval, if set, fsyncs JetStream's files at that interval
 	// instead of after every write (the default: every write).
@@ -111,7 +111,7 @@ func Start(cfg Config) (*Node, error) {
 		cfg.Replicas = 3
 	}
 	if cfg.LeaseTTL <= 0 {
-		cfg.LeaseTTL = 3 * time.Second
+		cfg.LeaseTTL = 2 * time.Second
 	}
 	if cfg.Client == "" {
 		cfg.Client = "127.0.0.1:0"

@@ -52,10 +52,13 @@ type partState struct {
 	stopApply   context.CancelFunc
 	applyDone   chan struct{}
 	sub         *nats.Subscription
-	behind      atomic.Bool // a publish failed: catch up before taking writes
+	behind      atomic.Bool  // a publish failed: catch up before taking writes
+	renewed     atomic.Int64 // when the lease was last taken or renewed (unix ns)
 	streamLast  atomic.Uint64
 	lastApplyAt atomic.Int64
 }
+
+func (ps *partState) renewedAt() time.Time { return time.Unix(0, ps.renewed.Load()) }
 
 // lease is a partition lease's value.
 type lease struct {
@@ -190,6 +193,9 @@ func (p *Partitions) catchUp(part int) {
 func (p *Partitions) replayToEnd(ctx context.Context, part int) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	// The log's end as its leader knows it (a replica could be behind,
+	// and an owner must have everything before it answers reads); the
+	// entries themselves may come from any replica (direct gets).
 	info, err := p.streams[part].Info(ctx)
 	if err != nil {
 		return err
@@ -413,7 +419,10 @@ func (p *Partitions) Forward(ctx context.Context, part int, e store.Entry) ([]by
 // log held when Sync was called: at once on its owner (whose lease makes
 // it the only writer), else by asking the log's leader for its last entry.
 func (p *Partitions) Sync(ctx context.Context, part int) error {
-	if p.Owns(part) && !p.state[part].behind.Load() {
+	ps := p.state[part]
+	if p.Owns(part) && !ps.behind.Load() && time.Since(ps.renewedAt()) < p.n.cfg.LeaseTTL/2 {
+		// The lease was renewed within half its time: no other node can
+		// have taken it (they wait a whole lease's time without renewal).
 		return nil
 	}
 	info, err := p.streams[part].Info(ctx)
@@ -430,7 +439,7 @@ func (p *Partitions) Sync(ctx context.Context, part int) error {
 // nodes, sorted by name.
 func (p *Partitions) manage(ctx context.Context) {
 	defer p.done.Done()
-	tick := time.NewTicker(p.n.cfg.LeaseTTL / 3)
+	tick := time.NewTicker(p.n.cfg.LeaseTTL / 4)
 	defer tick.Stop()
 	for {
 		p.round(ctx)
@@ -561,12 +570,14 @@ func (p *Partitions) tend(ctx context.Context, part int, live []string, now time
 			return
 		}
 		ps.acquiredAt = time.Now()
+		ps.renewed.Store(time.Now().UnixNano())
 	case e == nil:
 		if !want {
 			return // its node will take it
 		}
 		if _, err := p.leases.Create(ctx, key, val); err == nil {
 			ps.acquiredAt = time.Now()
+			ps.renewed.Store(time.Now().UnixNano())
 			p.become(ctx, part)
 		}
 	default:
@@ -582,6 +593,7 @@ func (p *Partitions) tend(ctx context.Context, part int, live []string, now time
 		}
 		if _, err := p.leases.Update(ctx, key, val, rev); err == nil {
 			ps.acquiredAt = time.Now()
+			ps.renewed.Store(time.Now().UnixNano())
 			p.become(ctx, part)
 		}
 	}

@@ -112,7 +112,10 @@ func (s *Store) synced(ids ...ID) error {
 		}
 		done[part] = true
 		if err := s.opt.Router.Sync(ctx, part); err != nil {
-			return err
+			if errors.Is(err, ErrUnavailable) {
+				return err
+			}
+			return Errorf(ErrUnavailable, "This node could not catch up with partition %d in time; try again in a moment.", part)
 		}
 	}
 	return nil

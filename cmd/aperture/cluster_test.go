@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,8 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anishathalye/porcupine"
+
 	"aperture/cluster"
 	"aperture/media"
+	"aperture/store"
 )
 
 // A three-node cluster of the real binary on 127.0.0.1, started by
@@ -331,3 +336,370 @@ func photoBytes() []byte {
 }
 
 func syntheticPhoto() []byte { return media.Synthetic(96, 96, 5) }
+
+// clusterLoad drives the writes of load (posts, likes, comments, follows)
+// through every node in turn, and remembers what was acknowledged.
+func clusterLoad(t *testing.T, c *nodes, users int) *load {
+	t.Helper()
+	l := &load{photo: syntheticPhoto()}
+	for i := range users {
+		name := fmt.Sprintf("writer%d", i)
+		m := mustReq(t, 201, "POST", c.url(1+i%3)+"/api/v1/auth/signup", "", map[string]string{"username": name, "password": "correct horse battery"})
+		id, _ := store.ParseID(m["user"].(map[string]any)["id"].(string))
+		l.users = append(l.users, loadUser{id: id, name: name, token: m["access_token"].(string)})
+	}
+	return l
+}
+
+// runOn writes until ctx ends, one goroutine per user, each request to
+// the next node.
+func (l *load) runOn(ctx context.Context, c *nodes) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	addrs := []string{c.addr(1), c.addr(2), c.addr(3)}
+	for i, u := range l.users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(i) + time.Now().UnixNano()))
+			for n := i; ctx.Err() == nil; n++ {
+				l.step(addrs[n%3], u, rng)
+			}
+		}()
+	}
+	return &wg
+}
+
+// history records operations on registers for porcupine.
+type history struct {
+	mu    sync.Mutex
+	start time.Time
+	ops   []porcupine.Operation
+}
+
+// regIn is a register operation: a write of Value, or a read.
+type regIn struct {
+	Key   string
+	Write bool
+	Value string
+}
+
+func (h *history) now() int64 { return int64(time.Since(h.start)) }
+
+// add records an operation; a write whose outcome is unknown (an error or
+// no answer) may have happened at any time after its call.
+func (h *history) add(client int, in regIn, out string, call int64, known bool) {
+	ret := h.now()
+	if !known {
+		if !in.Write {
+			return // a read without an answer tells nothing
+		}
+		ret = 1 << 62
+	}
+	h.mu.Lock()
+	h.ops = append(h.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
+	h.mu.Unlock()
+}
+
+// registers is the model: independent registers, each starting empty.
+var registers = porcupine.Model{
+	Partition: func(ops []porcupine.Operation) [][]porcupine.Operation {
+		by := map[string][]porcupine.Operation{}
+		for _, op := range ops {
+			k := op.Input.(regIn).Key
+			by[k] = append(by[k], op)
+		}
+		var out [][]porcupine.Operation
+		for _, p := range by {
+			out = append(out, p)
+		}
+		return out
+	},
+	Init: func() any { return "" },
+	Step: func(state, input, output any) (bool, any) {
+		in := input.(regIn)
+		if in.Write {
+			return true, in.Value
+		}
+		return output.(string) == state.(string), state
+	},
+	Equal: func(a, b any) bool { return a == b },
+}
+
+// linearizable runs clients that write and read two kinds of register
+// through every node until ctx ends: each client's own bio (written by
+// it, read by everyone), and whether it follows a shared account (a
+// follow edge).
+func linearizable(ctx context.Context, t *testing.T, c *nodes, h *history, clients int) *sync.WaitGroup {
+	t.Helper()
+	type client struct{ name, token string }
+	var cs []client
+	for i := range clients {
+		name := fmt.Sprintf("lin%d", i)
+		m := mustReq(t, 201, "POST", c.url(1+i%3)+"/api/v1/auth/signup", "", map[string]string{"username": name, "password": "correct horse battery"})
+		cs = append(cs, client{name, m["access_token"].(string)})
+	}
+	mustReq(t, 201, "POST", c.url(1)+"/api/v1/auth/signup", "", map[string]string{"username": "star", "password": "correct horse battery"})
+	var wg sync.WaitGroup
+	for i, me := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(i)))
+			for n := 0; ctx.Err() == nil; n++ {
+				node := c.url(1 + rng.Intn(3))
+				call := h.now()
+				switch r := rng.Intn(5); r {
+				case 0: // write my bio
+					v := fmt.Sprintf("%s-%d", me.name, n)
+					code, _ := req("PATCH", node+"/api/v1/me", me.token, map[string]any{"bio": v})
+					h.add(i, regIn{Key: "bio:" + me.name, Write: true, Value: v}, "", call, code == 200)
+				case 1: // read someone's bio
+					other := cs[rng.Intn(len(cs))]
+					code, m := req("GET", node+"/api/v1/users/"+other.name, "", nil)
+					bio, _ := m["bio"].(string)
+					h.add(i, regIn{Key: "bio:" + other.name}, bio, call, code == 200)
+				case 2, 3: // follow or unfollow the shared account
+					method, v := "POST", "following"
+					if r == 3 {
+						method, v = "DELETE", "none"
+					}
+					code, _ := req(method, node+"/api/v1/users/star/follow", me.token, nil)
+					h.add(i, regIn{Key: "follows:" + me.name, Write: true, Value: v}, "", call, code == 200)
+				case 4: // do I follow it?
+					code, m := req("GET", node+"/api/v1/users/star", me.token, nil)
+					v := "none"
+					if rel, _ := m["relationship"].(map[string]any); rel != nil && rel["following"] == true {
+						v = "following"
+					}
+					h.add(i, regIn{Key: "follows:" + me.name}, v, call, code == 200)
+				}
+			}
+		}()
+	}
+	return &wg
+}
+
+// mostOwner returns the node that owns the most partitions, and those
+// partitions.
+func (c *nodes) mostOwner() (int, []int) {
+	st := c.status(1)
+	byNode := map[string][]int{}
+	for _, p := range st.Partitions {
+		byNode[p.Owner] = append(byNode[p.Owner], p.Partition)
+	}
+	best, most := 0, -1
+	for i := 1; i <= 3; i++ {
+		if n := len(byNode[fmt.Sprintf("node%d", i)]); n > most {
+			best, most = i, n
+		}
+	}
+	return best, byNode[fmt.Sprintf("node%d", best)]
+}
+
+// probes signs up one account on each partition, for timing when each
+// partition takes writes.
+func probes(t *testing.T, c *nodes) map[int]string {
+	t.Helper()
+	out := map[int]string{}
+	for i := 0; len(out) < clusterParts; i++ {
+		name := fmt.Sprintf("probe%d", i)
+		part := int(store.ShardForUsername(name)) % clusterParts
+		if _, ok := out[part]; ok {
+			continue
+		}
+		m := mustReq(t, 201, "POST", c.url(1)+"/api/v1/auth/signup", "", map[string]string{"username": name, "password": "correct horse battery"})
+		out[part] = m["access_token"].(string)
+	}
+	return out
+}
+
+// writable returns how long, from start, until every one of parts took a
+// write through node via, each partition tried in turn.
+func writable(t *testing.T, c *nodes, via int, parts []int, tokens map[int]string, start time.Time) time.Duration {
+	t.Helper()
+	var worst time.Duration
+	for _, part := range parts {
+		deadline := time.Now().Add(40 * time.Second)
+		for {
+			code, _ := req("PATCH", c.url(via)+"/api/v1/me", tokens[part], map[string]any{"bio": "probe"})
+			if code == 200 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("partition %d takes no write 40 s on (%d)", part, code)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if d := time.Since(start); d > worst {
+			worst = d
+		}
+	}
+	return worst
+}
+
+// TestClusterFailover writes through all three nodes while the node that
+// owns the most partitions is killed with SIGKILL, restarted, and later
+// stopped with SIGTERM, and checks: every acknowledged write is on every
+// node afterwards; the killed node's partitions take writes again within
+// 10 s, a stopped node's in well under a second; the restarted node
+// catches up and takes leases back; the history of a set of registers
+// (profiles and follow edges, written and read through every node) is
+// linearizable; every replica equals a fresh replay of its partition's
+// log; and a photo uploaded on the killed node is served, the same
+// bytes, by the others.
+func TestClusterFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts nodes under load")
+	}
+	c := startNodes(t)
+	tokens := probes(t, c)
+	l := clusterLoad(t, c, 12)
+	h := &history{start: time.Now()}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	loadDone := l.runOn(ctx, c)
+	linDone := linearizable(ctx, t, c, h, 6)
+	time.Sleep(3 * time.Second)
+
+	// SIGKILL the node that owns the most partitions.
+	victim, owned := c.mostOwner()
+	photo := uploadTo(t, c.addr(victim), l.users[0].token)
+	survivor := 1 + victim%3
+	c.signal(victim, syscall.SIGKILL)
+	killed := time.Now()
+	c.waitExit(victim)
+	d := writable(t, c, survivor, owned, tokens, killed)
+	t.Logf("killed node%d (owner of %d partitions): all of them took writes again %s later", victim, len(owned), d.Round(10*time.Millisecond))
+	if d > 10*time.Second {
+		t.Errorf("the killed node's partitions took writes again only %s later", d)
+	}
+	// Its photo is served by the others, the same bytes.
+	small := photo["variants"].(map[string]any)["small"].(map[string]any)["url"].(string)
+	a, b := fetch(t, c.url(survivor)+small), fetch(t, c.url(1+survivor%3)+small)
+	if !bytes.Equal(a, b) || len(a) == 0 {
+		t.Fatal("the surviving nodes serve different bytes for the killed node's photo")
+	}
+	time.Sleep(2 * time.Second)
+
+	// It comes back, catches up and takes its leases back.
+	restarted := time.Now()
+	c.run(victim)
+	waitFor(t, 60*time.Second, func() bool {
+		// Under the load, "caught up" is within a few entries of each
+		// log's end (heartbeats report it every half second); lag 0 is
+		// checked once the load stops.
+		st := c.status(survivor)
+		mine := 0
+		for _, p := range st.Partitions {
+			if lag, ok := p.Lag[fmt.Sprintf("node%d", victim)]; !ok || lag > 20 {
+				return false
+			}
+			if p.Owner == fmt.Sprintf("node%d", victim) {
+				mine++
+			}
+		}
+		return mine > 0
+	})
+	t.Logf("node%d restarted, caught up and owns partitions again %s later", victim, time.Since(restarted).Round(10*time.Millisecond))
+	time.Sleep(2 * time.Second)
+
+	// SIGTERM: the owners move at once.
+	victim, owned = c.mostOwner()
+	survivor = 1 + victim%3
+	c.signal(victim, syscall.SIGTERM)
+	termed := time.Now()
+	c.waitExit(victim)
+	d = writable(t, c, survivor, owned, tokens, termed)
+	t.Logf("stopped node%d with SIGTERM (owner of %d partitions): all took writes %s after the signal", victim, len(owned), d.Round(time.Millisecond))
+	c.run(victim)
+	time.Sleep(2 * time.Second)
+	stop()
+	loadDone.Wait()
+	linDone.Wait()
+
+	// Linearizable.
+	res, info := porcupine.CheckOperationsVerbose(registers, h.ops, time.Minute)
+	if res != porcupine.Ok {
+		f := filepath.Join(os.TempDir(), "aperture-linearizability.html")
+		porcupine.VisualizePath(registers, info, f)
+		for _, ops := range registers.Partition(h.ops) {
+			if porcupine.CheckOperations(registers, ops) {
+				continue
+			}
+			sort.Slice(ops, func(i, j int) bool { return ops[i].Call < ops[j].Call })
+			var b strings.Builder
+			for _, op := range ops {
+				in := op.Input.(regIn)
+				fmt.Fprintf(&b, "client %d %8.3fs–%8.3fs write=%v %q → %q\n", op.ClientId, float64(op.Call)/1e9, float64(op.Return)/1e9, in.Write, in.Value, op.Output)
+			}
+			os.WriteFile(filepath.Join(os.TempDir(), "aperture-lin-"+ops[0].Input.(regIn).Key+".txt"), []byte(b.String()), 0o644)
+			t.Errorf("register %s is not linearizable (its history: %s)", ops[0].Input.(regIn).Key, filepath.Join(os.TempDir(), "aperture-lin-"+ops[0].Input.(regIn).Key+".txt"))
+		}
+		t.Fatalf("the history of %d operations is not linearizable (%v); see %s", len(h.ops), res, f)
+	}
+	t.Logf("%d register operations through three nodes and two failovers: linearizable", len(h.ops))
+
+	// Every replica equals a fresh replay of its partition's log.
+	waitFor(t, 60*time.Second, func() bool {
+		for _, p := range c.status(1).Partitions {
+			for _, lag := range p.Lag {
+				if lag != 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	logs := c.logs()
+	for i := 1; i <= 3; i++ {
+		c.signal(i, syscall.SIGTERM)
+	}
+	for i := 1; i <= 3; i++ {
+		c.waitExit(i)
+	}
+	fresh, err := store.Open(t.TempDir(), store.Options{Partitions: clusterParts, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	for part, entries := range logs {
+		for _, e := range entries {
+			if err := fresh.Replay(part, e); err != nil {
+				t.Fatalf("replay of partition %d: %v", part, err)
+			}
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		st, err := store.Open(filepath.Join(c.dir, fmt.Sprintf("node%d", i), "data"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for part := range clusterParts {
+			want, wantSeq, _ := fresh.Fingerprint(part)
+			got, gotSeq, _ := st.Fingerprint(part)
+			if got != want || gotSeq != wantSeq {
+				t.Errorf("node%d's partition %d is not its log replayed (%s at %d, the log %s at %d)", i, part, got[:8], gotSeq, want[:8], wantSeq)
+			}
+		}
+		// Every acknowledged write is there.
+		l.verify(t, st, -1)
+		st.Close()
+	}
+	t.Logf("%d posts, %d likes, %d comments, %d follows acknowledged: on every node", len(l.posts), len(l.likes), len(l.comments), len(l.follows))
+}
+
+// logs reads every partition's log through node 1.
+func (c *nodes) logs() map[int][][]byte {
+	c.t.Helper()
+	secret, _ := os.ReadFile(filepath.Join(c.dir, "secret"))
+	nc, js, err := cluster.Dial(filepath.Join(c.dir, "node1", "data", "nats"), string(secret))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer nc.Close()
+	out, err := cluster.ReadLogs(context.Background(), js)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return out
+}
