@@ -490,20 +490,15 @@ var errCommandFailed = errors.New("store: command failed")
 func (c *committer) commit(batch []*pending) { c.apply(0, batch) }
 
 // replay applies a logged batch as entry seq, which must be the next one:
-// an older entry changes nothing and a newer one is a gap.
+// an older entry changes nothing and a newer one is a gap. The check is
+// made in the transaction that applies it, so a replay racing another
+// (or a fresh commit) cannot apply an entry twice.
 func (c *committer) replay(seq uint64, batch []*pending) error {
-	var last uint64
-	if err := c.db.View(func(btx *bolt.Tx) error { last = (&Tx{tx: btx}).lastApplied(); return nil }); err != nil {
-		return err
-	}
-	switch {
-	case seq <= last:
-		return nil
-	case seq > last+1:
-		return Errorf(ErrConflict, "Log entry %d of partition %d arrived after entry %d: entries are missing.", seq, c.part, last)
-	}
 	return c.apply(seq, batch)
 }
+
+// errApplied marks a replayed entry that this partition has already.
+var errApplied = errors.New("store: entry applied already")
 
 // apply commits batch as log entry seq (0: the next one) and returns the
 // transaction's own error, if any (each command's is in its pending).
@@ -518,6 +513,14 @@ func (c *committer) apply(seq uint64, batch []*pending) error {
 		var tx *Tx
 		err := c.db.Update(func(btx *bolt.Tx) error {
 			tx = &Tx{tx: btx, part: c.part, parts: c.parts, opt: c.opt}
+			if !fresh {
+				switch last := tx.lastApplied(); {
+				case seq <= last:
+					return errApplied
+				case seq > last+1:
+					return Errorf(ErrConflict, "Log entry %d of partition %d arrived after entry %d: entries are missing.", seq, c.part, last)
+				}
+			}
 			for i, p := range batch {
 				if skip[i] {
 					continue
@@ -548,6 +551,12 @@ func (c *committer) apply(seq uint64, batch []*pending) error {
 		})
 		if restart {
 			continue
+		}
+		if err == errApplied {
+			for _, p := range batch {
+				close(p.done)
+			}
+			return nil
 		}
 		if err == nil {
 			c.cache.invalidate(tx.dirty)

@@ -32,6 +32,10 @@ type Router interface {
 	// on any node. It fails with ErrUnavailable when the log does not
 	// answer in time.
 	Sync(ctx context.Context, part int) error
+	// Await returns once this node's replica of part has applied log
+	// entry seq. It fails with ErrUnavailable when that takes more than
+	// ten seconds.
+	Await(ctx context.Context, part int, seq uint64) error
 }
 
 // ErrNotOwner is the error of a command sent to a node that does not own
@@ -50,7 +54,7 @@ func forward[R any](ctx context.Context, s *Store, part int, cmd Command[R]) (R,
 	if err != nil {
 		return res, err
 	}
-	if err := s.waitApplied(ctx, part, seq); err != nil {
+	if err := s.opt.Router.Await(ctx, part, seq); err != nil {
 		return res, err
 	}
 	if err := json.Unmarshal(data, &res); err != nil {
@@ -149,8 +153,12 @@ func (s *Store) waitApplied(ctx context.Context, part int, seq uint64) error {
 }
 
 // WireError returns how an error travels between nodes: its kind (one of
-// the Err… kinds, or "internal"), the field at fault, and its sentence.
+// the Err… kinds, "not owner" for ErrNotOwner, or "internal"), the field
+// at fault, and its sentence.
 func WireError(err error) (kind, field, msg string) {
+	if errors.Is(err, ErrNotOwner) {
+		return wireNotOwner, "", ErrNotOwner.Error()
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind.Error(), e.Field, e.Msg
@@ -165,6 +173,9 @@ func WireError(err error) (kind, field, msg string) {
 
 // ErrorFromWire rebuilds an error that WireError described.
 func ErrorFromWire(kind, field, msg string) error {
+	if kind == wireNotOwner {
+		return ErrNotOwner
+	}
 	for _, k := range kinds {
 		if k.Error() == kind {
 			return &Error{Kind: k, Field: field, Msg: msg}
@@ -172,6 +183,8 @@ func ErrorFromWire(kind, field, msg string) error {
 	}
 	return errors.New(msg)
 }
+
+const wireNotOwner = "not owner"
 
 var kinds = []error{ErrNotFound, ErrConflict, ErrInvalid, ErrUnauthorized, ErrForbidden, ErrTooLarge, ErrUnavailable}
 

@@ -154,6 +154,11 @@ func (r router) Sync(ctx context.Context, part int) error {
 	return r.c.nodes[r.self].WaitApplied(ctx, part, last)
 }
 
+// Await waits for this node's replica to apply entry seq.
+func (r router) Await(ctx context.Context, part int, seq uint64) error {
+	return r.c.nodes[r.self].WaitApplied(ctx, part, seq)
+}
+
 func newLocalCluster(t *testing.T, parts int) *localCluster {
 	t.Helper()
 	c := &localCluster{log: &sharedLog{entries: map[int][][]byte{}}, stop: make(chan struct{})}
