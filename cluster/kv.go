@@ -21,16 +21,23 @@ type clusterMeta struct {
 	Partitions int       `json:"partitions"`
 	Replicas   int       `json:"replicas"`
 	At         time.Time `json:"at"`
+	Token      string    `json:"token,omitempty"` // tells an init's retry its own value
 }
 
 // Init prepares a fresh cluster: the buckets, the object store and one
-// stream per partition, replicated on replicas nodes. It fails with
+// stream per partition, replicated on replicas nodes. Each step is asked
+// again until ctx ends while JetStream settles (a request sent while its
+// leaders are being elected goes unanswered). It fails with
 // store.ErrConflict if the cluster was initialised before.
 func Init(ctx context.Context, js jetstream.JetStream, partitions, replicas int) error {
 	if partitions < 1 || partitions > store.MaxPartitions {
 		return store.Invalid("partitions", "A cluster has 1 to %d partitions.", store.MaxPartitions)
 	}
-	meta, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucketMeta, Replicas: replicas, History: 1})
+	var meta jetstream.KeyValue
+	err := settle(ctx, func(ctx context.Context) (err error) {
+		meta, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucketMeta, Replicas: replicas, History: 1})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("cluster: create %s: %w", bucketMeta, err)
 	}
@@ -38,31 +45,70 @@ func Init(ctx context.Context, js jetstream.JetStream, partitions, replicas int)
 		return store.Errorf(store.ErrConflict, "This cluster was initialised already.")
 	}
 	for _, b := range []string{bucketLeases, bucketGlobal, bucketNodes} {
-		if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: b, Replicas: replicas, History: 1}); err != nil {
+		if err := settle(ctx, func(ctx context.Context) error {
+			_, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: b, Replicas: replicas, History: 1})
+			return err
+		}); err != nil {
 			return fmt.Errorf("cluster: create %s: %w", b, err)
 		}
 	}
-	if _, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: objectsMedia, Replicas: replicas, Storage: jetstream.FileStorage}); err != nil {
+	if err := settle(ctx, func(ctx context.Context) error {
+		_, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: objectsMedia, Replicas: replicas, Storage: jetstream.FileStorage})
+		return err
+	}); err != nil {
 		return fmt.Errorf("cluster: create %s: %w", objectsMedia, err)
 	}
 	for p := range partitions {
-		if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name:        streamName(p),
-			Subjects:    []string{subjectLog + strconv.Itoa(p)},
-			Replicas:    replicas,
-			Storage:     jetstream.FileStorage,
-			Retention:   jetstream.LimitsPolicy,
-			Duplicates:  2 * time.Minute,
-			AllowDirect: true, // a replica answers reads while the leader is being elected
+		if err := settle(ctx, func(ctx context.Context) error {
+			_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+				Name:        streamName(p),
+				Subjects:    []string{subjectLog + strconv.Itoa(p)},
+				Replicas:    replicas,
+				Storage:     jetstream.FileStorage,
+				Retention:   jetstream.LimitsPolicy,
+				Duplicates:  2 * time.Minute,
+				AllowDirect: true, // a replica answers reads while the leader is being elected
+			})
+			return err
 		}); err != nil {
 			return fmt.Errorf("cluster: create the log of partition %d: %w", p, err)
 		}
 	}
-	b, _ := json.Marshal(clusterMeta{Partitions: partitions, Replicas: replicas, At: time.Now().UTC()})
-	if _, err := meta.Create(ctx, "cluster", b); err != nil {
-		return store.Errorf(store.ErrConflict, "This cluster was initialised already.")
+	// The last step decides: of two inits racing, one creates the key.
+	// A retry of this one finds its own value (told by the token).
+	token := strconv.FormatInt(time.Now().UnixNano(), 36)
+	b, _ := json.Marshal(clusterMeta{Partitions: partitions, Replicas: replicas, At: time.Now().UTC(), Token: token})
+	return settle(ctx, func(ctx context.Context) error {
+		_, err := meta.Create(ctx, "cluster", b)
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			var m clusterMeta
+			if e, gerr := meta.Get(ctx, "cluster"); gerr == nil && json.Unmarshal(e.Value(), &m) == nil && m.Token == token {
+				return nil
+			}
+			return store.Errorf(store.ErrConflict, "This cluster was initialised already.")
+		}
+		return err
+	})
+}
+
+// settle runs step, each try bounded to a few seconds, until it succeeds,
+// fails with an error of the store's (a decision, not a timeout), or ctx
+// ends.
+func settle(ctx context.Context, step func(context.Context) error) error {
+	for attempt := 0; ; attempt++ {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := step(c)
+		cancel()
+		var se *store.Error
+		if err == nil || errors.As(err, &se) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(min(attempt+1, 5)) * 200 * time.Millisecond):
+		}
 	}
-	return nil
 }
 
 func streamName(part int) string { return streamPrefix + strconv.Itoa(part) }

@@ -165,8 +165,12 @@ func Start(cfg Config) (*Node, error) {
 		},
 		Routes:     routes,
 		NoSigs:     true,
-		NoLog:      true,
 		MaxPayload: 8 << 20,
+		// A graceful stop (StepDown, then Close) hands this node's raft
+		// leaderships to the others at once and keeps its connections
+		// until Close; these only bound a stop that never closes.
+		LameDuckGracePeriod: 5 * time.Minute,
+		LameDuckDuration:    10 * time.Minute,
 	}
 	if cfg.SyncInterval > 0 {
 		opts.SyncInterval = cfg.SyncInterval
@@ -175,6 +179,7 @@ func Start(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
+	srv.SetLogger(natsLog{cfg.Log.With("node", cfg.Name)}, false, false)
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
@@ -225,6 +230,15 @@ func (n *Node) WaitReady(ctx context.Context) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// StepDown starts a graceful stop of the node's NATS server: the logs and
+// buckets whose leader it is elect another leader at once (a kill leaves
+// them waiting for an election timeout), and it takes no new
+// leaderships. The node still replicates and serves this process until
+// Close.
+func (n *Node) StepDown() {
+	go n.srv.LameDuckShutdown()
 }
 
 // Close disconnects and stops the node's NATS server.

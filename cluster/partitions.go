@@ -2,10 +2,8 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,25 +35,34 @@ type Partitions struct {
 	kick   chan struct{}
 	ctx    context.Context // ends with Leave
 	stop   context.CancelFunc
-	done   sync.WaitGroup
-	leaseN atomic.Int64 // leases taken since start, for status
+	done   sync.WaitGroup     // the lease manager and its watcher
+	hand   context.CancelFunc // ends the lease manager (Handover)
+	leaseN atomic.Int64       // leases taken since start, for status
+
+	peersMu sync.Mutex
+	peers   map[string]peer // the nodes bucket, as watched
 }
 
 // partState is what the node does for one partition.
 type partState struct {
-	mu          sync.Mutex
-	owner       string    // the lease holder as last seen
-	rev         uint64    // the lease's revision as last seen
-	seenAt      time.Time // when rev last changed, on this node's clock
-	mine        bool      // this node holds the lease
-	acquiredAt  time.Time
+	mu          sync.Mutex // held while the replica catches up
+	owner       string     // the lease holder as last seen (by the manager)
 	stopApply   context.CancelFunc
 	applyDone   chan struct{}
 	sub         *nats.Subscription
-	behind      atomic.Bool  // a publish failed: catch up before taking writes
-	renewed     atomic.Int64 // when the lease was last taken or renewed (unix ns)
+	behind      atomic.Bool   // a publish failed: catch up before taking writes
+	becoming    atomic.Bool   // the lease is this node's; the replica is catching up
+	fenced      atomic.Bool   // an entry of this owner's is in the log: no earlier owner can append
+	rev         atomic.Uint64 // the revision of this node's lease, as last written
+	renewed     atomic.Int64  // when the last successful renewal was sent (unix ns)
 	streamLast  atomic.Uint64
 	lastApplyAt atomic.Int64
+}
+
+// leaseFresh reports whether this node's lease on the partition was
+// renewed within half a lease's time (no other node can have taken it).
+func (ps *partState) leaseFresh(ttl time.Duration) bool {
+	return time.Since(ps.renewedAt()) < ttl/2
 }
 
 func (ps *partState) renewedAt() time.Time { return time.Unix(0, ps.renewed.Load()) }
@@ -78,7 +85,7 @@ type heartbeat struct {
 // partitions; Attach starts them once the store is open (the store needs
 // them as its Router and LogSink when it opens).
 func (n *Node) NewPartitions(ctx context.Context, parts int) (*Partitions, error) {
-	p := &Partitions{n: n, parts: parts, owned: make([]atomic.Bool, parts), kick: make(chan struct{}, 1)}
+	p := &Partitions{n: n, parts: parts, owned: make([]atomic.Bool, parts), kick: make(chan struct{}, 1), peers: map[string]peer{}}
 	var err error
 	if p.leases, err = n.js.KeyValue(ctx, bucketLeases); err != nil {
 		return nil, fmt.Errorf("cluster: %s: %w", bucketLeases, err)
@@ -118,41 +125,70 @@ func (p *Partitions) Attach(st *store.Store) {
 		p.startApply(i)
 	}
 	p.ready.Store(true)
-	p.done.Add(2)
-	go p.manage(ctx)
-	go p.watchLeases(ctx)
+	mctx, hand := context.WithCancel(ctx)
+	p.hand = hand
+	p.done.Add(3)
+	go p.watchNodes(mctx)
+	go p.watchLeases(mctx)
+	go p.manage(mctx)
 }
 
-// Owns reports whether this node applies fresh commands of part.
+// Owns reports whether this node applies fresh commands of part: it
+// holds the partition's lease, renewed within half a lease's time.
 func (p *Partitions) Owns(part int) bool {
-	return part >= 0 && part < p.parts && p.owned[part].Load()
+	return part >= 0 && part < p.parts && p.owned[part].Load() && p.state[part].leaseFresh(p.n.cfg.LeaseTTL)
 }
 
 // Append publishes a partition's log entry, expecting the log to end just
 // before it: a node that lost its lease (its successor wrote meanwhile)
-// is refused by JetStream itself. Any failure fails the group commit
-// with store.ErrNotOwner, and the partition catches up with its log
-// before it takes writes again.
+// is refused by JetStream itself. A refusal, or a lease no longer fresh,
+// fails the group commit with store.ErrNotOwner (nothing was written:
+// the store asks the partition's owner); a publish without an answer
+// fails it with store.ErrUnavailable (the entry may be in the log or
+// not). Either way the partition catches up with its log before it
+// takes writes again.
 func (p *Partitions) Append(part int, seq uint64, entry []byte) error {
 	ps := p.state[part]
 	if !p.Owns(part) || ps.behind.Load() {
 		return store.ErrNotOwner
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ack, err := p.n.js.Publish(ctx, subjectLog+strconv.Itoa(part), entry,
-		jetstream.WithExpectLastSequence(seq-1), jetstream.WithMsgID(msgID(part, seq, entry)))
-	if err == nil && ack.Sequence != seq {
+	ack, err := p.publish(part, seq, entry)
+	if err == nil && ack.Sequence == seq {
+		ps.streamLast.Store(seq)
+		ps.fenced.Store(true)
+		return nil
+	}
+	ps.behind.Store(true)
+	go p.catchUp(part)
+	var api *jetstream.APIError
+	if errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		p.n.log.Info("log append refused: another owner wrote; catching up", "partition", part, "seq", seq)
+		return store.ErrNotOwner
+	}
+	if err == nil {
 		err = fmt.Errorf("the log put entry %d at %d", seq, ack.Sequence)
 	}
-	if err != nil {
-		p.n.log.Warn("log append refused; catching up", "partition", part, "seq", seq, "error", err)
-		ps.behind.Store(true)
-		go p.catchUp(part)
-		return fmt.Errorf("%w (%v)", store.ErrNotOwner, err)
+	p.n.log.Warn("log append unanswered; catching up", "partition", part, "seq", seq, "error", err)
+	return store.Errorf(store.ErrUnavailable, "Partition %d's log did not answer in time, so this change may or may not have been saved; check, then try again.", part)
+}
+
+// publish sends an entry to part's log, asking again (the same message:
+// the log keeps one of each ID) while the log's leader does not answer,
+// up to three seconds in all: a leader handing over to another, or being
+// elected, answers nothing for a moment.
+func (p *Partitions) publish(part int, seq uint64, entry []byte) (*jetstream.PubAck, error) {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		ack, err := p.n.js.Publish(ctx, subjectLog+strconv.Itoa(part), entry,
+			jetstream.WithExpectLastSequence(seq-1), jetstream.WithMsgID(msgID(part, seq, entry)))
+		cancel()
+		var api *jetstream.APIError
+		if err == nil || errors.As(err, &api) || time.Now().After(deadline) {
+			return ack, err
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	ps.streamLast.Store(seq)
-	return nil
 }
 
 // msgID names an entry for JetStream's duplicate window: a retry of the
@@ -196,12 +232,10 @@ func (p *Partitions) replayToEnd(ctx context.Context, part int) error {
 	// The log's end as its leader knows it (a replica could be behind,
 	// and an owner must have everything before it answers reads); the
 	// entries themselves may come from any replica (direct gets).
-	info, err := p.streams[part].Info(ctx)
+	last, err := p.logEnd(ctx, part)
 	if err != nil {
 		return err
 	}
-	last := info.State.LastSeq
-	p.state[part].streamLast.Store(last)
 	applied, err := p.st.LastApplied(part)
 	if err != nil {
 		return err
@@ -216,6 +250,26 @@ func (p *Partitions) replayToEnd(ctx context.Context, part int) error {
 		}
 	}
 	return nil
+}
+
+// logEnd returns the sequence number of part's last log entry, as the
+// log's leader knows it, asking again every moment until ctx ends (a
+// leader being elected answers nothing).
+func (p *Partitions) logEnd(ctx context.Context, part int) (uint64, error) {
+	for attempt := 0; ; attempt++ {
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		info, err := p.streams[part].Info(c)
+		cancel()
+		if err == nil {
+			p.state[part].streamLast.Store(info.State.LastSeq)
+			return info.State.LastSeq, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("the log of partition %d: %w", part, err)
+		case <-time.After(time.Duration(min(attempt+1, 5)) * 50 * time.Millisecond):
+		}
+	}
 }
 
 // startApply starts the loop that applies part's log from the entry
@@ -311,7 +365,7 @@ func (p *Partitions) become(ctx context.Context, part int) {
 		return
 	}
 	ps.behind.Store(false)
-	ps.mine, ps.acquiredAt = true, time.Now()
+	ps.fenced.Store(false)
 	ps.mu.Unlock()
 	sub, err := p.n.nc.QueueSubscribe(subjectExec+strconv.Itoa(part), "owners", func(m *nats.Msg) { p.serve(part, m) })
 	if err != nil {
@@ -337,316 +391,11 @@ func (p *Partitions) release(part int) {
 	}
 	p.owned[part].Store(false)
 	if ps.sub != nil {
-		ps.sub.Unsubscribe()
+		// Commands already delivered are answered (ErrNotOwner: their
+		// senders ask the new owner) rather than left to time out.
+		ps.sub.Drain()
 		ps.sub = nil
 	}
-	ps.mu.Lock()
-	ps.mine = false
-	ps.mu.Unlock()
 	p.startApply(part)
 	p.n.log.Info("released partition", "partition", part)
-}
-
-// wire is a forwarded command's answer.
-type wire struct {
-	Result json.RawMessage `json:"result,omitempty"`
-	Seq    uint64          `json:"seq,omitempty"`
-	Kind   string          `json:"kind,omitempty"`
-	Field  string          `json:"field,omitempty"`
-	Msg    string          `json:"msg,omitempty"`
-}
-
-// serve runs a command forwarded to this node as part's owner.
-func (p *Partitions) serve(part int, m *nats.Msg) {
-	var e store.Entry
-	var w wire
-	if err := json.Unmarshal(m.Data, &e); err != nil {
-		w.Kind, w.Msg = "internal", "the forwarded command does not decode"
-	} else {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		data, seq, err := p.st.ExecEntry(ctx, e)
-		cancel()
-		w.Result, w.Seq = data, seq
-		if err != nil {
-			w.Kind, w.Field, w.Msg = store.WireError(err)
-		}
-	}
-	b, _ := json.Marshal(w)
-	m.Respond(b)
-}
-
-// Forward runs a command on the owner of part, asking again while
-// ownership moves (up to 20 s in all).
-func (p *Partitions) Forward(ctx context.Context, part int, e store.Entry) ([]byte, uint64, error) {
-	body, err := json.Marshal(e)
-	if err != nil {
-		return nil, 0, err
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for attempt := 0; ; attempt++ {
-		if p.Owns(part) {
-			return p.st.ExecEntry(ctx, e)
-		}
-		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		m, err := p.n.nc.RequestWithContext(rctx, subjectExec+strconv.Itoa(part), body)
-		cancel()
-		var w wire
-		if err == nil {
-			if err = json.Unmarshal(m.Data, &w); err == nil && w.Kind != "" {
-				err = store.ErrorFromWire(w.Kind, w.Field, w.Msg)
-			}
-		}
-		retry := err != nil && (errors.Is(err, store.ErrNotOwner) || errors.Is(err, store.ErrUnavailable) ||
-			errors.Is(err, nats.ErrNoResponders) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout))
-		if err == nil {
-			return w.Result, w.Seq, nil
-		}
-		if !retry || ctx.Err() != nil || time.Now().After(deadline) {
-			if retry {
-				return nil, 0, store.Errorf(store.ErrUnavailable, "Partition %d has no owner at the moment; try again in a moment.", part)
-			}
-			return nil, 0, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, 0, ctx.Err()
-		case <-time.After(time.Duration(min(attempt+1, 10)) * 50 * time.Millisecond):
-		}
-	}
-}
-
-// Sync waits until this node's replica of part has applied what part's
-// log held when Sync was called: at once on its owner (whose lease makes
-// it the only writer), else by asking the log's leader for its last entry.
-func (p *Partitions) Sync(ctx context.Context, part int) error {
-	ps := p.state[part]
-	if p.Owns(part) && !ps.behind.Load() && time.Since(ps.renewedAt()) < p.n.cfg.LeaseTTL/2 {
-		// The lease was renewed within half its time: no other node can
-		// have taken it (they wait a whole lease's time without renewal).
-		return nil
-	}
-	info, err := p.streams[part].Info(ctx)
-	if err != nil {
-		return store.Errorf(store.ErrUnavailable, "Partition %d's log does not answer at the moment; try again in a moment.", part)
-	}
-	return p.st.WaitApplied(ctx, part, info.State.LastSeq)
-}
-
-// manage keeps the node's heartbeat and its leases: it renews the leases
-// it holds, takes the partitions that fall to it when their lease lapses
-// or is given up, and gives up the ones that belong to another live node.
-// A partition belongs to the live node at its number modulo the live
-// nodes, sorted by name.
-func (p *Partitions) manage(ctx context.Context) {
-	defer p.done.Done()
-	tick := time.NewTicker(p.n.cfg.LeaseTTL / 4)
-	defer tick.Stop()
-	for {
-		p.round(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		case <-p.kick:
-		}
-	}
-}
-
-// round is one pass of manage.
-func (p *Partitions) round(ctx context.Context) {
-	now := time.Now()
-	h := heartbeat{At: now.UnixMilli(), Ready: p.ready.Load()}
-	if p.st != nil {
-		for part := range p.parts {
-			seq, _ := p.st.LastApplied(part)
-			h.Applied = append(h.Applied, seq)
-			if p.Owns(part) {
-				h.Owned = append(h.Owned, part)
-			}
-		}
-	}
-	hb, _ := json.Marshal(h)
-	c, cancel := context.WithTimeout(ctx, p.n.cfg.LeaseTTL)
-	defer cancel()
-	if _, err := p.nodes.Put(c, p.n.cfg.Name, hb); err != nil && ctx.Err() == nil {
-		p.n.log.Warn("heartbeat", "error", err)
-	}
-	live := p.liveNodes(c)
-	for part := range p.parts {
-		if ctx.Err() != nil {
-			return
-		}
-		p.tend(c, part, live, now)
-	}
-}
-
-// liveNodes returns the ready nodes whose heartbeat changed within a
-// lease's time, as this node has seen them, sorted by name.
-func (p *Partitions) liveNodes(ctx context.Context) []string {
-	keys, err := p.nodes.ListKeys(ctx)
-	if err != nil {
-		return []string{p.n.cfg.Name}
-	}
-	defer keys.Stop()
-	var live []string
-	for k := range keys.Keys() {
-		e, err := p.nodes.Get(ctx, k)
-		if err != nil {
-			continue
-		}
-		var hb heartbeat
-		if json.Unmarshal(e.Value(), &hb) != nil || !hb.Ready {
-			continue
-		}
-		if k == p.n.cfg.Name || p.fresh("node/"+k, e.Revision()) {
-			live = append(live, k)
-		}
-	}
-	if !slices.Contains(live, p.n.cfg.Name) && p.ready.Load() {
-		live = append(live, p.n.cfg.Name)
-	}
-	slices.Sort(live)
-	return live
-}
-
-// seen is a key's revision and when this node first saw it, so that
-// "unchanged for a lease's time" needs no shared clock.
-type seen struct {
-	rev uint64
-	at  time.Time
-}
-
-// fresh reports whether key's revision changed within a lease's time.
-func (p *Partitions) fresh(key string, rev uint64) bool {
-	now := time.Now()
-	v, ok := p.seen.Load(key)
-	if !ok || v.(seen).rev != rev {
-		p.seen.Store(key, seen{rev, now})
-		return true
-	}
-	return now.Sub(v.(seen).at) < p.n.cfg.LeaseTTL
-}
-
-// tend renews, takes or gives up one partition's lease.
-func (p *Partitions) tend(ctx context.Context, part int, live []string, now time.Time) {
-	key := "p." + strconv.Itoa(part)
-	ps := p.state[part]
-	want := live[part%len(live)] == p.n.cfg.Name
-	e, err := p.leases.Get(ctx, key)
-	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-		if p.owned[part].Load() && errors.Is(err, context.DeadlineExceeded) {
-			// The bucket does not answer: a lease that cannot be renewed
-			// is given up before it could lapse elsewhere.
-			if time.Since(ps.acquiredAt) > p.n.cfg.LeaseTTL/2 {
-				p.release(part)
-			}
-		}
-		return
-	}
-	var l lease
-	var rev uint64
-	if e != nil {
-		rev = e.Revision()
-		json.Unmarshal(e.Value(), &l)
-	}
-	ps.owner = l.Node
-	val, _ := json.Marshal(lease{Node: p.n.cfg.Name, At: now.UnixMilli()})
-	switch {
-	case e != nil && l.Node == p.n.cfg.Name:
-		if !p.owned[part].Load() {
-			// A lease of ours from before a restart: give it up cleanly.
-			p.leases.Delete(ctx, key, jetstream.LastRevision(rev))
-			return
-		}
-		if !want && len(live) > 1 {
-			// Another live node is where this partition belongs.
-			p.release(part)
-			p.leases.Delete(ctx, key, jetstream.LastRevision(rev))
-			return
-		}
-		if _, err := p.leases.Update(ctx, key, val, rev); err != nil {
-			p.n.log.Warn("lease lost", "partition", part, "error", err)
-			p.release(part)
-			return
-		}
-		ps.acquiredAt = time.Now()
-		ps.renewed.Store(time.Now().UnixNano())
-	case e == nil:
-		if !want {
-			return // its node will take it
-		}
-		if _, err := p.leases.Create(ctx, key, val); err == nil {
-			ps.acquiredAt = time.Now()
-			ps.renewed.Store(time.Now().UnixNano())
-			p.become(ctx, part)
-		}
-	default:
-		if p.owned[part].Load() {
-			p.release(part) // someone else holds it now
-		}
-		if p.fresh(key, rev) {
-			return
-		}
-		// The holder stopped renewing it: whoever it falls to takes it.
-		if !want {
-			return
-		}
-		if _, err := p.leases.Update(ctx, key, val, rev); err == nil {
-			ps.acquiredAt = time.Now()
-			ps.renewed.Store(time.Now().UnixNano())
-			p.become(ctx, part)
-		}
-	}
-}
-
-// watchLeases kicks the manager when a lease is given up, so another
-// node takes it at once.
-func (p *Partitions) watchLeases(ctx context.Context) {
-	defer p.done.Done()
-	for ctx.Err() == nil {
-		w, err := p.leases.WatchAll(ctx, jetstream.UpdatesOnly())
-		if err != nil {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-			continue
-		}
-		for e := range w.Updates() {
-			if e != nil && (e.Operation() == jetstream.KeyValueDelete || e.Operation() == jetstream.KeyValuePurge) {
-				select {
-				case p.kick <- struct{}{}:
-				default:
-				}
-			}
-		}
-		w.Stop()
-	}
-}
-
-// Leave gives up every lease this node holds, so the other nodes take
-// its partitions at once (a graceful stop), and stops its loops.
-func (p *Partitions) Leave() {
-	if p.stop == nil {
-		return
-	}
-	p.stop()
-	p.done.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	p.nodes.Delete(ctx, p.n.cfg.Name)
-	for part := range p.parts {
-		if p.owned[part].Load() {
-			p.owned[part].Store(false)
-			if s := p.state[part].sub; s != nil {
-				s.Unsubscribe()
-			}
-			key := "p." + strconv.Itoa(part)
-			if e, err := p.leases.Get(ctx, key); err == nil {
-				p.leases.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
-			}
-		}
-		p.stopApplying(part)
-	}
 }
