@@ -175,6 +175,15 @@ func (m *Main) leaveCluster() {
 	}
 }
 
+// handover gives this node's partitions to the others before the
+// requests in flight drain: those are forwarded to the new owners.
+func (m *Main) handover() {
+	if m.node != nil && m.node.parts != nil {
+		m.node.parts.Handover()
+		m.node.n.StepDown()
+	}
+}
+
 func (m *Main) closeNode() {
 	if m.node != nil {
 		m.node.n.Close()

@@ -268,11 +268,13 @@ func (m *Main) rotateKeys(ctx context.Context) {
 	}
 }
 
-// Close drains in-flight requests (up to the shutdown timeout), stops the
+// Close hands a cluster node's partitions to the other nodes, drains
+// in-flight requests (up to the shutdown timeout), stops the
 // workers and closes storage. It is safe to call more than once.
 func (m *Main) Close() error {
 	var errs []error
 	m.closing.Do(func() {
+		m.handover()
 		if m.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 			if err := m.srv.Shutdown(ctx); err != nil {
