@@ -162,6 +162,13 @@ func Start(cfg Config) (*Node, error) {
 			Username:  clientUser,
 			Password:  cfg.Secret,
 			TLSConfig: cfg.TLS,
+			// A node that stops answering but keeps its connections open
+			// (paused, or its host frozen) is cut off in about three
+			// seconds, not minutes: until then requests answered by any
+			// replica (direct reads of the logs and buckets) may be
+			// routed to it and wait.
+			PingInterval: time.Second,
+			MaxPingsOut:  3,
 		},
 		Routes:     routes,
 		NoSigs:     true,

@@ -127,14 +127,23 @@ func (s *Status) Print(w io.Writer) {
 	tw.Flush()
 }
 
+// Logged is one entry of a partition's log, with the node that wrote it
+// and its lease's term (see HeaderWriter).
+type Logged struct {
+	Data   []byte
+	Writer string
+	Term   uint64
+}
+
 // ReadLogs returns every partition's log, entry by entry (for tests that
-// compare replicas with a fresh replay, and for inspection).
-func ReadLogs(ctx context.Context, js jetstream.JetStream) (map[int][][]byte, error) {
+// compare replicas with a fresh replay or check the writers' terms, and
+// for inspection).
+func ReadLogs(ctx context.Context, js jetstream.JetStream) (map[int][]Logged, error) {
 	st, err := ReadStatus(ctx, js)
 	if err != nil {
 		return nil, err
 	}
-	out := map[int][][]byte{}
+	out := map[int][]Logged{}
 	for _, p := range st.Partitions {
 		s, err := js.Stream(ctx, streamName(p.Partition))
 		if err != nil {
@@ -145,7 +154,11 @@ func ReadLogs(ctx context.Context, js jetstream.JetStream) (map[int][][]byte, er
 			if err != nil {
 				return nil, fmt.Errorf("partition %d entry %d: %w", p.Partition, seq, err)
 			}
-			out[p.Partition] = append(out[p.Partition], m.Data)
+			l := Logged{Data: m.Data}
+			name, term, _ := strings.Cut(m.Header.Get(HeaderWriter), " ")
+			l.Writer = name
+			l.Term, _ = strconv.ParseUint(term, 10, 64)
+			out[p.Partition] = append(out[p.Partition], l)
 		}
 	}
 	return out, nil
