@@ -117,6 +117,12 @@ func (c *nodes) waitExit(i int) {
 			keep := filepath.Join(os.TempDir(), fmt.Sprintf("aperture-node%d-stuck.log", i))
 			if b, err := os.ReadFile(filepath.Join(c.dir, fmt.Sprintf("node%d", i), "log")); err == nil {
 				os.WriteFile(keep, b, 0o644)
+				// The goroutines in aperture's own code, where it waits.
+				for _, g := range strings.Split(string(b), "\n\n") {
+					if strings.HasPrefix(g, "goroutine ") && strings.Contains(g, "aperture/") {
+						c.t.Log(tail(g, 1500))
+					}
+				}
 			}
 			c.t.Fatalf("node%d did not exit within 30 s (its log and goroutines: %s)", i, keep)
 		}
