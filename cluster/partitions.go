@@ -247,20 +247,7 @@ func (p *Partitions) replayToEnd(ctx context.Context, part int) error {
 	if err != nil {
 		return err
 	}
-	applied, err := p.st.LastApplied(part)
-	if err != nil {
-		return err
-	}
-	for seq := applied + 1; seq <= last; seq++ {
-		m, err := p.streams[part].GetMsg(ctx, seq)
-		if err != nil {
-			return fmt.Errorf("entry %d: %w", seq, err)
-		}
-		if err := p.st.Replay(part, m.Data); err != nil {
-			return fmt.Errorf("entry %d: %w", seq, err)
-		}
-	}
-	return nil
+	return p.fill(ctx, part, last)
 }
 
 // logEnd returns the sequence number of part's last log entry, as the
