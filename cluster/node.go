@@ -283,6 +283,9 @@ func Dial(dir, secret string) (*nats.Conn, jetstream.JetStream, error) {
 		return nil, nil, fmt.Errorf("cluster: no running node in %s (%v)", dir, err)
 	}
 	nc, err := nats.Connect(strings.TrimSpace(string(b)), nats.UserInfo(clientUser, secret), nats.Timeout(5*time.Second))
+	if errors.Is(err, nats.ErrAuthorization) {
+		return nil, nil, fmt.Errorf("cluster: the node in %s refused the cluster secret: give the one the nodes were started with (--cluster-secret or APERTURE_CLUSTER_SECRET)", dir)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("cluster: connect to the node in %s: %w", dir, err)
 	}

@@ -89,16 +89,16 @@ type heartbeat struct {
 func (n *Node) NewPartitions(ctx context.Context, parts int) (*Partitions, error) {
 	p := &Partitions{n: n, parts: parts, owned: make([]atomic.Bool, parts), kick: make(chan struct{}, 1), peers: map[string]peer{}}
 	var err error
-	if p.leases, err = n.js.KeyValue(ctx, bucketLeases); err != nil {
-		return nil, fmt.Errorf("cluster: %s: %w", bucketLeases, err)
+	if p.leases, err = open(ctx, n.log, bucketLeases, func(c context.Context) (jetstream.KeyValue, error) { return n.js.KeyValue(c, bucketLeases) }); err != nil {
+		return nil, err
 	}
-	if p.nodes, err = n.js.KeyValue(ctx, bucketNodes); err != nil {
-		return nil, fmt.Errorf("cluster: %s: %w", bucketNodes, err)
+	if p.nodes, err = open(ctx, n.log, bucketNodes, func(c context.Context) (jetstream.KeyValue, error) { return n.js.KeyValue(c, bucketNodes) }); err != nil {
+		return nil, err
 	}
 	for i := range parts {
-		s, err := n.js.Stream(ctx, streamName(i))
+		s, err := open(ctx, n.log, "the log of partition "+strconv.Itoa(i), func(c context.Context) (jetstream.Stream, error) { return n.js.Stream(c, streamName(i)) })
 		if err != nil {
-			return nil, fmt.Errorf("cluster: the log of partition %d: %w", i, err)
+			return nil, err
 		}
 		p.streams = append(p.streams, s)
 		p.state = append(p.state, &partState{})
