@@ -274,7 +274,10 @@ func TestClusterAPIFlow(t *testing.T) {
 			t.Fatalf("node%d serves other bytes for the photo", i)
 		}
 	}
-	// Fifty sign-ups of one name, spread over the nodes: one wins.
+	// Fifty sign-ups of one name, spread over the nodes: one wins. A
+	// client asks again after a 503 (a busy machine can make a node wait
+	// too long for the name's bucket); since a 503 may hide a sign-up
+	// that was made, the one account may then answer a retry with 409.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	codes := map[int]int{}
@@ -282,15 +285,21 @@ func TestClusterAPIFlow(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			code, _ := req("POST", node(i)+"/api/v1/auth/signup", "", map[string]string{"username": []string{"dup", "Dup", "DUP"}[i%3], "password": "correct horse battery"})
+			code := 503
+			for try := 0; code == 503 && try < 5; try++ {
+				code, _ = req("POST", node(i+try)+"/api/v1/auth/signup", "", map[string]string{"username": []string{"dup", "Dup", "DUP"}[i%3], "password": "correct horse battery"})
+			}
 			mu.Lock()
 			codes[code]++
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	if codes[201] != 1 || codes[409] != 49 {
+	if codes[201] > 1 || codes[201]+codes[409] != 50 {
 		t.Fatalf("fifty sign-ups of one name: %v", codes)
+	}
+	for i := 1; i <= 3; i++ {
+		mustReq(t, 200, "GET", u[i]+"/api/v1/users/dup", "", nil)
 	}
 	// A log-out on node 1 ends the token on node 3 within a second.
 	tok := mustReq(t, 200, "POST", u[3]+"/api/v1/auth/login", "", map[string]string{"username": "ana", "password": "correct horse battery"})["access_token"].(string)
