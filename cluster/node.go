@@ -8,8 +8,9 @@
 // What this package adds is thin: leases that say which node applies a
 // partition's fresh commands, the forwarding of a command to that owner,
 // the loops that apply each partition's log on the other replicas, and
-// the bridges that carry live events and session revocations between
-// nodes. None of it replicates data or reaches consensus by itself.
+// the relay that carries live events and ended sessions between nodes on
+// plain subjects (relay.go). None of it replicates data or reaches
+// consensus by itself. It is the one package that imports NATS.
 package cluster
 
 import (

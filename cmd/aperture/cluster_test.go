@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -231,10 +232,23 @@ func TestClusterAPIFlow(t *testing.T) {
 	post := mustReq(t, 201, "POST", node(0)+"/api/v1/posts", ana, map[string]any{"caption": "Dawn #quokkaland with @ben",
 		"media_ids": []string{media["id"].(string)}, "location": map[string]any{"name": "Quokka Bay", "lat": -32, "lon": 115.5}})
 	pid := post["id"].(string)
+	// ana's live event stream is on node 3; ben likes on node 2 and cy
+	// comments on node 3: the activity events reach her stream.
+	events := streamEvents(t, u[3], ana)
 	if m := mustReq(t, 200, "POST", node(1)+"/api/v1/posts/"+pid+"/like", ben, nil); m["like_count"].(float64) != 1 {
 		t.Fatalf("like: %v", m)
 	}
 	mustReq(t, 201, "POST", node(2)+"/api/v1/posts/"+pid+"/comments", cy, map[string]string{"text": "Lovely"})
+	for n := 0; n < 2; {
+		select {
+		case ev := <-events:
+			if ev == "activity" {
+				n++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("ana's stream on node3 got %d of the 2 activity events within 10 s", n)
+		}
+	}
 	// Every node answers the same: the post, its counts, the feeds, the
 	// hashtag, the place and the map.
 	for i := 1; i <= 3; i++ {
@@ -310,6 +324,46 @@ func TestClusterAPIFlow(t *testing.T) {
 	start := time.Now()
 	waitFor(t, time.Second, func() bool { code, _ := req("GET", u[3]+"/api/v1/me", tok, nil); return code == 401 })
 	t.Logf("a log-out on node1 reached node3 in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// streamEvents opens token's live event stream on the node at base and
+// sends the type of each event it gets, until the test ends.
+func streamEvents(t *testing.T, base, token string) <-chan string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	r, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/stream", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(r)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("event stream: %v %v", res, err)
+	}
+	out := make(chan string, 64)
+	hello := make(chan struct{})
+	go func() {
+		defer res.Body.Close()
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			typ, ok := strings.CutPrefix(sc.Text(), "event: ")
+			if !ok {
+				continue
+			}
+			if typ == "hello" {
+				close(hello)
+				continue
+			}
+			select {
+			case out <- typ:
+			default:
+			}
+		}
+	}()
+	select {
+	case <-hello:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the event stream did not open within 10 s")
+	}
+	return out
 }
 
 func waitFor(t *testing.T, d time.Duration, cond func() bool) {
