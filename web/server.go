@@ -86,6 +86,9 @@ type Deps struct {
 	Webhooks *feed.Webhooks
 	// Push sends Web Push messages; its public key is served (optional).
 	Push *feed.Pusher
+	// Cluster reads the cluster's status on a node of a cluster; nil on
+	// a single node, which then has no cluster section or metrics.
+	Cluster ClusterStatus
 }
 
 // Server is the fiber app with aperture's routes.
@@ -106,6 +109,7 @@ type Server struct {
 	hub       *feed.Hub
 	webhooks  *feed.Webhooks
 	push      *feed.Pusher
+	cluster   *clusterCache // nil on a single node
 	closing   chan struct{} // closed by Shutdown: streams end
 	disk      func() DiskUsage
 	cookies   *cookies
@@ -169,6 +173,10 @@ func New(cfg Config, d Deps) *Server {
 		}
 		return time.Since(t).Seconds()
 	}))
+	if d.Cluster != nil {
+		s.cluster = &clusterCache{src: d.Cluster}
+		s.metrics.Registry.MustRegister(newClusterCollector(s.cluster, s.log))
+	}
 	proxies := make([]string, len(cfg.TrustedProxies))
 	for i, p := range cfg.TrustedProxies {
 		proxies[i] = p.String()
@@ -219,6 +227,7 @@ func New(cfg Config, d Deps) *Server {
 	s.registerSearch(s.api)
 	s.registerPreview(s.api)
 	s.registerAdmin(s.api)
+	s.registerCluster(s.api)
 	s.registerStream(s.api)
 	s.registerSubscriptions(s.api)
 	s.registerPush(s.api)
