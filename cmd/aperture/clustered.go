@@ -30,6 +30,9 @@ type node struct {
 	kv    *cluster.KV
 	tail  *search.Tail
 	subs  []*nats.Subscription
+	// limits keeps the rate limits of the accounts whose partitions this
+	// node owns, and asks the owners for the others.
+	limits *cluster.Limits
 }
 
 // storeOptions returns how to open the store: on one node the directory's
@@ -166,6 +169,9 @@ func (m *Main) leaveCluster() {
 	}
 	for _, s := range m.node.subs {
 		s.Unsubscribe()
+	}
+	if m.node.limits != nil {
+		m.node.limits.Stop()
 	}
 	if m.node.parts != nil {
 		m.node.parts.Leave()

@@ -4,18 +4,28 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"aperture/cluster"
 	"aperture/web"
 )
 
 // clusterWeb gives the web layer, on a node of a cluster, what it takes
 // from the cluster: the status behind /admin/cluster and the cluster
-// metrics. On a single node it leaves d as it is: no cluster section.
+// metrics, and the per-account rate limits kept by each account's
+// partition owner (see cluster.Limits). On a single node it leaves d as
+// it is: no cluster section, and the limits counted in this process.
 func (m *Main) clusterWeb(cfg web.Config, d *web.Deps) {
 	if m.node == nil {
 		return
 	}
 	d.Cluster = clusterStatus{m.node.n}
+	m.node.limits = m.node.parts.Limits(m.st, web.NewAccountLimiter(cfg))
+	d.Accounts = m.node.limits
+	lim := m.node.limits
+	d.Metrics.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aperture_cluster_rate_limit_fallbacks_total",
+		Help: "Per-account rate-limit takes counted on this node because the account's partition owner did not answer in time."},
+		func() float64 { return float64(lim.Fallbacks()) }))
 }
 
 // clusterStatus reads the cluster's status for the web layer.
