@@ -28,6 +28,9 @@ type node struct {
 	kv    *cluster.KV
 	tail  *search.Tail
 	relay *cluster.Relay
+	// limits keeps the rate limits of the accounts whose partitions this
+	// node owns, and asks the owners for the others.
+	limits *cluster.Limits
 }
 
 // storeOptions returns how to open the store: on one node the directory's
@@ -139,6 +142,9 @@ func (m *Main) leaveCluster() {
 	}
 	if m.node.relay != nil {
 		m.node.relay.Stop()
+	}
+	if m.node.limits != nil {
+		m.node.limits.Stop()
 	}
 	if m.node.parts != nil {
 		m.node.parts.Leave()
