@@ -1,12 +1,13 @@
 // Command loadgen measures aperture's whole flows over loopback with real
 // tokens: the home feed against two HTTP ceilings of the machine (a small
 // JSON answer encoded per request and a static ~4 KB one) in alternating
-// rounds, the home page as HTML, and with -posts, photo uploads and post
-// creation followed by the drain of their fan-out. It is bounded in time
-// and in requests, and only talks to the address it is given (127.0.0.1
-// by default).
+// rounds, the home page as HTML, with -posts, photo uploads and post
+// creation followed by the drain of their fan-out, and with -follows,
+// follows and then their undoing, each followed by the drain of the work
+// it queued. It is bounded in time and in requests, and only talks to the
+// address it is given (127.0.0.1 by default).
 //
-//	loadgen -addr 127.0.0.1:8080 -conns 64 -duration 5s -rounds 3 -posts 8000
+//	loadgen -addr 127.0.0.1:8080 -conns 64 -duration 5s -rounds 3 -posts 8000 -follows 4000
 //
 // It signs in as accounts found on the explore page, with the seed's
 // password (see "aperture seed").
@@ -37,17 +38,18 @@ func main() {
 	accounts := flag.Int("accounts", 16, "accounts to sign in as")
 	rounds := flag.Int("rounds", 3, "alternating ceiling/feed rounds")
 	posts := flag.Int("posts", 0, "then upload this many photos and time creating a post with each")
+	follows := flag.Int("follows", 0, "then time this many follows of accounts not yet followed, and their undoing")
 	soakFor := flag.Duration("soak", 0, "instead, run a mixed read/write soak this long")
 	pid := flag.Int("pid", 0, "the server's process ID, for its RSS during a soak")
 	rate := flag.Int("rate", 250, "requests per second during a soak")
 	flag.Parse()
-	if err := run(*addr, *conns, *duration, *rounds, *posts, *maxReq, *password, *accounts, *soakFor, *pid, *rate); err != nil {
+	if err := run(*addr, *conns, *duration, *rounds, *posts, *follows, *maxReq, *password, *accounts, *soakFor, *pid, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, conns int, d time.Duration, rounds, posts int, maxReq int64, password string, accounts int, soakFor time.Duration, pid, rate int) error {
+func run(addr string, conns int, d time.Duration, rounds, posts, follows int, maxReq int64, password string, accounts int, soakFor time.Duration, pid, rate int) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -111,7 +113,12 @@ func run(addr string, conns int, d time.Duration, rounds, posts int, maxReq int6
 	page := load(client, base+"/", tokens, true, conns, d, maxReq)
 	page.print("home page GET / (HTML)")
 	if posts > 0 {
-		return postFlow(client, base, tokens, conns, posts)
+		if err := postFlow(client, base, tokens, conns, posts); err != nil {
+			return err
+		}
+	}
+	if follows > 0 {
+		return followFlow(client, base, tokens, names, conns, follows)
 	}
 	return nil
 }
