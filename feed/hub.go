@@ -17,6 +17,9 @@ import (
 // ones it missed; an ID from before a restart (another epoch) or older than
 // the ring gets a fresh snapshot instead.
 type Hub struct {
+	// Relay, if set, carries published events to every node's Deliver.
+	Relay func(user store.ID, typ, data string)
+
 	epoch string
 	mu    sync.Mutex
 	seq   uint64
@@ -53,8 +56,20 @@ func NewHub() *Hub {
 
 // Publish sends an event to the account's clients and keeps it for
 // reconnects, if the account has been connected recently; otherwise it
-// does nothing (a later connection starts from a snapshot).
+// does nothing (a later connection starts from a snapshot). With Relay
+// set, the event goes there instead (in a cluster, to every node, which
+// each Deliver it to their own clients).
 func (h *Hub) Publish(user store.ID, typ, data string) {
+	if h.Relay != nil {
+		h.Relay(user, typ, data)
+		return
+	}
+	h.Deliver(user, typ, data)
+}
+
+// Deliver sends an event to this process's clients of the account (see
+// Publish).
+func (h *Hub) Deliver(user store.ID, typ, data string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	u := h.users[user]

@@ -32,6 +32,9 @@ type Config struct {
 	MaxAttempts int           // failures before a job is parked in the dead letters (8)
 	BaseBackoff time.Duration // first retry delay, doubled each time (1 s)
 	FanoutBatch int           // followers per fan-out transaction (1,000)
+	// Owns, if set, says which partitions' outboxes this pool runs: in a
+	// cluster, the ones this node owns (nil: all of them).
+	Owns func(part int) bool
 }
 
 // Pool takes due jobs from the outbox and runs them.
@@ -177,6 +180,9 @@ func (p *Pool) Start() {
 			var due []*store.Job
 			share := max(512/p.st.Partitions(), 64)
 			for part := range p.st.Partitions() {
+				if p.cfg.Owns != nil && !p.cfg.Owns(part) {
+					continue
+				}
 				jobs, err := p.st.DueJobs(part, time.Now(), share, skip)
 				if err != nil && ctx.Err() == nil {
 					p.log.Error("outbox read", "partition", part, "error", err)

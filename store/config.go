@@ -59,11 +59,16 @@ func (c Configure) apply(tx *Tx) (PartitionConfig, error) {
 	return c.Config, tx.set(bMeta, keyConfig, b)
 }
 
-// configure brings every partition's configuration to the store's
-// options, with a Configure command where they differ.
-func (s *Store) configure(ctx context.Context) error {
+// ApplyConfig brings the configuration of every partition this node owns
+// (all of them, on one node) to the store's options, with a Configure
+// command where they differ. Open runs it on one node; in a cluster the
+// owner of a partition runs it when it takes the partition.
+func (s *Store) ApplyConfig(ctx context.Context) error {
 	want := PartitionConfig{CelebrityAt: s.opt.CelebrityAt, InboxCap: s.opt.InboxCap}
 	for i := range s.parts {
+		if s.opt.Router != nil && !s.opt.Router.Owns(i) {
+			continue
+		}
 		var have PartitionConfig
 		if err := s.viewPart(i, func(tx *Tx) error { have = tx.config(); return nil }); err != nil {
 			return err

@@ -102,6 +102,9 @@ func (s *Store) LikedBy(user ID, posts []ID) (map[ID]bool, error) {
 // in order of user ID (newest accounts first).
 func (s *Store) Likers(viewer, post ID, p Page) (UserPage, error) {
 	var out UserPage
+	if err := s.synced(post, viewer); err != nil {
+		return out, err
+	}
 	err := s.view(func(tx *Tx) error {
 		po, err := tx.post(post)
 		if err != nil {
@@ -268,6 +271,9 @@ type CommentPage struct {
 // blocked by.
 func (s *Store) Comments(viewer, post ID, p Page) (CommentPage, error) {
 	var out CommentPage
+	if err := s.synced(post, viewer); err != nil {
+		return out, err
+	}
 	err := s.view(func(tx *Tx) error {
 		po, err := tx.post(post)
 		if err != nil {

@@ -56,6 +56,7 @@ type commandType struct {
 type runner interface {
 	Shard() uint16
 	run(tx *Tx) (any, error)
+	isBulk() bool
 }
 
 // typed wraps a Command[R] as a runner.
@@ -63,6 +64,10 @@ type typed[R any] struct{ cmd Command[R] }
 
 func (t typed[R]) Shard() uint16 { return t.cmd.Shard() }
 func (t typed[R]) unwrap() any   { return t.cmd }
+func (t typed[R]) isBulk() bool {
+	_, ok := any(t.cmd).(bulkCommand)
+	return ok
+}
 
 func (t typed[R]) run(tx *Tx) (any, error) {
 	tx.now = t.cmd.Time()

@@ -61,14 +61,14 @@ func Exec[R any](ctx context.Context, e Executor, cmd Command[R]) (R, error) {
 	}
 	p, ok := cmd.(preparer[R])
 	if !ok {
-		return submit(ctx, s, cmd)
+		return route(ctx, s, cmd)
 	}
 	cmd, finish, err := p.prepare(ctx, s)
 	if err != nil {
 		var zero R
 		return zero, err
 	}
-	res, err := submit(ctx, s, cmd)
+	res, err := route(ctx, s, cmd)
 	if finish != nil {
 		return finish(res, err)
 	}
@@ -105,6 +105,22 @@ func (s *Store) Execute(ctx context.Context, cmd any) (any, error) {
 // entry.
 type preparer[R any] interface {
 	prepare(ctx context.Context, s *Store) (Command[R], func(R, error) (R, error), error)
+}
+
+// route runs cmd here if this node owns its partition (always, on one
+// node), or forwards it to the owner.
+func route[R any](ctx context.Context, s *Store, cmd Command[R]) (R, error) {
+	part := s.PartitionOf(cmd.Shard())
+	if s.opt.Router != nil && !s.opt.Router.Owns(part) {
+		return forward(ctx, s, part, cmd)
+	}
+	res, err := submit(ctx, s, cmd)
+	if s.opt.Router != nil && errors.Is(err, ErrNotOwner) {
+		// This node lost the partition while the command waited (its log
+		// refused the entry): the new owner runs it.
+		return forward(ctx, s, part, cmd)
+	}
+	return res, err
 }
 
 // submit runs cmd through its partition's committer.
@@ -157,6 +173,10 @@ type Tx struct {
 	writes int
 	// cfg is the partition's configuration, once read.
 	cfg *PartitionConfig
+	// places lists the places a write transaction changed, jobs the jobs
+	// it queued.
+	places []ID
+	jobs   []*Job
 }
 
 type openBucket struct {
@@ -315,6 +335,7 @@ type pending struct {
 	shard uint16 // the command's shard
 	cmd   any    // the command, encoded into the log when there is one
 	entry *Entry // the command as logged: set when replaying, else made from cmd
+	seq   uint64 // the log entry that held it, once committed
 }
 
 // bulkCommand marks commands that are background work of many writes
@@ -331,6 +352,10 @@ type bulkCommand interface{ bulk() }
 // commands before it are committed again (apply is deterministic, so they
 // reach the same state), the failed one gets its error, and the rest go on.
 type committer struct {
+	// committed, if set, is told of every commit: its log entry and the
+	// records it changed.
+	committed func(seq uint64, dirty []cacheKey, places []ID, jobs []*Job)
+
 	part     int     // the partition it commits to
 	parts    int     // how many partitions the store has
 	sink     LogSink // where log entries go, if anywhere
@@ -465,20 +490,15 @@ var errCommandFailed = errors.New("store: command failed")
 func (c *committer) commit(batch []*pending) { c.apply(0, batch) }
 
 // replay applies a logged batch as entry seq, which must be the next one:
-// an older entry changes nothing and a newer one is a gap.
+// an older entry changes nothing and a newer one is a gap. The check is
+// made in the transaction that applies it, so a replay racing another
+// (or a fresh commit) cannot apply an entry twice.
 func (c *committer) replay(seq uint64, batch []*pending) error {
-	var last uint64
-	if err := c.db.View(func(btx *bolt.Tx) error { last = (&Tx{tx: btx}).lastApplied(); return nil }); err != nil {
-		return err
-	}
-	switch {
-	case seq <= last:
-		return nil
-	case seq > last+1:
-		return Errorf(ErrConflict, "Log entry %d of partition %d arrived after entry %d: entries are missing.", seq, c.part, last)
-	}
 	return c.apply(seq, batch)
 }
+
+// errApplied marks a replayed entry that this partition has already.
+var errApplied = errors.New("store: entry applied already")
 
 // apply commits batch as log entry seq (0: the next one) and returns the
 // transaction's own error, if any (each command's is in its pending).
@@ -493,6 +513,14 @@ func (c *committer) apply(seq uint64, batch []*pending) error {
 		var tx *Tx
 		err := c.db.Update(func(btx *bolt.Tx) error {
 			tx = &Tx{tx: btx, part: c.part, parts: c.parts, opt: c.opt}
+			if !fresh {
+				switch last := tx.lastApplied(); {
+				case seq <= last:
+					return errApplied
+				case seq > last+1:
+					return Errorf(ErrConflict, "Log entry %d of partition %d arrived after entry %d: entries are missing.", seq, c.part, last)
+				}
+			}
 			for i, p := range batch {
 				if skip[i] {
 					continue
@@ -524,13 +552,26 @@ func (c *committer) apply(seq uint64, batch []*pending) error {
 		if restart {
 			continue
 		}
+		if err == errApplied {
+			for _, p := range batch {
+				close(p.done)
+			}
+			return nil
+		}
 		if err == nil {
 			c.cache.invalidate(tx.dirty)
+			if c.committed != nil {
+				c.committed(seq, tx.dirty, tx.places, tx.jobs)
+			}
 		}
 		for i, p := range batch {
 			if err != nil && !skip[i] {
 				p.err = fmt.Errorf("store: commit: %w", err)
+				if errors.Is(err, ErrNotOwner) {
+					p.err = ErrNotOwner
+				}
 			}
+			p.seq = seq
 			close(p.done)
 		}
 		return err

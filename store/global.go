@@ -226,6 +226,8 @@ func (s *Store) migrateGlobal() error {
 			return err
 		}
 	}
-	_, err = s.kv.Create("migrated/partition-facts", nil)
+	if _, err = s.kv.Create("migrated/partition-facts", nil); errors.Is(err, ErrConflict) {
+		return nil // another node of a cluster marked it a moment ago
+	}
 	return err
 }

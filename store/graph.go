@@ -261,6 +261,9 @@ func (c Follow) prepare(_ context.Context, s *Store) (Command[FollowState], func
 	if c.FollowerID == c.TargetID {
 		return nil, nil, Invalid("username", "You can't follow yourself.")
 	}
+	if err := s.synced(c.TargetID); err != nil { // its privacy as of now
+		return nil, nil, err
+	}
 	target, err := s.User(c.TargetID)
 	if err != nil || target.Suspended {
 		return nil, nil, Errorf(ErrNotFound, "That account was not found.")
@@ -613,6 +616,9 @@ type Relationship struct {
 // the side that owns it holds it.
 func (s *Store) Relationship(viewer, other ID) (Relationship, error) {
 	var r Relationship
+	if err := s.synced(viewer, other); err != nil {
+		return r, err
+	}
 	err := s.view(func(tx *Tx) error {
 		r = tx.relationship(viewer, other)
 		return nil
@@ -665,6 +671,12 @@ func (t *Tx) canSeeAccount(viewer ID, u *User) error {
 func (s *Store) ViewProfile(viewer ID, name string) (*User, Relationship, error) {
 	u, err := s.UserByUsername(name)
 	if err != nil {
+		return nil, Relationship{}, err
+	}
+	if err := s.synced(u.ID, viewer); err != nil {
+		return nil, Relationship{}, err
+	}
+	if u, err = s.User(u.ID); err != nil {
 		return nil, Relationship{}, err
 	}
 	var r Relationship

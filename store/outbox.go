@@ -42,7 +42,9 @@ func (t *Tx) enqueue(kind string, payload any) error {
 	if err != nil {
 		return err
 	}
-	return t.put(bOutbox, id.key(), &Job{ID: id, Kind: kind, Payload: b, NotBefore: t.now, CreatedAt: t.now})
+	j := &Job{ID: id, Kind: kind, Payload: b, NotBefore: t.now, CreatedAt: t.now}
+	t.jobs = append(t.jobs, j)
+	return t.put(bOutbox, id.key(), j)
 }
 
 // DueJobs returns up to limit jobs of partition part whose time has

@@ -86,6 +86,7 @@ func (t *Tx) placeAdd(p *Post) error {
 		pl = &Place{ID: id, Name: p.Location.Name, Lat: p.Location.Lat, Lon: p.Location.Lon}
 	}
 	pl.Posts++
+	t.places = append(t.places, id)
 	if err := t.put(bPlaces, id.key(), pl); err != nil {
 		return err
 	}
@@ -104,6 +105,7 @@ func (t *Tx) placePublic(p *Post, d int) error {
 	if err := t.get(bPlaces, id.key(), pl, "place"); err != nil {
 		return nil
 	}
+	t.places = append(t.places, id)
 	switch {
 	case d > 0:
 		if pl.Public == 0 || p.ID < pl.NamedBy {
@@ -150,6 +152,7 @@ func (t *Tx) placeRemove(p *Post) error {
 		return nil
 	}
 	id := PlaceID(*p.Location)
+	t.places = append(t.places, id)
 	if err := t.unmark(bPlacePosts, pair(id, p.ID)); err != nil {
 		return err
 	}

@@ -383,6 +383,9 @@ func errorsIsForbidden(err error) bool {
 // across a block, ErrForbidden for a private account not followed.
 func (s *Store) ViewPost(viewer, id ID) (*Post, error) {
 	var p *Post
+	if err := s.synced(id, viewer); err != nil {
+		return nil, err
+	}
 	err := s.view(func(tx *Tx) (err error) {
 		if p, err = tx.post(id); err != nil {
 			return err

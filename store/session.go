@@ -132,6 +132,10 @@ func (c RevokeSession) apply(tx *Tx) (*Session, error) {
 
 // Session returns the session with this ID, or ErrNotFound.
 func (s *Store) Session(id ID) (*Session, error) {
+	// A session made through another node a moment ago is here too.
+	if err := s.synced(id); err != nil {
+		return nil, err
+	}
 	out := new(Session)
 	err := s.view(func(tx *Tx) error { return tx.get(bSessions, id.key(), out, "That session") })
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,16 @@ type Options struct {
 	// commits: tests record logs to replay them, and cluster mode
 	// replicates them.
 	Log LogSink
+	// Router, if set, decides which partitions this node applies fresh
+	// commands to, and forwards the others (cluster mode).
+	Router Router
+	// KV, if set, holds the global facts instead of DATA/global.db
+	// (cluster mode: a replicated bucket).
+	KV KV
+	// OnCommit, if set, is told of every commit on this node, fresh or
+	// replayed: the records it changed (for the search index, which each
+	// node keeps for itself in cluster mode). It must not block.
+	OnCommit func(part int, c Changes)
 
 	migrations []migration // tests replace the migration list
 }
@@ -65,6 +76,31 @@ type partition struct {
 	db   *bolt.DB
 	path string
 	c    *committer
+
+	applied atomic.Uint64 // lastApplied, as of the last commit here
+	mu      sync.Mutex
+	ticks   chan struct{} // closed at each commit
+}
+
+// tick returns a channel closed at the partition's next commit.
+func (p *partition) tick() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ticks == nil {
+		p.ticks = make(chan struct{})
+	}
+	return p.ticks
+}
+
+// advanced records a commit of log entry seq and wakes its waiters.
+func (p *partition) advanced(seq uint64) {
+	p.applied.Store(seq)
+	p.mu.Lock()
+	if p.ticks != nil {
+		close(p.ticks)
+		p.ticks = nil
+	}
+	p.mu.Unlock()
 }
 
 // FileName is the name of the first partition's database file inside the
@@ -130,12 +166,16 @@ func Open(dir string, opt Options) (*Store, error) {
 		}
 		s.parts = append(s.parts, p)
 	}
-	kv, err := openBoltKV(dir, opt)
-	if err != nil {
-		s.closeFiles()
-		return nil, err
+	if opt.KV != nil {
+		s.kv = opt.KV
+	} else {
+		kv, err := openBoltKV(dir, opt)
+		if err != nil {
+			s.closeFiles()
+			return nil, err
+		}
+		s.kv = kv
 	}
-	s.kv = kv
 	if err := s.migrateGlobal(); err != nil {
 		s.closeFiles()
 		return nil, err
@@ -147,9 +187,26 @@ func Open(dir string, opt Options) (*Store, error) {
 		}
 	}
 	for _, p := range s.parts {
+		seq, err := s.LastApplied(p.idx)
+		if err != nil {
+			s.closeFiles()
+			return nil, err
+		}
+		p.applied.Store(seq)
 		p.c = startCommitter(p.db, p.idx, len(s.parts), opt.MaxBatch, &s.opt, s.cache)
+		p.c.committed = func(seq uint64, dirty []cacheKey, places []ID, jobs []*Job) {
+			p.advanced(seq)
+			if opt.OnCommit != nil {
+				c := changes(dirty, places)
+				c.Jobs = jobs
+				opt.OnCommit(p.idx, c)
+			}
+		}
 	}
-	if err := s.configure(context.Background()); err != nil {
+	if opt.Router != nil {
+		return s, nil // the owners configure their partitions
+	}
+	if err := s.ApplyConfig(context.Background()); err != nil {
 		s.Close()
 		return nil, err
 	}

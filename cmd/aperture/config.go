@@ -31,6 +31,7 @@ type Config struct {
 	FanoutBatch     int
 	CelebrityAt     int
 	Partitions      int
+	Cluster         ClusterConfig
 	HTTPS           bool
 	MapTiles        string
 	MapAttribution  string
@@ -157,6 +158,7 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	str(&cfg.ProxyHeader, "proxy-header", "APERTURE_PROXY_HEADER", "X-Forwarded-For", "the header the trusted proxies add the client to: X-Forwarded-For or Forwarded")
 	str(&cfg.MetricsToken, "metrics-token", "APERTURE_METRICS_TOKEN", "", "a bearer token that /metrics requires (empty: none)")
 	str(&cfg.MetricsAddr, "metrics-addr", "APERTURE_METRICS_ADDR", "", "serve /metrics on this address of its own instead of the main one (empty: the main address)")
+	cfg.Cluster.flags(str, boolean)
 	check := func() error {
 		if len(bad) > 0 {
 			return fmt.Errorf("%s", strings.Join(bad, "; "))
@@ -168,6 +170,9 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 			return fmt.Errorf("--log-format must be text or json, not %q", cfg.LogFormat)
 		}
 		if _, err := parseTrustedProxies(cfg.TrustedProxies); err != nil {
+			return err
+		}
+		if err := cfg.Cluster.check(); err != nil {
 			return err
 		}
 		return checkProxyHeader(cfg.ProxyHeader)

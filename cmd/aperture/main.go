@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = reindexCommand(ctx, args, getenv, stdout, stderr)
 	case "seed":
 		err = seedCommand(ctx, args, getenv, stdout, stderr)
+	case "cluster":
+		err = clusterCommand(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 	case "help", "-h", "--help":
@@ -102,6 +104,10 @@ Usage:
                                           verify a backup and restore it (and its index)
   aperture check [--repair] [--data DIR]  verify the invariants; --repair fixes what it can
   aperture health [--addr A]              exit 0 if the server at A answers /healthz
+  aperture cluster init --partitions 64 [--data DIR]
+                                          once, on a fresh cluster (through this host's node)
+  aperture cluster status [--json] [--data DIR]
+                                          nodes, partitions, owners, leases and lag
   aperture version                        print build information and library versions
 
 Run "aperture serve --help" for the server's flags.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +15,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	webpush "github.com/SherClockHolmes/webpush-go"
 
 	"aperture/feed"
 	"aperture/media"
@@ -53,6 +50,8 @@ type Main struct {
 	// metricsLn and metricsSrv serve /metrics on --metrics-addr.
 	metricsLn  net.Listener
 	metricsSrv *http.Server
+
+	node *node // in a cluster
 }
 
 // NewMain returns a Main that logs to stderr.
@@ -114,13 +113,29 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.log.Info("warmed the database into memory", "file", filepath.Base(db), "bytes", n, "took", took.String())
 		}
 	}
-	if m.st, err = store.Open(m.Config.Data, store.Options{Partitions: m.Config.Partitions, CelebrityAt: m.Config.CelebrityAt}); err != nil {
+	opt, err := m.storeOptions(ctx)
+	if err != nil {
 		return err
 	}
-	if m.auth, err = auth.NewService(m.st, keyFile(m.Config.Data), auth.Config{}, time.Now()); err != nil {
+	if m.st, err = store.Open(m.Config.Data, opt); err != nil {
 		return err
 	}
-	mediaKey, err := auth.LoadSecret(auth.FileKeys(filepath.Join(m.Config.Data, "keys", "media.key")))
+	jwtKeys, err := m.keyStore(ctx, "jwt", "jwt.json")
+	if err != nil {
+		return err
+	}
+	if m.auth, err = shared(func() (*auth.Service, error) { return auth.NewService(m.st, jwtKeys, auth.Config{}, time.Now()) }); err != nil {
+		return err
+	}
+	mediaKeys, err := m.keyStore(ctx, "media", "media.key")
+	if err != nil {
+		return err
+	}
+	mediaKey, err := shared(func() ([]byte, error) { return auth.LoadSecret(mediaKeys) })
+	if err != nil {
+		return err
+	}
+	blobs, err := m.photoBlobs(ctx)
 	if err != nil {
 		return err
 	}
@@ -129,12 +144,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		MaxPixels:    int64(m.Config.MaxMegapixels) * 1_000_000,
 		Decoders:     m.Config.Decoders,
 		DecodeMemory: int64(m.Config.DecodeMemoryMB) << 20,
-	}, media.FileBlobs{Dir: filepath.Join(m.Config.Data, "media")})
+	}, blobs)
 	if m.index, err = search.Open(filepath.Join(m.Config.Data, "search"), m.st, m.log); err != nil {
 		return err
 	}
 	metrics := web.NewMetrics(m.st)
-	m.pool = feed.NewPool(m.st, feed.Config{FanoutBatch: m.Config.FanoutBatch}, m.log)
+	poolCfg := feed.Config{FanoutBatch: m.Config.FanoutBatch}
+	if m.node != nil {
+		poolCfg.Owns = m.node.parts.Owns // each partition's outbox runs on its owner
+	}
+	m.pool = feed.NewPool(m.st, poolCfg, m.log)
 	hub := feed.NewHub()
 	m.pool.Hub = hub
 	allow, err := parseAllow(m.Config.WebhookAllow)
@@ -143,7 +162,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	webhooks := &feed.Webhooks{St: m.st, Allow: allow, Site: m.Config.PublicURL}
 	webhooks.Register(m.pool)
-	pusher, err := m.pusher(webhooks)
+	pusher, err := m.pusher(ctx, webhooks)
 	if err != nil {
 		return err
 	}
@@ -182,6 +201,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	bgCtx, cancel := context.WithCancel(context.Background())
 	m.stopBG = cancel
 	if err = m.startControl(); err != nil {
+		return err
+	}
+	if err = m.joinWork(hub); err != nil {
 		return err
 	}
 	m.pool.Start()
@@ -246,11 +268,13 @@ func (m *Main) rotateKeys(ctx context.Context) {
 	}
 }
 
-// Close drains in-flight requests (up to the shutdown timeout), stops the
+// Close hands a cluster node's partitions to the other nodes, drains
+// in-flight requests (up to the shutdown timeout), stops the
 // workers and closes storage. It is safe to call more than once.
 func (m *Main) Close() error {
 	var errs []error
 	m.closing.Do(func() {
+		m.handover()
 		if m.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 			if err := m.srv.Shutdown(ctx); err != nil {
@@ -272,6 +296,7 @@ func (m *Main) Close() error {
 		if m.pool != nil {
 			m.pool.Stop()
 		}
+		m.leaveCluster()
 		if m.index != nil {
 			if err := m.index.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close search index: %w", err))
@@ -285,6 +310,7 @@ func (m *Main) Close() error {
 				errs = append(errs, fmt.Errorf("close storage: %w", err))
 			}
 		}
+		m.closeNode()
 	})
 	return errors.Join(errs...)
 }
@@ -377,28 +403,15 @@ func parseAllow(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// pusher loads the VAPID keys from DATA/keys/vapid.json, making them on
-// first start.
-func (m *Main) pusher(net *feed.Webhooks) (*feed.Pusher, error) {
-	path := filepath.Join(m.Config.Data, "keys", "vapid.json")
-	var keys struct{ Public, Private string }
-	if b, err := os.ReadFile(path); err == nil {
-		if err := json.Unmarshal(b, &keys); err != nil || keys.Public == "" {
-			return nil, fmt.Errorf("the Web Push keys in %s are damaged", path)
-		}
-	} else {
-		priv, pub, err := webpush.GenerateVAPIDKeys()
-		if err != nil {
-			return nil, err
-		}
-		keys.Public, keys.Private = pub, priv
-		b, _ := json.Marshal(keys)
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return nil, err
-		}
+// pusher makes the Web Push sender with the instance's VAPID keys (in
+// DATA/keys/vapid.json, or the cluster's bucket), made on first start.
+func (m *Main) pusher(ctx context.Context, net *feed.Webhooks) (*feed.Pusher, error) {
+	keys, err := shared(func() ([2]string, error) {
+		pub, priv, err := m.vapidKeys(ctx)
+		return [2]string{pub, priv}, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	contact := m.Config.PushContact
 	if contact == "" {
@@ -407,7 +420,7 @@ func (m *Main) pusher(net *feed.Webhooks) (*feed.Pusher, error) {
 	if contact == "" {
 		contact = "mailto:admin@localhost"
 	}
-	return &feed.Pusher{St: m.st, PublicKey: keys.Public, PrivateKey: keys.Private, Subscriber: contact, Net: net}, nil
+	return &feed.Pusher{St: m.st, PublicKey: keys[0], PrivateKey: keys[1], Subscriber: contact, Net: net}, nil
 }
 
 // everyMinute calls fn with the time each minute until ctx ends: the

@@ -30,6 +30,11 @@ var owasp = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, S
 
 // Service is sign-up, log-in, refresh, logout and request authentication.
 type Service struct {
+	// Ended, if set, is told of every session this node ends (a logout,
+	// a replayed refresh token), so that other nodes Forget it (cluster
+	// mode).
+	Ended func(sid store.ID)
+
 	st        Store
 	tokens    *Tokens
 	sessions  *sessionCache
@@ -216,6 +221,7 @@ func (s *Service) Refresh(ctx context.Context, token string, now time.Time) (*Gr
 	}
 	s.sessions.set(sess)
 	if !sess.Active(now) {
+		s.ended(sid)
 		return nil, store.Errorf(store.ErrUnauthorized, "This refresh token was already used, so the session was signed out to protect the account; sign in again.")
 	}
 	u, err := s.st.User(sess.UserID)
@@ -232,7 +238,20 @@ func (s *Service) Logout(ctx context.Context, sid store.ID, now time.Time) error
 		return err
 	}
 	s.sessions.set(sess)
+	s.ended(sid)
 	return nil
+}
+
+func (s *Service) ended(sid store.ID) {
+	if s.Ended != nil {
+		s.Ended(sid)
+	}
+}
+
+// Forget ends a session on this node at once: another node ended it,
+// and this node's store may not have applied that yet.
+func (s *Service) Forget(sid store.ID) {
+	s.sessions.end(sid)
 }
 
 // Authenticate checks an access token and that its session is open (see

@@ -50,6 +50,17 @@ func (c *sessionCache) open(sid, user store.ID, now time.Time) (created time.Tim
 	return e.created, !e.revoked && e.user == user && now.Before(e.expires)
 }
 
+// end records that a session ended elsewhere: it stays ended here even
+// before this node's store has applied its end (a session never starts
+// again).
+func (c *sessionCache) end(sid store.ID) {
+	c.mu.Lock()
+	e := c.m[sid]
+	e.revoked = true
+	c.m[sid] = e
+	c.mu.Unlock()
+}
+
 // set records the session's current state.
 func (c *sessionCache) set(s *store.Session) {
 	c.put(s.ID, entryOf(s))
