@@ -9,8 +9,18 @@
 //
 //	loadgen -addr 127.0.0.1:8080 -conns 64 -duration 5s -rounds 3 -posts 8000 -follows 4000
 //
+// With -cluster it measures instead a three-node cluster started by
+// deploy/cluster/run-local.sh in that directory, against the single node
+// at -single if given, with the same load on both: acknowledged writes
+// (likes, unlikes, comments, profile edits) over -conns publishers, the
+// home feed through each node, and with -failovers, rounds of SIGKILL of
+// the node owning the most partitions and its restart (see cluster.go):
+//
+//	loadgen -cluster /tmp/c -single 127.0.0.1:8080 -conns 64 -duration 5s -rounds 3 -populate 128 -failovers 5
+//
 // It signs in as accounts found on the explore page, with the seed's
-// password (see "aperture seed").
+// password (see "aperture seed"); with -cluster it signs its own accounts
+// up through the API.
 package main
 
 import (
@@ -42,7 +52,33 @@ func main() {
 	soakFor := flag.Duration("soak", 0, "instead, run a mixed read/write soak this long")
 	pid := flag.Int("pid", 0, "the server's process ID, for its RSS during a soak")
 	rate := flag.Int("rate", 250, "requests per second during a soak")
+	clusterDir := flag.String("cluster", "", "instead, measure the three-node cluster that deploy/cluster/run-local.sh started in this directory")
+	single := flag.String("single", "", "with -cluster: a single node (no cluster) to compare against, host:port")
+	populate := flag.Int("populate", 128, "with -cluster: accounts to sign up on each (at least -conns)")
+	failovers := flag.Int("failovers", 0, "with -cluster: then this many rounds of SIGKILL and restart of a node")
+	failoverConns := flag.Int("failover-conns", 8, "with -failovers: publishers writing while a node is killed and down")
+	catchupConns := flag.Int("catchup-conns", 0, "with -failovers: publishers writing while it starts again and catches up")
+	runLocal := flag.String("run-local", "deploy/cluster/run-local.sh", "with -failovers: the script that starts a node again")
 	flag.Parse()
+	if *clusterDir != "" {
+		b := &clusterBench{dir: *clusterDir, conns: *conns, d: *duration, rounds: *rounds, populate: *populate,
+			failovers: *failovers, bgConns: max(min(*failoverConns, *populate), 1),
+			catchup: min(*catchupConns, *populate), password: *password, runLocal: *runLocal,
+			client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conns, MaxConnsPerHost: *conns, ReadBufferSize: 64 << 10},
+				Timeout: 10 * time.Second}}
+		if *single != "" {
+			b.single = "http://" + *single
+		}
+		if *populate < *conns {
+			fmt.Fprintln(os.Stderr, "loadgen: -populate must be at least -conns (one account per publisher)")
+			os.Exit(2)
+		}
+		if err := b.run(); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*addr, *conns, *duration, *rounds, *posts, *follows, *maxReq, *password, *accounts, *soakFor, *pid, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
