@@ -8,7 +8,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN      := bin/aperture
 
-.PHONY: all build run test vet fmt fmt-check unit race partitions long fuzz bench bench-flows bench-partitions bench-search bench-media bench-ui soak screenshots clean
+.PHONY: all build run test vet fmt fmt-check unit race partitions long fuzz bench bench-flows bench-partitions bench-cluster bench-search bench-media bench-ui soak screenshots clean
 
 all: build
 
@@ -171,6 +171,44 @@ bench-partitions: build
 	    'after the unfollows' 'BenchmarkCreatePost' 'BenchmarkFanout10k' 'BenchmarkFanoutSustained'; do \
 	  echo "-- $$m"; for f in $(PARTOUT)/*.txt; do grep -h -- "$$m" $$f | sed "s|^|$$(basename $$f .txt): |"; done; \
 	done; exit $$status
+
+# bench-cluster: one node (no cluster, CLUSTERSINGLEPARTS partitions) and
+# a three-node cluster on this machine (deploy/cluster/run-local.sh,
+# CLUSTERPARTS partitions, JetStream syncing every write), both fresh in
+# CLUSTEROUT, rate limits off on every node (by environment, which
+# run-local.sh passes on). cmd/loadgen -cluster signs up the same small
+# dataset on each through the API (-populate accounts, two posts each,
+# eight follows each), then in rounds alternated between the two:
+# acknowledged writes (likes, unlikes, comments, profile edits) from
+# -conns publishers, each request to the next node, with p50/p99 and the
+# ratio; the home feed through each node; then -failovers rounds of
+# kill -9 of the node owning the most partitions while -failover-conns
+# publishers write on: the time until its partitions take writes again,
+# and, after run-local.sh starts it again (with -catchup-conns publishers
+# writing meanwhile, none by default), the time until it serves, has
+# caught up with the entries it missed, and owns partitions again. Each node is stopped by its PID at the end,
+# also on failure; the output is kept in CLUSTEROUT/run.txt.
+CLUSTEROUT         ?= /tmp/aperture-bench-cluster
+CLUSTERPARTS       ?= 16
+CLUSTERSINGLEPARTS ?= 1
+CLUSTERLOAD        ?= -conns 64 -duration 10s -rounds 3 -populate 128 -failovers 5 -failover-conns 8
+CLUSTERADDR        ?= 127.0.0.1:18184
+bench-cluster: build
+	$(GO) build -o bin/loadgen ./cmd/loadgen
+	@rm -rf $(CLUSTEROUT); mkdir -p $(CLUSTEROUT); \
+	export APERTURE=$(CURDIR)/$(BIN) APERTURE_PARTITIONS=$(CLUSTERPARTS) APERTURE_LOG_LEVEL=warn APERTURE_WAIT=600 \
+	  APERTURE_AUTH_RATE_IP=100000 APERTURE_AUTH_RATE_USER=100000 APERTURE_RATE_POSTS=off APERTURE_RATE_COMMENTS=off \
+	  APERTURE_RATE_LIKES=off APERTURE_RATE_FOLLOWS=off APERTURE_RATE_UPLOADS=off APERTURE_RATE_READS=off; \
+	stop() { for f in $(CLUSTEROUT)/single.pid $(CLUSTEROUT)/nodes/node*/pid; do \
+	  [ -f $$f ] && kill -9 $$(cat $$f) 2>/dev/null; rm -f $$f; done; true; }; \
+	trap stop EXIT; trap "exit 1" INT TERM HUP; \
+	echo "load average at the start: $$(cut -d' ' -f1-3 /proc/loadavg)" | tee $(CLUSTEROUT)/run.txt; \
+	./$(BIN) serve --data $(CLUSTEROUT)/single --partitions $(CLUSTERSINGLEPARTS) --addr $(CLUSTERADDR) \
+	  >$(CLUSTEROUT)/single.log 2>&1 & echo $$! >$(CLUSTEROUT)/single.pid; disown; \
+	deploy/cluster/run-local.sh $(CLUSTEROUT)/nodes | tee -a $(CLUSTEROUT)/run.txt; [ $${PIPESTATUS[0]} = 0 ] || exit 1; \
+	./bin/loadgen -cluster $(CLUSTEROUT)/nodes -single $(CLUSTERADDR) $(CLUSTERLOAD) 2>&1 | tee -a $(CLUSTEROUT)/run.txt; \
+	status=$${PIPESTATUS[0]}; \
+	echo "load average at the end: $$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a $(CLUSTEROUT)/run.txt; exit $$status
 
 # bench-search: reindex the bench-flows dataset (timed, docs/s) and query
 # latencies on it: hashtag term, two-word match, nearby 10 km, map clusters.
