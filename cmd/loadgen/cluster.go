@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -405,7 +406,12 @@ type writer struct {
 	down     atomic.Int32     // 1 + the index of a node not to send to, or 0
 }
 
+// partitionN is a partition's number in an error, left out so that
+// errors group by kind.
+var partitionN = regexp.MustCompile(`[Pp]artition \d+`)
+
 func (w *writer) fail(msg string) {
+	msg = partitionN.ReplaceAllStringFunc(msg, func(m string) string { return m[:len("partition")] + " N" })
 	w.errs.Add(1)
 	w.mu.Lock()
 	if w.failed == nil {
