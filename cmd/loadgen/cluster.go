@@ -121,10 +121,16 @@ func (b *clusterBench) run() error {
 			rs.print(fmt.Sprintf("%d: writes, 1 node", r))
 			ws, pSolo = append(ws, rs.rate), append(pSolo, [2]time.Duration{rs.p50, rs.p99})
 		}
+		e0 := b.entries()
 		rc := b.writes(b.nodes, clus, b.d)
 		rc.print(fmt.Sprintf("%d: writes, 3 nodes", r))
 		if err := b.answering(); err != nil {
 			return err
+		}
+		if e0 > 0 && rc.n > 0 {
+			e := b.entries() - e0
+			fmt.Printf("    the logs grew by %d entries (these writes and the jobs they queued): %.2f acknowledged writes per entry\n",
+				e, float64(rc.n)/float64(max(e, 1)))
 		}
 		wc, pClus = append(wc, rc.rate), append(pClus, [2]time.Duration{rc.p50, rc.p99})
 		if solo != nil && rs.rate > 0 {
@@ -543,6 +549,20 @@ func (b *clusterBench) writes(urls []string, ds *dataset, d time.Duration) write
 		r.p50, r.p99 = w.lat[len(w.lat)/2], w.lat[len(w.lat)*99/100]
 	}
 	return r
+}
+
+// entries returns how many entries all the partitions' logs hold, or 0
+// when the status cannot be read.
+func (b *clusterBench) entries() int {
+	st, err := b.status(0)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, p := range st.Partitions {
+		n += int(p.Entries)
+	}
+	return n
 }
 
 // status reads the cluster's status through node i's client port.
