@@ -8,7 +8,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN      := bin/aperture
 
-.PHONY: all build run test vet fmt fmt-check unit race partitions long fuzz bench bench-flows bench-search bench-media bench-ui soak screenshots clean
+.PHONY: all build run test vet fmt fmt-check unit race partitions long fuzz bench bench-flows bench-partitions bench-cluster bench-search bench-media bench-ui soak screenshots clean
 
 all: build
 
@@ -136,6 +136,81 @@ bench-flows: build
 	@./$(BIN) serve --data $(BENCHDATA) --addr 127.0.0.1:18181 --log-level warn --rate-reads off --rate-posts off --rate-uploads off & pid=$$!; \
 	  ./bin/loadgen -addr 127.0.0.1:18181 -conns 64 -duration 5s -rounds 3 -posts 8000; status=$$?; kill $$pid; wait $$pid; exit $$status
 	$(GO) test -run '^$$' -bench 'CreatePost|Fanout|BenchmarkFeed' -benchtime 3s ./store/ ./feed/ ./web/
+
+# bench-partitions: the whole flows on a data directory of one partition
+# and on one of four, seeded alike (10,000 accounts, 1,000,000 posts,
+# --no-images, seed 1) into $(BENCHDATA)-p1 and $(BENCHDATA)-p4, each once
+# (with its search index built, so that the server is ready at once).
+# The server runs on each in turn, PARTRUNS times, with the same load
+# (PARTLOAD: home-feed rounds against the ceilings, post creation, then
+# follows and their undoing, each drained); then the store's and the feed's
+# post creation and fan-out benchmarks with each partition count in turn.
+# Every run's output is kept in PARTOUT, and the figures are printed
+# side by side at the end.
+PARTRUNS ?= 2
+PARTLOAD ?= -conns 64 -duration 5s -rounds 3 -posts 8000 -follows 4000
+PARTOUT  ?= /tmp/aperture-bench-partitions
+PARTADDR ?= 127.0.0.1:18183
+bench-partitions: build
+	$(GO) build -o bin/loadgen ./cmd/loadgen
+	@for p in 1 4; do d=$(BENCHDATA)-p$$p; [ -e $$d/aperture.db ] && continue; rm -rf $$d.part; \
+	  ./$(BIN) seed --data $$d.part --partitions $$p --users 10000 --posts 1000000 --no-images && \
+	  { ./$(BIN) reindex --data $$d.part | tail -1; [ $${PIPESTATUS[0]} = 0 ]; } && mv $$d.part $$d || exit 1; done
+	@rm -rf $(PARTOUT); mkdir -p $(PARTOUT); status=0; \
+	for r in $$(seq $(PARTRUNS)); do for p in 1 4; do \
+	  echo "== run $$r, P = $$p"; \
+	  ./$(BIN) serve --data $(BENCHDATA)-p$$p --addr $(PARTADDR) --log-level warn --rate-reads off --rate-posts off \
+	    --rate-uploads off --rate-follows off & pid=$$!; sleep 1; kill -0 $$pid || exit 1; \
+	  ./bin/loadgen -addr $(PARTADDR) $(PARTLOAD) | tee $(PARTOUT)/p$$p-run$$r.txt; [ $${PIPESTATUS[0]} = 0 ] || status=1; \
+	  kill $$pid; wait $$pid; \
+	done; done; \
+	for r in $$(seq $(PARTRUNS)); do for p in 1 4; do \
+	  echo "== benchmarks, run $$r, P = $$p"; \
+	  APERTURE_TEST_PARTITIONS=$$p $(GO) test -run '^$$' -bench 'CreatePost|Fanout' -benchtime 3s ./store/ ./feed/ \
+	    | tee $(PARTOUT)/bench-p$$p-run$$r.txt | grep -E '^Benchmark|FAIL'; [ $${PIPESTATUS[0]} = 0 ] || status=1; \
+	done; done; \
+	for m in 'median of' 'home feed' 'create POST' 'last post was created' 'follow POST' 'after the follows' 'unfollow DELETE' \
+	    'after the unfollows' 'BenchmarkCreatePost' 'BenchmarkFanout10k' 'BenchmarkFanoutSustained'; do \
+	  echo "-- $$m"; for f in $(PARTOUT)/*.txt; do grep -h -- "$$m" $$f | sed "s|^|$$(basename $$f .txt): |"; done; \
+	done; exit $$status
+
+# bench-cluster: one node (no cluster, CLUSTERSINGLEPARTS partitions) and
+# a three-node cluster on this machine (deploy/cluster/run-local.sh,
+# CLUSTERPARTS partitions, JetStream syncing every write), both fresh in
+# CLUSTEROUT, rate limits off on every node (by environment, which
+# run-local.sh passes on). cmd/loadgen -cluster signs up the same small
+# dataset on each through the API (-populate accounts, two posts each,
+# eight follows each), then in rounds alternated between the two:
+# acknowledged writes (likes, unlikes, comments, profile edits) from
+# -conns publishers, each request to the next node, with p50/p99 and the
+# ratio; the home feed through each node; then -failovers rounds of
+# kill -9 of the node owning the most partitions while -failover-conns
+# publishers write on: the time until its partitions take writes again,
+# and, after run-local.sh starts it again (with -catchup-conns publishers
+# writing meanwhile, none by default), the time until it serves, has
+# caught up with the entries it missed, and owns partitions again. Each node is stopped by its PID at the end,
+# also on failure; the output is kept in CLUSTEROUT/run.txt.
+CLUSTEROUT         ?= /tmp/aperture-bench-cluster
+CLUSTERPARTS       ?= 16
+CLUSTERSINGLEPARTS ?= 1
+CLUSTERLOAD        ?= -conns 64 -duration 10s -rounds 3 -populate 128 -failovers 5 -failover-conns 8
+CLUSTERADDR        ?= 127.0.0.1:18184
+bench-cluster: build
+	$(GO) build -o bin/loadgen ./cmd/loadgen
+	@rm -rf $(CLUSTEROUT); mkdir -p $(CLUSTEROUT); \
+	export APERTURE=$(CURDIR)/$(BIN) APERTURE_PARTITIONS=$(CLUSTERPARTS) APERTURE_LOG_LEVEL=warn APERTURE_WAIT=600 \
+	  APERTURE_AUTH_RATE_IP=100000 APERTURE_AUTH_RATE_USER=100000 APERTURE_RATE_POSTS=off APERTURE_RATE_COMMENTS=off \
+	  APERTURE_RATE_LIKES=off APERTURE_RATE_FOLLOWS=off APERTURE_RATE_UPLOADS=off APERTURE_RATE_READS=off; \
+	stop() { for f in $(CLUSTEROUT)/single.pid $(CLUSTEROUT)/nodes/node*/pid; do \
+	  [ -f $$f ] && kill -9 $$(cat $$f) 2>/dev/null; rm -f $$f; done; true; }; \
+	trap stop EXIT; trap "exit 1" INT TERM HUP; \
+	echo "load average at the start: $$(cut -d' ' -f1-3 /proc/loadavg)" | tee $(CLUSTEROUT)/run.txt; \
+	./$(BIN) serve --data $(CLUSTEROUT)/single --partitions $(CLUSTERSINGLEPARTS) --addr $(CLUSTERADDR) \
+	  >$(CLUSTEROUT)/single.log 2>&1 & echo $$! >$(CLUSTEROUT)/single.pid; disown; \
+	deploy/cluster/run-local.sh $(CLUSTEROUT)/nodes | tee -a $(CLUSTEROUT)/run.txt; [ $${PIPESTATUS[0]} = 0 ] || exit 1; \
+	./bin/loadgen -cluster $(CLUSTEROUT)/nodes -single $(CLUSTERADDR) $(CLUSTERLOAD) 2>&1 | tee -a $(CLUSTEROUT)/run.txt; \
+	status=$${PIPESTATUS[0]}; \
+	echo "load average at the end: $$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a $(CLUSTEROUT)/run.txt; exit $$status
 
 # bench-search: reindex the bench-flows dataset (timed, docs/s) and query
 # latencies on it: hashtag term, two-word match, nearby 10 km, map clusters.

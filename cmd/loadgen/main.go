@@ -1,15 +1,26 @@
 // Command loadgen measures aperture's whole flows over loopback with real
 // tokens: the home feed against two HTTP ceilings of the machine (a small
 // JSON answer encoded per request and a static ~4 KB one) in alternating
-// rounds, the home page as HTML, and with -posts, photo uploads and post
-// creation followed by the drain of their fan-out. It is bounded in time
-// and in requests, and only talks to the address it is given (127.0.0.1
-// by default).
+// rounds, the home page as HTML, with -posts, photo uploads and post
+// creation followed by the drain of their fan-out, and with -follows,
+// follows and then their undoing, each followed by the drain of the work
+// it queued. It is bounded in time and in requests, and only talks to the
+// address it is given (127.0.0.1 by default).
 //
-//	loadgen -addr 127.0.0.1:8080 -conns 64 -duration 5s -rounds 3 -posts 8000
+//	loadgen -addr 127.0.0.1:8080 -conns 64 -duration 5s -rounds 3 -posts 8000 -follows 4000
+//
+// With -cluster it measures instead a three-node cluster started by
+// deploy/cluster/run-local.sh in that directory, against the single node
+// at -single if given, with the same load on both: acknowledged writes
+// (likes, unlikes, comments, profile edits) over -conns publishers, the
+// home feed through each node, and with -failovers, rounds of SIGKILL of
+// the node owning the most partitions and its restart (see cluster.go):
+//
+//	loadgen -cluster /tmp/c -single 127.0.0.1:8080 -conns 64 -duration 5s -rounds 3 -populate 128 -failovers 5
 //
 // It signs in as accounts found on the explore page, with the seed's
-// password (see "aperture seed").
+// password (see "aperture seed"); with -cluster it signs its own accounts
+// up through the API.
 package main
 
 import (
@@ -37,17 +48,44 @@ func main() {
 	accounts := flag.Int("accounts", 16, "accounts to sign in as")
 	rounds := flag.Int("rounds", 3, "alternating ceiling/feed rounds")
 	posts := flag.Int("posts", 0, "then upload this many photos and time creating a post with each")
+	follows := flag.Int("follows", 0, "then time this many follows of accounts not yet followed, and their undoing")
 	soakFor := flag.Duration("soak", 0, "instead, run a mixed read/write soak this long")
 	pid := flag.Int("pid", 0, "the server's process ID, for its RSS during a soak")
 	rate := flag.Int("rate", 250, "requests per second during a soak")
+	clusterDir := flag.String("cluster", "", "instead, measure the three-node cluster that deploy/cluster/run-local.sh started in this directory")
+	single := flag.String("single", "", "with -cluster: a single node (no cluster) to compare against, host:port")
+	populate := flag.Int("populate", 128, "with -cluster: accounts to sign up on each (at least -conns)")
+	failovers := flag.Int("failovers", 0, "with -cluster: then this many rounds of SIGKILL and restart of a node")
+	failoverConns := flag.Int("failover-conns", 8, "with -failovers: publishers writing while a node is killed and down")
+	catchupConns := flag.Int("catchup-conns", 0, "with -failovers: publishers writing while it starts again and catches up")
+	runLocal := flag.String("run-local", "deploy/cluster/run-local.sh", "with -failovers: the script that starts a node again")
 	flag.Parse()
-	if err := run(*addr, *conns, *duration, *rounds, *posts, *maxReq, *password, *accounts, *soakFor, *pid, *rate); err != nil {
+	if *clusterDir != "" {
+		b := &clusterBench{dir: *clusterDir, conns: *conns, d: *duration, rounds: *rounds, populate: *populate,
+			failovers: *failovers, bgConns: max(min(*failoverConns, *populate), 1),
+			catchup: min(*catchupConns, *populate), password: *password, runLocal: *runLocal,
+			client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conns, MaxConnsPerHost: *conns, ReadBufferSize: 64 << 10},
+				Timeout: 10 * time.Second}}
+		if *single != "" {
+			b.single = "http://" + *single
+		}
+		if *populate < *conns {
+			fmt.Fprintln(os.Stderr, "loadgen: -populate must be at least -conns (one account per publisher)")
+			os.Exit(2)
+		}
+		if err := b.run(); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*addr, *conns, *duration, *rounds, *posts, *follows, *maxReq, *password, *accounts, *soakFor, *pid, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, conns int, d time.Duration, rounds, posts int, maxReq int64, password string, accounts int, soakFor time.Duration, pid, rate int) error {
+func run(addr string, conns int, d time.Duration, rounds, posts, follows int, maxReq int64, password string, accounts int, soakFor time.Duration, pid, rate int) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -111,7 +149,12 @@ func run(addr string, conns int, d time.Duration, rounds, posts int, maxReq int6
 	page := load(client, base+"/", tokens, true, conns, d, maxReq)
 	page.print("home page GET / (HTML)")
 	if posts > 0 {
-		return postFlow(client, base, tokens, conns, posts)
+		if err := postFlow(client, base, tokens, conns, posts); err != nil {
+			return err
+		}
+	}
+	if follows > 0 {
+		return followFlow(client, base, tokens, names, conns, follows)
 	}
 	return nil
 }

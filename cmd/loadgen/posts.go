@@ -52,15 +52,7 @@ func postFlow(client *http.Client, base string, tokens []string, conns, n int) e
 		return expect(client.Do(req))
 	})
 	create.print("create POST /api/v1/posts")
-	t0 := time.Now()
-	for time.Since(t0) < time.Minute {
-		if outboxDepth(client, base) == 0 {
-			fmt.Printf("fan-out of the new posts drained %.1f s after the last was created\n", time.Since(t0).Seconds())
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("the outbox did not drain within a minute of the last post")
+	return drain(client, base, "the last post was created")
 }
 
 // each calls fn(0..n-1) from conns workers and returns the rate and

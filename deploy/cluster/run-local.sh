@@ -13,7 +13,9 @@
 # Each node's base URL is written to DIR/nodeN/url, its PID to
 # DIR/nodeN/pid, its log to DIR/nodeN/log. Stop a node with
 # kill $(cat DIR/nodeN/pid). The binary is $APERTURE (default: the
-# repository's bin/aperture, else aperture on the PATH).
+# repository's bin/aperture, else aperture on the PATH). Every node is
+# started with this script's environment, so any other setting reaches
+# all three as its APERTURE_* variable (APERTURE_RATE_LIKES=off, ...).
 set -euo pipefail
 
 dir=${1:?usage: run-local.sh DIR [N]}
