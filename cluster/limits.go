@@ -50,6 +50,10 @@ type Budgets interface {
 // account's partition, and answers, from local, the takes sent to this
 // node for the partitions it owns. It is itself a Budgets.
 type Limits struct {
+	// Patience bounds the wait for the owner's answer (limitPatience
+	// when zero); tests on a slow machine give it more.
+	Patience time.Duration
+
 	p        *Partitions
 	st       *store.Store
 	local    Budgets
@@ -95,7 +99,11 @@ func (l *Limits) Take(ctx context.Context, kind string, shard uint16, key string
 		return l.local.Take(ctx, kind, shard, key)
 	}
 	body, _ := json.Marshal(limitAsk{Kind: kind, Shard: shard, Key: key})
-	rctx, cancel := context.WithTimeout(ctx, limitPatience)
+	patience := l.Patience
+	if patience <= 0 {
+		patience = limitPatience
+	}
+	rctx, cancel := context.WithTimeout(ctx, patience)
 	defer cancel()
 	m, err := l.p.n.nc.RequestWithContext(rctx, subjectLimit+strconv.Itoa(part), body)
 	var a limitAnswer
