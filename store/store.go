@@ -367,6 +367,9 @@ func (s *Store) Stats() (bolt.Stats, int64) {
 // is for a higher partition than any the waiter holds, so the waits
 // cannot form a cycle.
 func (s *Store) view(fn func(tx *Tx) error) (err error) {
+	// The cache generation is read before any snapshot is taken: a commit
+	// after it makes what this view read too old to cache.
+	gen := s.cache.gen.Load()
 	rs := &readSet{s: s, txs: make([]*bolt.Tx, len(s.parts)), open: make([][]openBucket, len(s.parts))}
 	defer rs.close()
 	if len(s.parts) > 1 {
@@ -392,7 +395,7 @@ func (s *Store) view(fn func(tx *Tx) error) (err error) {
 			err = re.err
 		}
 	}()
-	tx := &Tx{rs: rs, parts: len(s.parts), opt: &s.opt, users: map[ID]*User{}, blockFree: map[ID]bool{}, cache: s.cache, gen: s.cache.gen.Load()}
+	tx := &Tx{rs: rs, parts: len(s.parts), opt: &s.opt, users: map[ID]*User{}, blockFree: map[ID]bool{}, cache: s.cache, gen: gen}
 	return fn(tx)
 }
 
