@@ -199,7 +199,7 @@ bench-cluster: build
 	export APERTURE=$(CURDIR)/$(BIN) APERTURE_PARTITIONS=$(CLUSTERPARTS) APERTURE_LOG_LEVEL=warn APERTURE_WAIT=600 \
 	  APERTURE_AUTH_RATE_IP=100000 APERTURE_AUTH_RATE_USER=100000 APERTURE_RATE_POSTS=off APERTURE_RATE_COMMENTS=off \
 	  APERTURE_RATE_LIKES=off APERTURE_RATE_FOLLOWS=off APERTURE_RATE_UPLOADS=off APERTURE_RATE_READS=off; \
-	stop() { for f in $(CLUSTEROUT)/single.pid $(CLUSTEROUT)/nodes/node*/pid; do \
+	stop() { trap '' INT TERM HUP; for f in $(CLUSTEROUT)/single.pid $(CLUSTEROUT)/nodes/node*/pid; do \
 	  [ -f $$f ] && kill -9 $$(cat $$f) 2>/dev/null; rm -f $$f; done; true; }; \
 	trap stop EXIT; trap "exit 1" INT TERM HUP; \
 	echo "load average at the start: $$(cut -d' ' -f1-3 /proc/loadavg)" | tee $(CLUSTEROUT)/run.txt; \
