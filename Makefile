@@ -51,9 +51,11 @@ partitions:
 	APERTURE_TEST_PARTITIONS=4 $(GO) test -count=1 -run 'Crash' ./cmd/aperture/
 
 # long runs the tests that -short skips above: peak RSS (the race detector
-# multiplies memory) and the SIGKILL-during-fan-out crash test.
+# multiplies memory), the SIGKILL-during-fan-out crash test, and the
+# cluster's failover (kill -9 and SIGTERM under load, linearizability)
+# and fencing (a paused owner) tests on three real nodes.
 long:
-	$(GO) test -count=1 -run 'RSS|Crash|AtScale|DeliveryFlow|DecodeEstimates' -v ./media/ ./cmd/aperture/ | grep -E '^(---|ok|FAIL|PASS)|RSS|upload|crash|streams|deliveries|peak heap'; exit $${PIPESTATUS[0]}
+	$(GO) test -count=1 -timeout 20m -run 'RSS|Crash|AtScale|DeliveryFlow|DecodeEstimates|ClusterFailover|ClusterFencing' -v ./media/ ./cmd/aperture/ | grep -E '^(---|ok|FAIL|PASS)|RSS|upload|crash|streams|deliveries|peak heap|_test.go:[0-9]+:'; exit $${PIPESTATUS[0]}
 
 # Each fuzz target runs for FUZZTIME; list them as package:Target. Go's
 # fuzzing engine can stop with "context deadline exceeded" and no failing

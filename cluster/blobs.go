@@ -22,9 +22,9 @@ type Blobs struct {
 
 // Blobs returns the cluster's photo store, cached in local.
 func (n *Node) Blobs(ctx context.Context, local media.FileBlobs) (*Blobs, error) {
-	obs, err := n.js.ObjectStore(ctx, objectsMedia)
+	obs, err := open(ctx, n.log, objectsMedia, func(c context.Context) (jetstream.ObjectStore, error) { return n.js.ObjectStore(c, objectsMedia) })
 	if err != nil {
-		return nil, fmt.Errorf("cluster: %s: %w", objectsMedia, err)
+		return nil, err
 	}
 	return &Blobs{Local: local, obs: obs}, nil
 }

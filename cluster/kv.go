@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,6 +114,27 @@ func settle(ctx context.Context, step func(context.Context) error) error {
 
 func streamName(part int) string { return streamPrefix + strconv.Itoa(part) }
 
+// open looks up a bucket, stream or object store, trying again while
+// JetStream elects its leaders (a whole cluster starting at once), until
+// ctx ends.
+func open[T any](ctx context.Context, log *slog.Logger, what string, look func(context.Context) (T, error)) (T, error) {
+	var v T
+	tries := 0
+	err := settle(ctx, func(c context.Context) error {
+		var err error
+		if v, err = look(c); err != nil {
+			if tries++; tries%5 == 0 {
+				log.Warn("waiting for the cluster's storage", "what", what, "error", err)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return v, fmt.Errorf("cluster: %s: %w", what, err)
+	}
+	return v, nil
+}
+
 // WaitInit waits until the cluster was initialised and returns its
 // partition count and replication factor.
 func (n *Node) WaitInit(ctx context.Context) (partitions, replicas int, err error) {
@@ -146,9 +168,9 @@ type KV struct{ kv jetstream.KeyValue }
 
 // GlobalKV returns the cluster's bucket of global facts.
 func (n *Node) GlobalKV(ctx context.Context) (*KV, error) {
-	kv, err := n.js.KeyValue(ctx, bucketGlobal)
+	kv, err := open(ctx, n.log, bucketGlobal, func(c context.Context) (jetstream.KeyValue, error) { return n.js.KeyValue(c, bucketGlobal) })
 	if err != nil {
-		return nil, fmt.Errorf("cluster: %s: %w", bucketGlobal, err)
+		return nil, err
 	}
 	return &KV{kv}, nil
 }

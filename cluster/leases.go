@@ -281,6 +281,7 @@ func (p *Partitions) tend(ctx context.Context, part int, want, others bool) bool
 		}
 		if next, err := p.leases.Create(c, key, val); err == nil {
 			ps.rev.Store(next)
+			ps.term.Store(next)
 			ps.renewed.Store(sent.UnixNano())
 			p.take(ctx, part)
 		}
@@ -294,6 +295,7 @@ func (p *Partitions) tend(ctx context.Context, part int, want, others bool) bool
 		// The holder stopped renewing it, and it falls to this node.
 		if next, err := p.leases.Update(c, key, val, rev); err == nil {
 			ps.rev.Store(next)
+			ps.term.Store(next)
 			ps.renewed.Store(sent.UnixNano())
 			p.take(ctx, part)
 		}

@@ -20,8 +20,17 @@ func (l natsLog) line(level slog.Level, format string, v []any) {
 }
 
 func (l natsLog) Noticef(format string, v ...any) { l.line(slog.LevelDebug, format, v) }
-func (l natsLog) Warnf(format string, v ...any)   { l.line(slog.LevelWarn, format, v) }
-func (l natsLog) Fatalf(format string, v ...any)  { l.line(slog.LevelError, format, v) }
+func (l natsLog) Warnf(format string, v ...any) {
+	level := slog.LevelWarn
+	if strings.HasPrefix(format, "Plaintext passwords detected") {
+		// The cluster secret is the routes' and the local client's
+		// password, given by the operator as is; it never leaves the
+		// cluster's own (optionally TLS) connections.
+		level = slog.LevelDebug
+	}
+	l.line(level, format, v)
+}
+func (l natsLog) Fatalf(format string, v ...any) { l.line(slog.LevelError, format, v) }
 func (l natsLog) Errorf(format string, v ...any) {
 	level := slog.LevelError
 	if strings.HasPrefix(format, "Error trying to connect to route") {

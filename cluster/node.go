@@ -8,8 +8,9 @@
 // What this package adds is thin: leases that say which node applies a
 // partition's fresh commands, the forwarding of a command to that owner,
 // the loops that apply each partition's log on the other replicas, and
-// the bridges that carry live events and session revocations between
-// nodes. None of it replicates data or reaches consensus by itself.
+// the relay that carries live events and ended sessions between nodes on
+// plain subjects (relay.go). None of it replicates data or reaches
+// consensus by itself. It is the one package that imports NATS.
 package cluster
 
 import (
@@ -162,6 +163,13 @@ func Start(cfg Config) (*Node, error) {
 			Username:  clientUser,
 			Password:  cfg.Secret,
 			TLSConfig: cfg.TLS,
+			// A node that stops answering but keeps its connections open
+			// (paused, or its host frozen) is cut off in about three
+			// seconds, not minutes: until then requests answered by any
+			// replica (direct reads of the logs and buckets) may be
+			// routed to it and wait.
+			PingInterval: time.Second,
+			MaxPingsOut:  3,
 		},
 		Routes:     routes,
 		NoSigs:     true,
@@ -276,6 +284,9 @@ func Dial(dir, secret string) (*nats.Conn, jetstream.JetStream, error) {
 		return nil, nil, fmt.Errorf("cluster: no running node in %s (%v)", dir, err)
 	}
 	nc, err := nats.Connect(strings.TrimSpace(string(b)), nats.UserInfo(clientUser, secret), nats.Timeout(5*time.Second))
+	if errors.Is(err, nats.ErrAuthorization) {
+		return nil, nil, fmt.Errorf("cluster: the node in %s refused the cluster secret: give the one the nodes were started with (--cluster-secret or APERTURE_CLUSTER_SECRET)", dir)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("cluster: connect to the node in %s: %w", dir, err)
 	}

@@ -49,12 +49,14 @@ type partState struct {
 	owner       string     // the lease holder as last seen (by the manager)
 	stopApply   context.CancelFunc
 	applyDone   chan struct{}
-	sub         *nats.Subscription
-	behind      atomic.Bool   // a publish failed: catch up before taking writes
-	becoming    atomic.Bool   // the lease is this node's; the replica is catching up
-	fenced      atomic.Bool   // an entry of this owner's is in the log: no earlier owner can append
-	rev         atomic.Uint64 // the revision of this node's lease, as last written
-	renewed     atomic.Int64  // when the last successful renewal was sent (unix ns)
+	subMu       sync.Mutex         // guards sub
+	sub         *nats.Subscription // the owner's command subscription
+	behind      atomic.Bool        // a publish failed: catch up before taking writes
+	becoming    atomic.Bool        // the lease is this node's; the replica is catching up
+	fenced      atomic.Bool        // an entry of this owner's is in the log: no earlier owner can append
+	rev         atomic.Uint64      // the revision of this node's lease, as last written
+	term        atomic.Uint64      // the lease's revision when this node took it
+	renewed     atomic.Int64       // when the last successful renewal was sent (unix ns)
 	streamLast  atomic.Uint64
 	lastApplyAt atomic.Int64
 }
@@ -87,16 +89,16 @@ type heartbeat struct {
 func (n *Node) NewPartitions(ctx context.Context, parts int) (*Partitions, error) {
 	p := &Partitions{n: n, parts: parts, owned: make([]atomic.Bool, parts), kick: make(chan struct{}, 1), peers: map[string]peer{}}
 	var err error
-	if p.leases, err = n.js.KeyValue(ctx, bucketLeases); err != nil {
-		return nil, fmt.Errorf("cluster: %s: %w", bucketLeases, err)
+	if p.leases, err = open(ctx, n.log, bucketLeases, func(c context.Context) (jetstream.KeyValue, error) { return n.js.KeyValue(c, bucketLeases) }); err != nil {
+		return nil, err
 	}
-	if p.nodes, err = n.js.KeyValue(ctx, bucketNodes); err != nil {
-		return nil, fmt.Errorf("cluster: %s: %w", bucketNodes, err)
+	if p.nodes, err = open(ctx, n.log, bucketNodes, func(c context.Context) (jetstream.KeyValue, error) { return n.js.KeyValue(c, bucketNodes) }); err != nil {
+		return nil, err
 	}
 	for i := range parts {
-		s, err := n.js.Stream(ctx, streamName(i))
+		s, err := open(ctx, n.log, "the log of partition "+strconv.Itoa(i), func(c context.Context) (jetstream.Stream, error) { return n.js.Stream(c, streamName(i)) })
 		if err != nil {
-			return nil, fmt.Errorf("cluster: the log of partition %d: %w", i, err)
+			return nil, err
 		}
 		p.streams = append(p.streams, s)
 		p.state = append(p.state, &partState{})
@@ -180,7 +182,10 @@ func (p *Partitions) publish(part int, seq uint64, entry []byte) (*jetstream.Pub
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		ack, err := p.n.js.Publish(ctx, subjectLog+strconv.Itoa(part), entry,
+		m := nats.NewMsg(subjectLog + strconv.Itoa(part))
+		m.Data = entry
+		m.Header.Set(HeaderWriter, p.n.cfg.Name+" "+strconv.FormatUint(p.state[part].term.Load(), 10))
+		ack, err := p.n.js.PublishMsg(ctx, m,
 			jetstream.WithExpectLastSequence(seq-1), jetstream.WithMsgID(msgID(part, seq, entry)))
 		cancel()
 		var api *jetstream.APIError
@@ -190,6 +195,12 @@ func (p *Partitions) publish(part int, seq uint64, entry []byte) (*jetstream.Pub
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// HeaderWriter names, on every log entry, the node that wrote it and its
+// lease's term (the leases bucket's revision when the node took the
+// lease): terms never go down along a log, since a former owner cannot
+// append once its successor has (see fence).
+const HeaderWriter = "Aperture-Writer"
 
 // msgID names an entry for JetStream's duplicate window: a retry of the
 // same publish is one message, a different entry at the same place is
@@ -236,20 +247,7 @@ func (p *Partitions) replayToEnd(ctx context.Context, part int) error {
 	if err != nil {
 		return err
 	}
-	applied, err := p.st.LastApplied(part)
-	if err != nil {
-		return err
-	}
-	for seq := applied + 1; seq <= last; seq++ {
-		m, err := p.streams[part].GetMsg(ctx, seq)
-		if err != nil {
-			return fmt.Errorf("entry %d: %w", seq, err)
-		}
-		if err := p.st.Replay(part, m.Data); err != nil {
-			return fmt.Errorf("entry %d: %w", seq, err)
-		}
-	}
-	return nil
+	return p.fill(ctx, part, last)
 }
 
 // logEnd returns the sequence number of part's last log entry, as the
@@ -367,12 +365,26 @@ func (p *Partitions) become(ctx context.Context, part int) {
 	ps.behind.Store(false)
 	ps.fenced.Store(false)
 	ps.mu.Unlock()
+	p.owned[part].Store(true)
+	if !p.fence(ctx, part) {
+		if p.owned[part].CompareAndSwap(true, false) { // else release did it
+			p.startApply(part)
+		}
+		return
+	}
 	sub, err := p.n.nc.QueueSubscribe(subjectExec+strconv.Itoa(part), "owners", func(m *nats.Msg) { p.serve(part, m) })
 	if err != nil {
 		p.n.log.Error("take commands", "partition", part, "error", err)
 	}
-	ps.sub = sub
-	p.owned[part].Store(true)
+	ps.subMu.Lock()
+	if p.owned[part].Load() {
+		ps.sub, sub = sub, nil
+	}
+	ps.subMu.Unlock()
+	if sub != nil { // released meanwhile
+		sub.Drain()
+		return
+	}
 	p.leaseN.Add(1)
 	p.n.log.Info("owning partition", "partition", part)
 	go func() {
@@ -382,19 +394,46 @@ func (p *Partitions) become(ctx context.Context, part int) {
 	}()
 }
 
+// fence writes a Fence entry as this owner's first, before it answers
+// anything: an entry a former owner still had on its way then finds the
+// log moved on and is refused. An entry of the former owner's that lands
+// first is applied (it is in the log before the fence: the catch-up
+// replays it) and the fence is written after it. It returns false when
+// the lease went meanwhile.
+func (p *Partitions) fence(ctx context.Context, part int) bool {
+	ps := p.state[part]
+	for ctx.Err() == nil && p.Owns(part) {
+		if ps.behind.Load() {
+			time.Sleep(20 * time.Millisecond) // catchUp runs
+			continue
+		}
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := p.st.Fence(c, part)
+		cancel()
+		if err == nil {
+			return true
+		}
+		p.n.log.Info("fencing the log before owning it", "partition", part, "error", err)
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
 // release stops owning part: it takes no more commands and applies the
 // log again.
 func (p *Partitions) release(part int) {
 	ps := p.state[part]
-	if !p.owned[part].Load() {
+	if !p.owned[part].CompareAndSwap(true, false) {
 		return
 	}
-	p.owned[part].Store(false)
-	if ps.sub != nil {
+	ps.subMu.Lock()
+	sub := ps.sub
+	ps.sub = nil
+	ps.subMu.Unlock()
+	if sub != nil {
 		// Commands already delivered are answered (ErrNotOwner: their
 		// senders ask the new owner) rather than left to time out.
-		ps.sub.Drain()
-		ps.sub = nil
+		sub.Drain()
 	}
 	p.startApply(part)
 	p.n.log.Info("released partition", "partition", part)

@@ -42,15 +42,30 @@ type PartitionStatus struct {
 	Lag       map[string]int `json:"lag"` // node → entries behind the log
 }
 
+// statusStep bounds each request of ReadStatus: one bucket or stream
+// whose leader just went away answers nothing until JetStream elects
+// another, and the rest of the status is worth showing meanwhile.
+const statusStep = 3 * time.Second
+
+// heartbeatStale is the age from which a node's heartbeat shows it gone:
+// a node writes one every half second.
+const heartbeatStale = 5 * time.Second
+
 // ReadStatus reads the cluster's status from its buckets and streams.
+// What does not answer within a few seconds is left out (a partition
+// without owner or log size; a node's lag unknown). It returns an error
+// only when the cluster's description itself cannot be read.
 func ReadStatus(ctx context.Context, js jetstream.JetStream) (*Status, error) {
-	meta, err := js.KeyValue(ctx, bucketMeta)
+	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, statusStep) }
+	c, cancel := step()
+	defer cancel()
+	meta, err := js.KeyValue(c, bucketMeta)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: not initialised (%w)", err)
+		return nil, fmt.Errorf("cluster: not initialised, or not reachable (%w)", err)
 	}
-	e, err := meta.Get(ctx, "cluster")
+	e, err := meta.Get(c, "cluster")
 	if err != nil {
-		return nil, fmt.Errorf("cluster: not initialised (%w)", err)
+		return nil, fmt.Errorf("cluster: not initialised, or not reachable (%w)", err)
 	}
 	var m clusterMeta
 	if err := json.Unmarshal(e.Value(), &m); err != nil {
@@ -58,35 +73,45 @@ func ReadStatus(ctx context.Context, js jetstream.JetStream) (*Status, error) {
 	}
 	st := &Status{}
 	now := time.Now()
+	age := func(t time.Time) float64 { return max(0, now.Sub(t).Seconds()) } // clocks differ a little
 	applied := map[string][]uint64{}
-	if nodes, err := js.KeyValue(ctx, bucketNodes); err == nil {
-		if keys, err := nodes.ListKeys(ctx); err == nil {
+	c, cancel = step()
+	defer cancel()
+	if nodes, err := js.KeyValue(c, bucketNodes); err == nil {
+		if keys, err := nodes.ListKeys(c); err == nil {
 			for k := range keys.Keys() {
-				e, err := nodes.Get(ctx, k)
+				e, err := nodes.Get(c, k)
 				if err != nil {
 					continue
 				}
 				var hb heartbeat
 				json.Unmarshal(e.Value(), &hb)
-				st.Nodes = append(st.Nodes, NodeStatus{Name: k, Ready: hb.Ready, Heartbeat: now.Sub(e.Created()).Seconds(), Owned: hb.Owned})
+				ns := NodeStatus{Name: k, Heartbeat: age(e.Created()), Owned: hb.Owned}
+				ns.Ready = hb.Ready && ns.Heartbeat < heartbeatStale.Seconds()
+				st.Nodes = append(st.Nodes, ns)
 				applied[k] = hb.Applied
 			}
 			keys.Stop()
 		}
 	}
 	slices.SortFunc(st.Nodes, func(a, b NodeStatus) int { return strings.Compare(a.Name, b.Name) })
-	leases, _ := js.KeyValue(ctx, bucketLeases)
+	c, cancel = step()
+	defer cancel()
+	leases, _ := js.KeyValue(c, bucketLeases)
 	for p := range m.Partitions {
 		ps := PartitionStatus{Partition: p, Lag: map[string]int{}}
+		known := false // the log's size
+		c, cancel := step()
 		if leases != nil {
-			if e, err := leases.Get(ctx, "p."+strconv.Itoa(p)); err == nil {
+			if e, err := leases.Get(c, "p."+strconv.Itoa(p)); err == nil {
 				var l lease
 				json.Unmarshal(e.Value(), &l)
-				ps.Owner, ps.LeaseAge = l.Node, now.Sub(e.Created()).Seconds()
+				ps.Owner, ps.LeaseAge = l.Node, age(e.Created())
 			}
 		}
-		if s, err := js.Stream(ctx, streamName(p)); err == nil {
-			if info, err := s.Info(ctx); err == nil {
+		if s, err := js.Stream(c, streamName(p)); err == nil {
+			if info, err := s.Info(c); err == nil {
+				known = true
 				ps.Entries, ps.Bytes = info.State.LastSeq, info.State.Bytes
 				if info.Cluster != nil {
 					ps.Leader = info.Cluster.Leader
@@ -97,9 +122,10 @@ func ReadStatus(ctx context.Context, js jetstream.JetStream) (*Status, error) {
 				}
 			}
 		}
+		cancel()
 		for node, a := range applied {
-			if p < len(a) {
-				ps.Lag[node] = int(ps.Entries) - int(a[p])
+			if p < len(a) && known {
+				ps.Lag[node] = max(0, int(ps.Entries)-int(a[p]))
 			}
 		}
 		st.Partitions = append(st.Partitions, ps)
@@ -127,14 +153,23 @@ func (s *Status) Print(w io.Writer) {
 	tw.Flush()
 }
 
+// Logged is one entry of a partition's log, with the node that wrote it
+// and its lease's term (see HeaderWriter).
+type Logged struct {
+	Data   []byte
+	Writer string
+	Term   uint64
+}
+
 // ReadLogs returns every partition's log, entry by entry (for tests that
-// compare replicas with a fresh replay, and for inspection).
-func ReadLogs(ctx context.Context, js jetstream.JetStream) (map[int][][]byte, error) {
+// compare replicas with a fresh replay or check the writers' terms, and
+// for inspection).
+func ReadLogs(ctx context.Context, js jetstream.JetStream) (map[int][]Logged, error) {
 	st, err := ReadStatus(ctx, js)
 	if err != nil {
 		return nil, err
 	}
-	out := map[int][][]byte{}
+	out := map[int][]Logged{}
 	for _, p := range st.Partitions {
 		s, err := js.Stream(ctx, streamName(p.Partition))
 		if err != nil {
@@ -145,7 +180,11 @@ func ReadLogs(ctx context.Context, js jetstream.JetStream) (map[int][][]byte, er
 			if err != nil {
 				return nil, fmt.Errorf("partition %d entry %d: %w", p.Partition, seq, err)
 			}
-			out[p.Partition] = append(out[p.Partition], m.Data)
+			l := Logged{Data: m.Data}
+			name, term, _ := strings.Cut(m.Header.Get(HeaderWriter), " ")
+			l.Writer = name
+			l.Term, _ = strconv.ParseUint(term, 10, 64)
+			out[p.Partition] = append(out[p.Partition], l)
 		}
 	}
 	return out, nil

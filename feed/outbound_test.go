@@ -87,7 +87,7 @@ func TestDialsOnlyTheCheckedAddress(t *testing.T) {
 		}
 	}()
 	var lookups atomic.Int32
-	w := &feed.Webhooks{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Timeout: 2 * time.Second,
+	w := &feed.Webhooks{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Timeout: 5 * time.Second,
 		Resolve: func(_ context.Context, host string) ([]netip.Addr, error) {
 			switch host {
 			case "rebind.example":
@@ -136,7 +136,9 @@ func TestCallErrorsAreSafeToShow(t *testing.T) {
 		c.Read(make([]byte, 4096))
 		io.WriteString(c, "HTTP/1.1 500 backend 10.9.9.9 down\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 	})
-	silent := rawServer(t, func(c net.Conn) { time.Sleep(5 * time.Second); c.Close() })
+	// The timeout leaves a busy machine's TLS handshakes room; the silent
+	// server outlasts it.
+	silent := rawServer(t, func(c net.Conn) { time.Sleep(12 * time.Second); c.Close() })
 	hangup := rawServer(t, func(c net.Conn) { c.Read(make([]byte, 4096)); c.Close() })
 	closed := freePort(t)
 

@@ -201,6 +201,9 @@ func TestReplayEveryCommand(t *testing.T) {
 		if _, err := store.Exec(ctx, st, store.RepairCounts{Meta: w.at(), On: store.PartitionShard(part)}); err != nil {
 			t.Fatal(err)
 		}
+		if err := st.Fence(ctx, part); err != nil {
+			t.Fatal(err)
+		}
 	}
 	exec(w, store.RemoveInboxEntries{Meta: w.at(), Entries: [][2]store.ID{{a.ID, 12345}}})
 	w.drain()

@@ -73,6 +73,7 @@ func init() {
 
 	// Partition configuration.
 	register[Configure, PartitionConfig]("partition.configure", 1)
+	register[Fence, struct{}]("partition.fence", 1)
 
 	// Repairs.
 	register[RepairCounts, []string]("repair.counts", 1)

@@ -89,3 +89,28 @@ func (s *Store) Config(part int) (PartitionConfig, error) {
 	err := s.viewPart(part, func(tx *Tx) error { c = tx.config(); return nil })
 	return c, err
 }
+
+// Fence is an entry that changes nothing. A partition's new owner writes
+// one before it answers anything: its log then ends with an entry of the
+// new owner's, so an entry a former owner still had on its way (expecting
+// the log to end where it did before) is refused by the log.
+type Fence struct {
+	Meta
+	On uint16 `json:"on"` // a shard of the partition fenced
+}
+
+// Shard returns On.
+func (c Fence) Shard() uint16 { return c.On }
+
+func (c Fence) apply(tx *Tx) (struct{}, error) { return struct{}{}, nil }
+
+// Fence appends a Fence entry to partition part's log through this node's
+// committer (not the owner's: the caller is the new owner, about to
+// serve). It returns ErrNotOwner when the log refused it.
+func (s *Store) Fence(ctx context.Context, part int) error {
+	if part < 0 || part >= len(s.parts) {
+		return Errorf(ErrInvalid, "There is no partition %d.", part)
+	}
+	_, err := submit(ctx, s, Command[struct{}](Fence{Meta: At(timeNow()), On: PartitionShard(part)}))
+	return err
+}

@@ -537,7 +537,12 @@ func (c Block) apply(tx *Tx) (struct{}, error) {
 }
 
 // syncBlock versions the blocker's side of a block and queues its sync.
+// An unblock's sync names the version of the block it lifts.
 func (t *Tx) syncBlock(blocker, blocked ID, blocking bool) error {
+	var lifts ID
+	if !blocking {
+		lifts = t.version(blocker, verBlock, blocked)
+	}
 	v, err := t.NewID(t.shard)
 	if err != nil {
 		return err
@@ -545,7 +550,7 @@ func (t *Tx) syncBlock(blocker, blocked ID, blocking bool) error {
 	if err := t.setVersion(blocker, verBlock, blocked, v); err != nil {
 		return err
 	}
-	return pass(t, JobBlockSync, SyncBlock{Meta: Meta{At: t.now}, Blocker: blocker, Blocked: blocked, Blocking: blocking, Version: v})
+	return pass(t, JobBlockSync, SyncBlock{Meta: Meta{At: t.now}, Blocker: blocker, Blocked: blocked, Blocking: blocking, Version: v, Lifts: lifts})
 }
 
 // Unblock lifts a block; follows are not restored.
@@ -571,36 +576,47 @@ func (c Unblock) apply(tx *Tx) (struct{}, error) {
 // SyncBlock brings the blocked account's side of a block to the
 // blocker's state at Version: while blocked, it follows and asks to
 // follow the blocker no more. An older or repeated version changes
-// nothing.
+// nothing. An unblock whose block never reached this side (the two syncs
+// crossed) ends the follows first, as the block would have: the
+// blocker's side ended its half when it blocked.
 type SyncBlock struct {
 	Meta
 	Blocker  ID   `json:"blocker"`
 	Blocked  ID   `json:"blocked"`
 	Blocking bool `json:"blocking"`
 	Version  ID   `json:"version"`
+	Lifts    ID   `json:"lifts,omitempty"` // an unblock: the version of the block it lifts
 }
 
 // Shard returns the blocked account's shard.
 func (c SyncBlock) Shard() uint16 { return c.Blocked.Shard() }
 
 func (c SyncBlock) apply(tx *Tx) (struct{}, error) {
+	seen := tx.version(c.Blocked, verBlocked, c.Blocker)
 	if ok, err := tx.newer(c.Blocked, verBlocked, c.Blocker, c.Version); !ok || err != nil {
 		return struct{}{}, err
 	}
 	key := pair(c.Blocked, c.Blocker)
 	if !c.Blocking {
+		if c.Lifts > seen {
+			if err := tx.endFollows(c.Blocked, c.Blocker); err != nil {
+				return struct{}{}, err
+			}
+		}
 		return struct{}{}, tx.unmark(bBlockedBy, key)
 	}
 	if err := tx.mark(bBlockedBy, key, msValue(tx.now)); err != nil {
 		return struct{}{}, err
 	}
-	if err := tx.setFollowState(c.Blocked, c.Blocker, StateNone, false, false); err != nil {
-		return struct{}{}, err
-	}
-	if err := tx.unmark(bRequests, pair(c.Blocked, c.Blocker)); err != nil {
-		return struct{}{}, err
-	}
-	return struct{}{}, tx.removeFollower(c.Blocked, c.Blocker)
+	return struct{}{}, tx.endFollows(c.Blocked, c.Blocker)
+}
+
+// endFollows ends, on blocked's side, its follow of or request to
+// blocker. Blocker's follow of it, which blocker's side owns, ends by
+// that side's own versioned sync (Block ends it there): editing it here
+// could undo a newer follow that crossed this sync.
+func (t *Tx) endFollows(blocked, blocker ID) error {
+	return t.setFollowState(blocked, blocker, StateNone, false, false)
 }
 
 // Relationship is how a viewer and another account are connected.

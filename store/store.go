@@ -355,12 +355,34 @@ func (s *Store) Stats() (bolt.Stats, int64) {
 	return st, size
 }
 
-// view runs fn in a read transaction that reaches every partition: each
-// partition's bbolt transaction is begun when fn first touches it, and all
-// of them end when fn returns.
+// view runs fn in a read transaction that reaches every partition, and
+// ends it when fn returns.
+//
+// The partitions' bbolt read transactions are all begun at once, in
+// partition order. Begun lazily, in the order fn touches them, two views
+// could each hold one partition and wait for the other's, while both
+// partitions' committers wait to grow their files (a bbolt remap waits
+// for every reader of its file, and a new reader waits for the remap):
+// a deadlock. Taken in one order and given back in the other, every wait
+// is for a higher partition than any the waiter holds, so the waits
+// cannot form a cycle.
 func (s *Store) view(fn func(tx *Tx) error) (err error) {
 	rs := &readSet{s: s, txs: make([]*bolt.Tx, len(s.parts)), open: make([][]openBucket, len(s.parts))}
 	defer rs.close()
+	if len(s.parts) > 1 {
+		defer func() {
+			if r := recover(); r != nil {
+				re, ok := r.(readError)
+				if !ok {
+					panic(r)
+				}
+				err = re.err
+			}
+		}()
+		for i := range s.parts {
+			rs.tx(i)
+		}
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			re, ok := r.(readError)
@@ -386,7 +408,8 @@ type readSet struct {
 	open [][]openBucket
 }
 
-// tx returns partition part's read transaction, beginning it if needed.
+// tx returns partition part's read transaction, beginning it if needed
+// (on a store of one partition; view begins them all otherwise).
 func (r *readSet) tx(part int) *bolt.Tx {
 	if r.txs[part] == nil {
 		btx, err := r.s.parts[part].db.Begin(false)
@@ -414,9 +437,14 @@ func (r *readSet) bucket(part int, name []byte) *bolt.Bucket {
 	return b
 }
 
+// close ends the read transactions in the reverse of the order view began
+// them. Ending one takes its file's meta lock, which a reader beginning
+// there may hold while it waits for that file's remap; a view waiting
+// there must hold no higher partition's transaction, or the waits could
+// form a cycle (see view).
 func (r *readSet) close() {
-	for _, t := range r.txs {
-		if t != nil {
+	for i := len(r.txs) - 1; i >= 0; i-- {
+		if t := r.txs[i]; t != nil {
 			t.Rollback()
 		}
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"hash/fnv"
 	"net/url"
 	"strings"
@@ -373,7 +374,16 @@ func (s *Store) UserByUsername(name string) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.User(id)
+	u, err := s.User(id)
+	if errors.Is(err, ErrNotFound) && s.opt.Router != nil {
+		// The name is taken (a global fact), but this node's replica of
+		// the account's partition may not have the account yet.
+		if err := s.synced(id); err != nil {
+			return nil, err
+		}
+		u, err = s.User(id)
+	}
+	return u, err
 }
 
 // setAvatar makes one of the user's unattached photos their avatar (0 for

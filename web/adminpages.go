@@ -20,6 +20,7 @@ func (s *Server) registerAdminPages() {
 	a.Get("/admin/reports", s.html(s.adminReportsPage))
 	a.Get("/admin/jobs", s.html(s.adminJobsPage))
 	a.Get("/admin/settings", s.html(s.adminSettingsPage))
+	a.Get("/admin/cluster", s.html(s.adminClusterPage))
 	user := func(c *fiber.Ctx) *UserParam { return &UserParam{Username: strings.Clone(c.Params("username"))} }
 	a.Post("/admin/users/:username/suspend", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
 		in := user(c)
@@ -86,6 +87,13 @@ func (s *Server) adminAction(fn func(c *fiber.Ctx, ctx context.Context) error) f
 	}
 }
 
+// adminPage renders one section of the admin pages with data; the
+// cluster's tab shows only on a node of a cluster.
+func (s *Server) adminPage(c *fiber.Ctx, title, section string, data map[string]any) error {
+	data["Section"], data["Clustered"] = section, s.cluster != nil
+	return s.page(c, http.StatusOK, "admin", &view{Title: title, Data: data})
+}
+
 func (s *Server) adminDashboard(c *fiber.Ctx, ctx context.Context) error {
 	out, err := s.adminStats(ctx, nil)
 	if err != nil {
@@ -99,9 +107,8 @@ func (s *Server) adminDashboard(c *fiber.Ctx, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.page(c, http.StatusOK, "admin", &view{Title: "Admin", Data: map[string]any{"Section": "dashboard",
-		"Charts": dashboardCharts(out.Body.Samples), "Active": out.Body.ActiveUsers, "Minutes": len(out.Body.Samples),
-		"Queue": ob.Depth, "Dead": ob.DeadLetter, "Reports": len(open)}})
+	return s.adminPage(c, "Admin", "dashboard", map[string]any{"Charts": dashboardCharts(out.Body.Samples),
+		"Active": out.Body.ActiveUsers, "Minutes": len(out.Body.Samples), "Queue": ob.Depth, "Dead": ob.DeadLetter, "Reports": len(open)})
 }
 
 func (s *Server) adminUsersPage(c *fiber.Ctx, ctx context.Context) error {
@@ -109,8 +116,7 @@ func (s *Server) adminUsersPage(c *fiber.Ctx, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.page(c, http.StatusOK, "admin", &view{Title: "Admin · accounts", Data: map[string]any{"Section": "users",
-		"Users": out.Body.Items, "Q": strings.Clone(c.Query("q"))}})
+	return s.adminPage(c, "Admin · accounts", "users", map[string]any{"Users": out.Body.Items, "Q": strings.Clone(c.Query("q"))})
 }
 
 func (s *Server) adminReportsPage(c *fiber.Ctx, ctx context.Context) error {
@@ -118,8 +124,7 @@ func (s *Server) adminReportsPage(c *fiber.Ctx, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.page(c, http.StatusOK, "admin", &view{Title: "Admin · reports", Data: map[string]any{"Section": "reports",
-		"Reports": out.Body.Items, "All": c.Query("all") == "1"}})
+	return s.adminPage(c, "Admin · reports", "reports", map[string]any{"Reports": out.Body.Items, "All": c.Query("all") == "1"})
 }
 
 func (s *Server) adminJobsPage(c *fiber.Ctx, ctx context.Context) error {
@@ -127,7 +132,7 @@ func (s *Server) adminJobsPage(c *fiber.Ctx, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.page(c, http.StatusOK, "admin", &view{Title: "Admin · failed jobs", Data: map[string]any{"Section": "jobs", "Jobs": out.Body.Items}})
+	return s.adminPage(c, "Admin · failed jobs", "jobs", map[string]any{"Jobs": out.Body.Items})
 }
 
 func (s *Server) adminSettingsPage(c *fiber.Ctx, ctx context.Context) error {
@@ -139,6 +144,6 @@ func (s *Server) adminSettingsPage(c *fiber.Ctx, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.page(c, http.StatusOK, "admin", &view{Title: "Admin · settings", Data: map[string]any{"Section": "settings",
-		"Settings": out.Body, "Invites": codes.Body.Items, "ServerMB": s.media.Config().MaxBytes >> 20}})
+	return s.adminPage(c, "Admin · settings", "settings", map[string]any{"Settings": out.Body, "Invites": codes.Body.Items,
+		"ServerMB": s.media.Config().MaxBytes >> 20})
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -68,15 +69,22 @@ var limitedRoutes = []struct {
 	{"follows", "POST DELETE", regexp.MustCompile(`^/api/v1/users/[^/]+/follow$|^/u/[^/]+/(un)?follow$`)},
 }
 
-func newActionLimits(l Limits) *actionLimits {
+// byKind returns the rate of each limited action, by its kind.
+func (l Limits) byKind() map[string]Rate {
+	return map[string]Rate{"posts": l.Posts, "comments": l.Comments, "likes": l.Likes,
+		"follows": l.Follows, "uploads": l.Uploads, "reads": l.Reads}
+}
+
+// newActionLimits applies l: per address here, per account through
+// accounts.
+func newActionLimits(l Limits, accounts AccountLimiter, log *slog.Logger) *actionLimits {
 	if l.IPFactor <= 0 {
 		l.IPFactor = 5
 	}
 	a := &actionLimits{byKind: map[string]*pairLimiter{}}
-	for kind, r := range map[string]Rate{"posts": l.Posts, "comments": l.Comments, "likes": l.Likes,
-		"follows": l.Follows, "uploads": l.Uploads, "reads": l.Reads} {
+	for kind, r := range l.byKind() {
 		if r.N > 0 {
-			a.byKind[kind] = newPairLimiter(r.N*l.IPFactor, r.N, r.Per, "You are doing that too often")
+			a.byKind[kind] = newPairLimiter(kind, r.N*l.IPFactor, r.N, r.Per, accounts, log, "You are doing that too often")
 		}
 	}
 	return a
@@ -106,11 +114,11 @@ func (s *Server) limitActions(c *fiber.Ctx) error {
 	if l == nil {
 		return c.Next()
 	}
-	user := ""
+	user, shard := "", uint16(0)
 	if id := me(c); id != 0 {
-		user = id.String()
+		user, shard = id.String(), id.Shard()
 	}
-	p := l.take(c, user)
+	p := l.take(c, user, shard)
 	if p == nil {
 		return c.Next()
 	}

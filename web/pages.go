@@ -235,7 +235,8 @@ func (s *Server) loginForm(signup bool) func(*fiber.Ctx, context.Context) error 
 			d.Error = "This form came without its CSRF token, so it was refused; reload the page and try again."
 			return s.page(c, http.StatusForbidden, "auth", &view{Title: title, Data: d})
 		}
-		if p := s.limits.take(c, store.UsernameKey(d.Username)); p != nil {
+		name := store.UsernameKey(d.Username)
+		if p := s.limits.take(c, name, store.ShardForUsername(name)); p != nil {
 			d.Error = p.Detail
 			return s.page(c, p.Status, "auth", &view{Title: title, Data: d})
 		}

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -67,29 +68,36 @@ func (l *keyedLimiter) take(key string, now time.Time) (ok bool, left int, wait 
 // username for sign-in attempts, an ID for actions). For sign-up, log-in
 // and refresh it keeps one address, or a botnet aimed at one account,
 // from guessing passwords quickly; for actions it keeps one account, or
-// one address, from flooding the instance.
+// one address, from flooding the instance. The address buckets are this
+// process's; the user's budget of kind is kept by accounts (in a
+// cluster, by the node that owns the account's partition).
 type pairLimiter struct {
+	kind           string
 	perIP, perUser int
-	byIP, byUser   *keyedLimiter
+	byIP           *keyedLimiter
+	accounts       AccountLimiter
+	log            *slog.Logger
 	tooMany        string // the sentence's start: "Too many attempts"
 }
 
-func newPairLimiter(perIP, perUser int, window time.Duration, tooMany string) *pairLimiter {
-	return &pairLimiter{perIP: perIP, perUser: perUser, byIP: newKeyedLimiter(perIP, window), byUser: newKeyedLimiter(perUser, window), tooMany: tooMany}
+func newPairLimiter(kind string, perIP, perUser int, window time.Duration, accounts AccountLimiter, log *slog.Logger, tooMany string) *pairLimiter {
+	return &pairLimiter{kind: kind, perIP: perIP, perUser: perUser, byIP: newKeyedLimiter(perIP, window), accounts: accounts, log: log, tooMany: tooMany}
 }
 
-// take spends a token of the client's IP and of user (if any). Over
-// either limit it returns a 429 Problem with Retry-After. It sets
-// X-RateLimit-Limit/Remaining (and Reset) for the tighter bucket.
-func (l *pairLimiter) take(c *fiber.Ctx, user string) *Problem {
-	now := time.Now()
+// take spends a token of the client's IP and of user (if any), whose
+// account lives on shard. Over either limit it returns a 429 Problem
+// with Retry-After. It sets X-RateLimit-Limit/Remaining (and Reset) for
+// the tighter bucket.
+func (l *pairLimiter) take(c *fiber.Ctx, user string, shard uint16) *Problem {
 	limit := l.perIP
-	ok, left, wait := l.byIP.take(clientIP(c), now)
+	ok, left, wait := l.byIP.take(clientIP(c), time.Now())
 	if user != "" && ok {
-		var uleft int
-		ok, uleft, wait = l.byUser.take(user, now)
-		if !ok || uleft < left {
-			limit, left = l.perUser, uleft
+		uok, uleft, uwait, err := l.accounts.Take(c.UserContext(), l.kind, shard, user)
+		switch {
+		case err != nil:
+			l.log.Warn("rate limit: the account's budget could not be asked; let through", "kind", l.kind, "error", err)
+		case !uok || uleft < left:
+			ok, wait, limit, left = uok, uwait, l.perUser, uleft
 		}
 	}
 	c.Set("X-RateLimit-Limit", strconv.Itoa(limit))
@@ -119,7 +127,8 @@ func (s *Server) limitSignIn(c *fiber.Ctx) error {
 	if c.Method() != http.MethodPost {
 		return c.Next()
 	}
-	if p := s.limits.take(c, usernameIn(c.Body(), s.cfg.MaxJSONBytes)); p != nil {
+	name := usernameIn(c.Body(), s.cfg.MaxJSONBytes)
+	if p := s.limits.take(c, name, store.ShardForUsername(name)); p != nil {
 		return writeProblem(c, p)
 	}
 	return c.Next()

@@ -61,6 +61,28 @@ type Config struct {
 	MetricsElsewhere bool
 }
 
+// setDefaults fills the zero fields with their defaults.
+func (cfg *Config) setDefaults() {
+	if cfg.MaxJSONBytes <= 0 {
+		cfg.MaxJSONBytes = 64 << 10
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 32 << 20
+	}
+	if cfg.AuthPerIP <= 0 {
+		cfg.AuthPerIP = 20
+	}
+	if cfg.AuthPerUser <= 0 {
+		cfg.AuthPerUser = 10
+	}
+	if cfg.AuthWindow <= 0 {
+		cfg.AuthWindow = time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+}
+
 // Deps are the packages the web layer calls.
 type Deps struct {
 	Store Store
@@ -86,6 +108,12 @@ type Deps struct {
 	Webhooks *feed.Webhooks
 	// Push sends Web Push messages; its public key is served (optional).
 	Push *feed.Pusher
+	// Cluster reads the cluster's status on a node of a cluster; nil on
+	// a single node, which then has no cluster section or metrics.
+	Cluster ClusterStatus
+	// Accounts keeps the per-account rate limits (nil: NewAccountLimiter,
+	// this process's own buckets); see AccountLimiter.
+	Accounts AccountLimiter
 }
 
 // Server is the fiber app with aperture's routes.
@@ -106,6 +134,7 @@ type Server struct {
 	hub       *feed.Hub
 	webhooks  *feed.Webhooks
 	push      *feed.Pusher
+	cluster   *clusterCache // nil on a single node
 	closing   chan struct{} // closed by Shutdown: streams end
 	disk      func() DiskUsage
 	cookies   *cookies
@@ -121,24 +150,7 @@ type Server struct {
 
 // New builds the app and registers every route.
 func New(cfg Config, d Deps) *Server {
-	if cfg.MaxJSONBytes <= 0 {
-		cfg.MaxJSONBytes = 64 << 10
-	}
-	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 32 << 20
-	}
-	if cfg.AuthPerIP <= 0 {
-		cfg.AuthPerIP = 20
-	}
-	if cfg.AuthPerUser <= 0 {
-		cfg.AuthPerUser = 10
-	}
-	if cfg.AuthWindow <= 0 {
-		cfg.AuthWindow = time.Minute
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.setDefaults()
 	if d.Metrics == nil {
 		st, _ := d.Store.(*store.Store) // the database gauges need the store itself
 		d.Metrics = NewMetrics(st)
@@ -169,6 +181,10 @@ func New(cfg Config, d Deps) *Server {
 		}
 		return time.Since(t).Seconds()
 	}))
+	if d.Cluster != nil {
+		s.cluster = &clusterCache{src: d.Cluster}
+		s.metrics.Registry.MustRegister(newClusterCollector(s.cluster, s.log))
+	}
 	proxies := make([]string, len(cfg.TrustedProxies))
 	for i, p := range cfg.TrustedProxies {
 		proxies[i] = p.String()
@@ -191,8 +207,11 @@ func New(cfg Config, d Deps) *Server {
 	s.secure = securityHeaders(cfg.TLS, cfg.MapTiles)
 	s.app.Use(requestContext(newClientIPs(cfg.TrustedProxies, cfg.ProxyHeader)), recoverPanics(s.log, cfg.ReportError), accessLog(s.log, cfg.ReportError), s.metrics.observe, s.secure.middleware,
 		s.guardHeaders, s.identify, s.limitActions)
-	s.actions = newActionLimits(cfg.Limits)
-	s.limits = newPairLimiter(cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow, "Too many attempts")
+	if d.Accounts == nil {
+		d.Accounts = NewAccountLimiter(cfg)
+	}
+	s.actions = newActionLimits(cfg.Limits, d.Accounts, s.log)
+	s.limits = newPairLimiter(kindSignIn, cfg.AuthPerIP, cfg.AuthPerUser, cfg.AuthWindow, d.Accounts, s.log, "Too many attempts")
 	s.app.Use("/api/v1/auth", s.limitSignIn)
 
 	hc := huma.DefaultConfig("aperture", cfg.Version)
@@ -219,6 +238,7 @@ func New(cfg Config, d Deps) *Server {
 	s.registerSearch(s.api)
 	s.registerPreview(s.api)
 	s.registerAdmin(s.api)
+	s.registerCluster(s.api)
 	s.registerStream(s.api)
 	s.registerSubscriptions(s.api)
 	s.registerPush(s.api)

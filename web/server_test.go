@@ -107,6 +107,13 @@ func newServerWithMedia(tb testing.TB, mc media.Config) *testServer {
 
 func newServerWith(tb testing.TB, cfg web.Config, mc media.Config) *testServer {
 	tb.Helper()
+	return newServerDeps(tb, cfg, mc, nil)
+}
+
+// newServerDeps is newServerWith whose dependencies edit changes before
+// the server is made (to add a cluster's status or limiter, say).
+func newServerDeps(tb testing.TB, cfg web.Config, mc media.Config, edit func(*web.Deps)) *testServer {
+	tb.Helper()
 	dir := tb.TempDir()
 	st, err := storetest.Open(dir, store.Options{NoSync: true})
 	if err != nil {
@@ -140,6 +147,9 @@ func newServerWith(tb testing.TB, cfg web.Config, mc media.Config) *testServer {
 	explore := &feed.Explore{St: st}
 	deps := web.Deps{Store: st, Auth: svc, Media: proc, MediaKey: []byte("0123456789abcdef0123456789abcdef"), Wake: pool.Wake,
 		Explore: explore, Search: idx, Hub: hub, Webhooks: webhooks, Push: pusher}
+	if edit != nil {
+		edit(&deps)
+	}
 	return &testServer{t: tb, srv: web.New(cfg, deps), st: st, log: logs, media: proc, pool: pool, explore: explore, hub: hub}
 }
 

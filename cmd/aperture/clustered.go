@@ -8,11 +8,9 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
-	"strings"
 	"time"
 
 	webpush "github.com/SherClockHolmes/webpush-go"
-	"github.com/nats-io/nats.go"
 
 	"aperture/cluster"
 	"aperture/feed"
@@ -29,7 +27,10 @@ type node struct {
 	parts *cluster.Partitions
 	kv    *cluster.KV
 	tail  *search.Tail
-	subs  []*nats.Subscription
+	relay *cluster.Relay
+	// limits keeps the rate limits of the accounts whose partitions this
+	// node owns, and asks the owners for the others.
+	limits *cluster.Limits
 }
 
 // storeOptions returns how to open the store: on one node the directory's
@@ -121,40 +122,15 @@ func (m *Main) joinWork(hub *feed.Hub) error {
 	noop := func(context.Context, *store.Job) error { return nil }
 	m.pool.Handle(store.JobIndexPost, noop) // each node indexes from its own commits
 	m.pool.Handle(store.JobIndexUser, noop)
-	nc := nd.n.Conn()
-	hub.Relay = func(user store.ID, typ, data string) {
-		b, _ := json.Marshal(event{Type: typ, Data: data})
-		nc.Publish(cluster.SubjectEvents+user.String(), b)
-	}
-	sub, err := nc.Subscribe(cluster.SubjectEvents+"*", func(msg *nats.Msg) {
-		var e event
-		user, err := store.ParseID(strings.TrimPrefix(msg.Subject, cluster.SubjectEvents))
-		if err == nil && json.Unmarshal(msg.Data, &e) == nil {
-			hub.Deliver(user, e.Type, e.Data)
-		}
-	})
+	relay, err := nd.n.NewRelay(hub.Deliver, m.auth.Forget)
 	if err != nil {
 		return err
 	}
-	nd.subs = append(nd.subs, sub)
-	m.auth.Ended = func(sid store.ID) { nc.Publish(cluster.SubjectRevoked, []byte(sid.String())) }
-	sub, err = nc.Subscribe(cluster.SubjectRevoked, func(msg *nats.Msg) {
-		if sid, err := store.ParseID(string(msg.Data)); err == nil {
-			m.auth.Forget(sid)
-		}
-	})
-	if err != nil {
-		return err
-	}
-	nd.subs = append(nd.subs, sub)
+	nd.relay = relay
+	hub.Relay = relay.Event
+	m.auth.Ended = relay.Ended
 	nd.parts.Attach(m.st)
 	return nil
-}
-
-// event is a live event on its way to every node.
-type event struct {
-	Type string `json:"type"`
-	Data string `json:"data"`
 }
 
 // leaveCluster gives up this node's leases (others take its partitions at
@@ -164,8 +140,11 @@ func (m *Main) leaveCluster() {
 	if m.node == nil {
 		return
 	}
-	for _, s := range m.node.subs {
-		s.Unsubscribe()
+	if m.node.relay != nil {
+		m.node.relay.Stop()
+	}
+	if m.node.limits != nil {
+		m.node.limits.Stop()
 	}
 	if m.node.parts != nil {
 		m.node.parts.Leave()

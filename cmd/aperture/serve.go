@@ -182,7 +182,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	m.srv = web.New(web.Config{
+	wcfg := web.Config{
 		Version:      version,
 		MaxBodyBytes: m.Config.MaxBodyMB << 20,
 		AuthPerIP:    m.Config.AuthPerIP,
@@ -195,8 +195,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		MapTiles:     m.Config.MapTiles, MapAttribution: m.Config.MapAttribution,
 		TrustedProxies: proxies, ProxyHeader: m.Config.ProxyHeader,
 		MetricsToken: m.Config.MetricsToken, MetricsElsewhere: m.Config.MetricsAddr != "",
-	}, web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
-		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub, Webhooks: webhooks, Push: pusher})
+	}
+	deps := web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
+		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub, Webhooks: webhooks, Push: pusher}
+	m.clusterWeb(wcfg, &deps)
+	m.srv = web.New(wcfg, deps)
 
 	bgCtx, cancel := context.WithCancel(context.Background())
 	m.stopBG = cancel
