@@ -146,7 +146,8 @@ bench-flows: build
 # follows and their undoing, each drained); then the store's and the feed's
 # post creation and fan-out benchmarks with each partition count in turn.
 # Every run's output is kept in PARTOUT, and the figures are printed
-# side by side at the end.
+# side by side at the end. The server is stopped by its PID, also when the
+# target fails or is interrupted.
 PARTRUNS ?= 2
 PARTLOAD ?= -conns 64 -duration 5s -rounds 3 -posts 8000 -follows 4000
 PARTOUT  ?= /tmp/aperture-bench-partitions
@@ -156,13 +157,14 @@ bench-partitions: build
 	@for p in 1 4; do d=$(BENCHDATA)-p$$p; [ -e $$d/aperture.db ] && continue; rm -rf $$d.part; \
 	  ./$(BIN) seed --data $$d.part --partitions $$p --users 10000 --posts 1000000 --no-images && \
 	  { ./$(BIN) reindex --data $$d.part | tail -1; [ $${PIPESTATUS[0]} = 0 ]; } && mv $$d.part $$d || exit 1; done
-	@rm -rf $(PARTOUT); mkdir -p $(PARTOUT); status=0; \
+	@rm -rf $(PARTOUT); mkdir -p $(PARTOUT); status=0; pid=; \
+	trap '[ -n "$$pid" ] && kill -9 $$pid 2>/dev/null; true' EXIT; trap 'exit 1' INT TERM HUP; \
 	for r in $$(seq $(PARTRUNS)); do for p in 1 4; do \
 	  echo "== run $$r, P = $$p"; \
 	  ./$(BIN) serve --data $(BENCHDATA)-p$$p --addr $(PARTADDR) --log-level warn --rate-reads off --rate-posts off \
 	    --rate-uploads off --rate-follows off & pid=$$!; sleep 1; kill -0 $$pid || exit 1; \
 	  ./bin/loadgen -addr $(PARTADDR) $(PARTLOAD) | tee $(PARTOUT)/p$$p-run$$r.txt; [ $${PIPESTATUS[0]} = 0 ] || status=1; \
-	  kill $$pid; wait $$pid; \
+	  kill $$pid; wait $$pid; pid=; \
 	done; done; \
 	for r in $$(seq $(PARTRUNS)); do for p in 1 4; do \
 	  echo "== benchmarks, run $$r, P = $$p"; \
@@ -201,7 +203,7 @@ bench-cluster: build
 	export APERTURE=$(CURDIR)/$(BIN) APERTURE_PARTITIONS=$(CLUSTERPARTS) APERTURE_LOG_LEVEL=warn APERTURE_WAIT=600 \
 	  APERTURE_AUTH_RATE_IP=100000 APERTURE_AUTH_RATE_USER=100000 APERTURE_RATE_POSTS=off APERTURE_RATE_COMMENTS=off \
 	  APERTURE_RATE_LIKES=off APERTURE_RATE_FOLLOWS=off APERTURE_RATE_UPLOADS=off APERTURE_RATE_READS=off; \
-	stop() { for f in $(CLUSTEROUT)/single.pid $(CLUSTEROUT)/nodes/node*/pid; do \
+	stop() { trap '' INT TERM HUP; for f in $(CLUSTEROUT)/single.pid $(CLUSTEROUT)/nodes/node*/pid; do \
 	  [ -f $$f ] && kill -9 $$(cat $$f) 2>/dev/null; rm -f $$f; done; true; }; \
 	trap stop EXIT; trap "exit 1" INT TERM HUP; \
 	echo "load average at the start: $$(cut -d' ' -f1-3 /proc/loadavg)" | tee $(CLUSTEROUT)/run.txt; \
