@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -363,6 +364,7 @@ type committer struct {
 	cache    *objCache
 	db       *bolt.DB
 	max      int
+	grown    *atomic.Bool // set once the file nears its mapping (see Store.view)
 	in       chan *pending
 	mu       sync.RWMutex
 	closed   bool
@@ -371,8 +373,8 @@ type committer struct {
 
 var errClosed = Errorf(ErrUnavailable, "aperture is shutting down; try again in a moment.")
 
-func startCommitter(db *bolt.DB, part, parts int, max int, opt *Options, cache *objCache) *committer {
-	c := &committer{part: part, parts: parts, sink: opt.Log, opt: opt, cache: cache, db: db, max: max, in: make(chan *pending, max), finished: make(chan struct{})}
+func startCommitter(db *bolt.DB, part, parts int, max int, opt *Options, cache *objCache, grown *atomic.Bool) *committer {
+	c := &committer{part: part, parts: parts, sink: opt.Log, opt: opt, cache: cache, db: db, max: max, grown: grown, in: make(chan *pending, max), finished: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -546,6 +548,9 @@ func (c *committer) apply(seq uint64, batch []*pending) error {
 				if err := c.sink.Append(c.part, seq, data); err != nil {
 					return err
 				}
+			}
+			if btx.Size() > int64(c.opt.mmapReserve()/2) {
+				c.grown.Store(true)
 			}
 			return tx.setApplied(seq)
 		})

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,10 @@ type Options struct {
 	MaxBatch int
 	// NoSync skips fsync on commit. Only tests and benchmarks set it.
 	NoSync bool
+	// MmapReserve is the address space each partition file is mapped
+	// with (default 16 GiB on 64-bit machines; see Store.view). Tests set
+	// it small to make bbolt remap often.
+	MmapReserve int
 	// CelebrityAt is the follower count from which an author's posts are
 	// not fanned out but merged into feeds at read time (10,000).
 	CelebrityAt int
@@ -62,11 +67,14 @@ type Options struct {
 // methods are safe for concurrent use.
 type Store struct {
 	closed atomic.Bool
-	dir    string
-	parts  []*partition
-	kv     KV // the global facts
-	opt    Options
-	cache  *objCache
+	// grown is set once some partition file is past half its mapping:
+	// from then on views begin their transactions in order (see view).
+	grown atomic.Bool
+	dir   string
+	parts []*partition
+	kv    KV // the global facts
+	opt   Options
+	cache *objCache
 }
 
 // partition is one bbolt file holding the shards that map to it, with its
@@ -193,7 +201,7 @@ func Open(dir string, opt Options) (*Store, error) {
 			return nil, err
 		}
 		p.applied.Store(seq)
-		p.c = startCommitter(p.db, p.idx, len(s.parts), opt.MaxBatch, &s.opt, s.cache)
+		p.c = startCommitter(p.db, p.idx, len(s.parts), opt.MaxBatch, &s.opt, s.cache, &s.grown)
 		p.c.committed = func(seq uint64, dirty []cacheKey, places []ID, jobs []*Job) {
 			p.advanced(seq)
 			if opt.OnCommit != nil {
@@ -222,15 +230,34 @@ func (s *Store) openPartition(i int) (*partition, error) {
 	// hundreds of thousands of pages, and sorting and writing it was most
 	// of a commit's cost. Opening rebuilds it by walking the pages instead
 	// (1.5 s for a 5.4 GB file in the page cache).
+	// The file is mapped with room to grow (InitialMmapSize): bbolt
+	// remaps a file only when it outgrows its mapping, and a remap waits
+	// for every reader of the file (see view).
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: s.opt.LockTimeout, NoSync: s.opt.NoSync,
-		FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+		FreelistType: bolt.FreelistMapType, NoFreelistSync: true, InitialMmapSize: s.opt.mmapReserve()})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, Errorf(ErrUnavailable, "The data directory %s is in use by another aperture process (%s is locked); stop that process or choose another --data directory.", s.dir, name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	if fi, err := os.Stat(path); err == nil && fi.Size() > int64(s.opt.mmapReserve()/2) {
+		s.grown.Store(true)
+	}
 	return &partition{idx: i, db: db, path: path}, nil
+}
+
+// mmapReserve returns MmapReserve or its default: 16 GiB of address
+// space per partition file on 64-bit machines (only pages in use take
+// memory), what bbolt picks on 32-bit ones.
+func (o *Options) mmapReserve() int {
+	switch {
+	case o.MmapReserve > 0:
+		return o.MmapReserve
+	case strconv.IntSize == 64:
+		return 16 << 30
+	}
+	return 0
 }
 
 // partitionCount reads how many partitions the directory has from the
@@ -358,34 +385,24 @@ func (s *Store) Stats() (bolt.Stats, int64) {
 // view runs fn in a read transaction that reaches every partition, and
 // ends it when fn returns.
 //
-// The partitions' bbolt read transactions are all begun at once, in
-// partition order. Begun lazily, in the order fn touches them, two views
-// could each hold one partition and wait for the other's, while both
-// partitions' committers wait to grow their files (a bbolt remap waits
-// for every reader of its file, and a new reader waits for the remap):
-// a deadlock. Taken in one order and given back in the other, every wait
-// is for a higher partition than any the waiter holds, so the waits
-// cannot form a cycle.
+// Each partition's bbolt read transaction is begun when fn first touches
+// it, so a read of one partition begins one. That order is fn's, and two
+// views may take two partitions in opposite orders. bbolt remaps a file
+// that outgrows its mapping, and the remap waits for every reader of the
+// file while new readers wait for it: two views each holding one
+// partition and beginning the other's, with both files being remapped,
+// would wait for each other for ever. Files are mapped with a large
+// reserve (Options.MmapReserve), so they are not remapped while they are
+// under it; once one is past half of it, views begin every partition's
+// transaction at once in partition order, and every view ends its
+// transactions in the reverse order, so each wait is for a higher
+// partition than any the waiter holds and the waits cannot form a cycle.
 func (s *Store) view(fn func(tx *Tx) error) (err error) {
 	// The cache generation is read before any snapshot is taken: a commit
 	// after it makes what this view read too old to cache.
 	gen := s.cache.gen.Load()
 	rs := &readSet{s: s, txs: make([]*bolt.Tx, len(s.parts)), open: make([][]openBucket, len(s.parts))}
 	defer rs.close()
-	if len(s.parts) > 1 {
-		defer func() {
-			if r := recover(); r != nil {
-				re, ok := r.(readError)
-				if !ok {
-					panic(r)
-				}
-				err = re.err
-			}
-		}()
-		for i := range s.parts {
-			rs.tx(i)
-		}
-	}
 	defer func() {
 		if r := recover(); r != nil {
 			re, ok := r.(readError)
@@ -395,6 +412,11 @@ func (s *Store) view(fn func(tx *Tx) error) (err error) {
 			err = re.err
 		}
 	}()
+	if len(s.parts) > 1 && s.grown.Load() {
+		for i := range s.parts {
+			rs.tx(i)
+		}
+	}
 	tx := &Tx{rs: rs, parts: len(s.parts), opt: &s.opt, users: map[ID]*User{}, blockFree: map[ID]bool{}, cache: s.cache, gen: gen}
 	return fn(tx)
 }
@@ -411,8 +433,7 @@ type readSet struct {
 	open [][]openBucket
 }
 
-// tx returns partition part's read transaction, beginning it if needed
-// (on a store of one partition; view begins them all otherwise).
+// tx returns partition part's read transaction, beginning it if needed.
 func (r *readSet) tx(part int) *bolt.Tx {
 	if r.txs[part] == nil {
 		btx, err := r.s.parts[part].db.Begin(false)
@@ -440,11 +461,11 @@ func (r *readSet) bucket(part int, name []byte) *bolt.Bucket {
 	return b
 }
 
-// close ends the read transactions in the reverse of the order view began
-// them. Ending one takes its file's meta lock, which a reader beginning
-// there may hold while it waits for that file's remap; a view waiting
-// there must hold no higher partition's transaction, or the waits could
-// form a cycle (see view).
+// close ends the read transactions from the highest partition down.
+// Ending one takes its file's meta lock, which a reader beginning there
+// may hold while it waits for that file's remap; a view waiting there
+// must hold no higher partition's transaction, or the waits could form a
+// cycle (see view).
 func (r *readSet) close() {
 	for i := len(r.txs) - 1; i >= 0; i-- {
 		if t := r.txs[i]; t != nil {
