@@ -143,19 +143,23 @@ const awaitPatience = 250 * time.Millisecond
 
 // fill applies part's log entries after this replica's last one, up to
 // seq, read directly from the log (the store skips any that the apply
-// loop applies meanwhile).
+// loop applies meanwhile), up to applyBatch of them per transaction.
 func (p *Partitions) fill(ctx context.Context, part int, seq uint64) error {
 	applied, err := p.st.LastApplied(part)
 	if err != nil {
 		return err
 	}
+	var batch [][]byte
 	for next := applied + 1; next <= seq; next++ {
 		m, err := p.streams[part].GetMsg(ctx, next)
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", next, err)
 		}
-		if err := p.st.Replay(part, m.Data); err != nil {
-			return fmt.Errorf("entry %d: %w", next, err)
+		if batch = append(batch, m.Data); len(batch) == applyBatch || next == seq {
+			if err := p.st.Replay(part, batch...); err != nil {
+				return fmt.Errorf("entries up to %d: %w", next, err)
+			}
+			batch = batch[:0]
 		}
 	}
 	return nil

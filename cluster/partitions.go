@@ -114,17 +114,21 @@ func (p *Partitions) Attach(st *store.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.ctx, p.stop = ctx, cancel
 	// Catch up with every log before taking part: a node that was away
-	// owns nothing until its replicas are current.
+	// owns nothing until its replicas are current. Every partition's
+	// apply loop starts at once, and each is awaited up to its log's end
+	// as it was when the wait began.
+	var wg sync.WaitGroup
 	for i := range p.parts {
-		for attempt := 0; ; attempt++ {
-			err := p.replayToEnd(ctx, i)
-			if err == nil {
-				break
-			}
-			p.n.log.Warn("catching up", "partition", i, "error", err)
-			time.Sleep(time.Duration(min(attempt+1, 10)) * 100 * time.Millisecond)
-		}
 		p.startApply(i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.catchUpAtStart(ctx, i)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return // left while catching up
 	}
 	p.ready.Store(true)
 	mctx, hand := context.WithCancel(ctx)
@@ -134,6 +138,43 @@ func (p *Partitions) Attach(st *store.Store) {
 	go p.watchLeases(mctx)
 	go p.manage(mctx)
 }
+
+// catchUpAtStart returns once part's replica has applied its log up to
+// the end the log's leader reports, or ctx ends. The apply loop does the
+// work; when it makes no progress for a while (its consumer re-forming
+// after the log's leader moved), the entries are read straight from the
+// log.
+func (p *Partitions) catchUpAtStart(ctx context.Context, part int) {
+	began := time.Now()
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		end, err := p.logEnd(ctx, part)
+		if err != nil {
+			continue // logEnd waited; ctx ended
+		}
+		before, _ := p.st.LastApplied(part)
+		wait, cancel := context.WithTimeout(ctx, catchUpPatience)
+		err = p.st.WaitApplied(wait, part, end)
+		cancel()
+		if err == nil {
+			if end > before || attempt > 0 {
+				p.n.log.Info("caught up", "partition", part, "entry", end, "took", time.Since(began).Round(time.Millisecond).String())
+			}
+			return
+		}
+		now, _ := p.st.LastApplied(part)
+		p.n.log.Info("catching up", "partition", part, "applied", now, "log end", end)
+		if now == before {
+			if err := p.fill(ctx, part, end); err != nil {
+				p.n.log.Warn("reading the log directly", "partition", part, "error", err)
+			}
+		}
+	}
+}
+
+// catchUpPatience is how long a start-up catch-up waits for the apply
+// loop before it reports progress, or reads the log itself if there was
+// none.
+const catchUpPatience = 5 * time.Second
 
 // Owns reports whether this node applies fresh commands of part: it
 // holds the partition's lease, renewed within half a lease's time.
@@ -301,7 +342,14 @@ func (p *Partitions) stopApplying(part int) {
 	}
 }
 
-// apply consumes part's log in order from this replica's next entry.
+// applyBatch bounds how many log entries a replica applies in one
+// transaction: those that arrived while it applied the ones before.
+const applyBatch = 256
+
+// apply consumes part's log in order from this replica's next entry. The
+// entries that arrive while it commits are applied together, in one
+// transaction, so a replica that is behind catches up at hundreds of
+// entries per commit rather than one.
 func (p *Partitions) apply(ctx context.Context, part int) error {
 	applied, err := p.st.LastApplied(part)
 	if err != nil {
@@ -316,23 +364,63 @@ func (p *Partitions) apply(ctx context.Context, part int) error {
 	if err != nil {
 		return err
 	}
+	quit := make(chan struct{})
+	defer close(quit)
 	defer it.Stop()
-	go func() { <-ctx.Done(); it.Stop() }()
+	go func() {
+		select {
+		case <-ctx.Done():
+			it.Stop()
+		case <-quit:
+		}
+	}()
+	in := make(chan jetstream.Msg, applyBatch)
+	var readErr error
+	go func() {
+		defer close(in)
+		for {
+			m, err := it.Next()
+			if err != nil {
+				readErr = err
+				return
+			}
+			select {
+			case in <- m:
+			case <-quit:
+				return
+			}
+		}
+	}()
 	ps := p.state[part]
+	batch := make([][]byte, 0, applyBatch)
 	for {
-		m, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+		m, ok := <-in
+		if !ok {
+			if ctx.Err() != nil || errors.Is(readErr, jetstream.ErrMsgIteratorClosed) {
 				return nil
 			}
-			return err
+			return readErr
+		}
+		batch = append(batch[:0], m.Data())
+	more:
+		for len(batch) < applyBatch {
+			select {
+			case next, ok := <-in:
+				if !ok {
+					break more
+				}
+				m = next
+				batch = append(batch, m.Data())
+			default:
+				break more
+			}
 		}
 		meta, err := m.Metadata()
 		if err != nil {
 			return err
 		}
-		if err := p.st.Replay(part, m.Data()); err != nil {
-			return fmt.Errorf("entry %d: %w", meta.Sequence.Stream, err)
+		if err := p.st.Replay(part, batch...); err != nil {
+			return fmt.Errorf("entries up to %d: %w", meta.Sequence.Stream, err)
 		}
 		ps.streamLast.Store(meta.Sequence.Stream + meta.NumPending)
 		ps.lastApplyAt.Store(time.Now().UnixMilli())

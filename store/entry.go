@@ -155,30 +155,37 @@ func Apply(tx *Tx, e Entry) (any, error) {
 	return r.run(tx)
 }
 
-// Replay applies one log entry, as LogSink received it, to partition
-// part: the path every replica of a partition takes. An entry at or below
-// the partition's lastApplied was applied before and changes nothing. It
-// fails with ErrConflict when entries are missing before it (a gap), and
-// when the entry does not decode.
-func (s *Store) Replay(part int, data []byte) error {
-	var e LogEntry
-	if err := json.Unmarshal(data, &e); err != nil {
-		return Errorf(ErrInvalid, "A log entry of partition %d does not decode: %v", part, err)
-	}
-	batch := make([]*pending, len(e.Commands))
-	for i := range e.Commands {
-		ent := e.Commands[i]
-		r, err := decodeEntry(ent)
-		if err != nil {
-			return err
-		}
-		batch[i] = &pending{done: make(chan struct{}), shard: r.Shard(), entry: &ent,
-			run: func(tx *Tx) error { _, err := r.run(tx); return err }}
-	}
+// Replay applies log entries of partition part, each as LogSink
+// received it and in log order: the path every replica of a partition
+// takes. Consecutive entries are applied in one transaction (a replica
+// catching up commits hundreds of entries at a time, not one). An entry
+// at or below the partition's lastApplied was applied before and changes
+// nothing. It fails with ErrConflict when entries are missing before one
+// (a gap; nothing of the call is applied then), and with ErrInvalid when
+// an entry does not decode.
+func (s *Store) Replay(part int, entries ...[]byte) error {
 	if part < 0 || part >= len(s.parts) {
 		return Errorf(ErrInvalid, "There is no partition %d.", part)
 	}
-	return s.parts[part].c.replay(e.Seq, batch)
+	logged := make([]loggedBatch, len(entries))
+	for i, data := range entries {
+		var e LogEntry
+		if err := json.Unmarshal(data, &e); err != nil {
+			return Errorf(ErrInvalid, "A log entry of partition %d does not decode: %v", part, err)
+		}
+		batch := make([]*pending, len(e.Commands))
+		for j := range e.Commands {
+			ent := e.Commands[j]
+			r, err := decodeEntry(ent)
+			if err != nil {
+				return err
+			}
+			batch[j] = &pending{done: make(chan struct{}), shard: r.Shard(), entry: &ent,
+				run: func(tx *Tx) error { _, err := r.run(tx); return err }}
+		}
+		logged[i] = loggedBatch{seq: e.Seq, batch: batch}
+	}
+	return s.parts[part].c.replay(logged)
 }
 
 var keyApplied = []byte("applied")

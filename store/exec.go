@@ -491,12 +491,81 @@ var errCommandFailed = errors.New("store: command failed")
 // the same transaction.
 func (c *committer) commit(batch []*pending) { c.apply(0, batch) }
 
-// replay applies a logged batch as entry seq, which must be the next one:
-// an older entry changes nothing and a newer one is a gap. The check is
-// made in the transaction that applies it, so a replay racing another
-// (or a fresh commit) cannot apply an entry twice.
-func (c *committer) replay(seq uint64, batch []*pending) error {
-	return c.apply(seq, batch)
+// loggedBatch is one log entry being replayed: its sequence number and
+// its commands.
+type loggedBatch struct {
+	seq   uint64
+	batch []*pending
+}
+
+// replay applies logged entries, which must follow on from the
+// partition's lastApplied (older ones change nothing, a newer one is a
+// gap). The check is made in the transaction that applies them, so a
+// replay racing another (or a fresh commit) cannot apply an entry twice.
+// Several entries are applied in one transaction; if a command among
+// them fails after it wrote (its entry then runs again without it, see
+// commit), they are applied one transaction each instead.
+func (c *committer) replay(entries []loggedBatch) error {
+	if len(entries) > 1 {
+		err := c.applyAll(entries)
+		if err != errCommandFailed {
+			return err
+		}
+	}
+	for _, e := range entries {
+		if err := c.apply(e.seq, e.batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyAll applies logged entries in one transaction, each recorded as
+// lastApplied in turn. It returns errCommandFailed, having changed
+// nothing, when a command fails after writing.
+func (c *committer) applyAll(entries []loggedBatch) error {
+	var tx *Tx
+	var last uint64
+	err := c.db.Update(func(btx *bolt.Tx) error {
+		tx = &Tx{tx: btx, part: c.part, parts: c.parts, opt: c.opt}
+		last = 0
+		for _, e := range entries {
+			switch applied := tx.lastApplied(); {
+			case e.seq <= applied:
+				continue
+			case e.seq > applied+1:
+				return Errorf(ErrConflict, "Log entry %d of partition %d arrived after entry %d: entries are missing.", e.seq, c.part, applied)
+			}
+			for _, p := range e.batch {
+				w := tx.writes
+				tx.shard = p.shard
+				if p.err = safeRun(p.run, tx); p.err != nil && tx.writes != w {
+					return errCommandFailed
+				}
+			}
+			if err := tx.setApplied(e.seq); err != nil {
+				return err
+			}
+			last = e.seq
+		}
+		c.noteSize(btx)
+		return nil
+	})
+	if err == nil && last > 0 {
+		c.cache.invalidate(tx.dirty)
+		if c.committed != nil {
+			c.committed(last, tx.dirty, tx.places, tx.jobs)
+		}
+	}
+	return err
+}
+
+// noteSize marks the store grown once btx's file is past half its
+// mapping (see Store.view).
+func (c *committer) noteSize(btx *bolt.Tx) {
+	if btx.Size() > int64(c.opt.mmapReserve()/2) {
+		c.grown.Store(true)
+	}
 }
 
 // errApplied marks a replayed entry that this partition has already.
@@ -549,9 +618,7 @@ func (c *committer) apply(seq uint64, batch []*pending) error {
 					return err
 				}
 			}
-			if btx.Size() > int64(c.opt.mmapReserve()/2) {
-				c.grown.Store(true)
-			}
+			c.noteSize(btx)
 			return tx.setApplied(seq)
 		})
 		if restart {

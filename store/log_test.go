@@ -168,7 +168,13 @@ func TestEveryCommandIsRegistered(t *testing.T) {
 			}
 		}
 	}
-	if n != len(registry.byName) {
-		t.Errorf("%d commands declared, %d registered", n, len(registry.byName))
+	inProduct := 0 // commands the tests register (named test.*) are not declared in the product
+	for name := range registry.byName {
+		if !strings.HasPrefix(name, "test.") {
+			inProduct++
+		}
+	}
+	if n != inProduct {
+		t.Errorf("%d commands declared, %d registered", n, inProduct)
 	}
 }
