@@ -34,6 +34,7 @@ type Main struct {
 
 	log     *slog.Logger
 	ln      net.Listener
+	early   *earlyServer // answers "starting" until Run is done
 	st      *store.Store
 	auth    *auth.Service
 	media   *media.Processor
@@ -76,7 +77,8 @@ func keyFile(data string) auth.FileKeys {
 	return auth.FileKeys(filepath.Join(data, "keys", "jwt.json"))
 }
 
-// Run listens first, so that a taken address fails at once, then opens
+// Run listens first, so that a taken address fails at once, and answers
+// there that the server is starting (see earlyServer); then it opens
 // storage (failing fast if another process holds it), starts workers and
 // serves in the background. It returns once the server accepts requests.
 func (m *Main) Run(ctx context.Context) (err error) {
@@ -85,6 +87,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", m.Config.Addr, err)
 	}
+	tcp := m.ln.(*net.TCPListener)
 	if m.Config.TLSCert != "" || m.Config.TLSKey != "" {
 		cert, err := tls.LoadX509KeyPair(m.Config.TLSCert, m.Config.TLSKey)
 		if err != nil {
@@ -94,6 +97,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.ln = tls.NewListener(m.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		m.Config.HTTPS = true
 	}
+	reason := "opening its storage"
+	if m.Config.Cluster.On {
+		reason = "joining its cluster and catching up with the partitions' logs"
+	}
+	m.early = startEarly(m.ln, tcp, web.Starting(version, reason))
 	defer func() {
 		if err != nil {
 			m.Close()
@@ -237,7 +245,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	m.serveMetrics()
 	m.served = make(chan error, 1)
-	go func() { m.served <- m.srv.Serve(m.ln) }()
+	ln := m.early.handOver()
+	go func() { m.served <- m.srv.Serve(ln) }()
 	m.log.Info("listening", "addr", m.ln.Addr().String(), "data", m.Config.Data, "version", version)
 	return nil
 }
@@ -277,6 +286,9 @@ func (m *Main) rotateKeys(ctx context.Context) {
 func (m *Main) Close() error {
 	var errs []error
 	m.closing.Do(func() {
+		if m.early != nil {
+			m.early.handOver() // if Run did not get there
+		}
 		m.handover()
 		if m.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
