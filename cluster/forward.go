@@ -42,7 +42,10 @@ func (p *Partitions) serve(part int, m *nats.Msg) {
 }
 
 // Forward runs a command on the owner of part, asking again while
-// ownership moves (up to 20 s in all). It asks again only when the
+// ownership moves (up to 20 s in all). The command goes to the owner by
+// name, as the partition's lease says (a node that gave a partition up
+// keeps answering "not the owner" until it stops), so no message is sent
+// to a subscription that is going away. It asks again only when the
 // command surely did not run: no node owned the partition, or the one
 // asked no longer did. An owner that does not answer in time may have
 // run it, so that fails with store.ErrUnavailable, as does a partition
@@ -58,8 +61,10 @@ func (p *Partitions) Forward(ctx context.Context, part int, e store.Entry) ([]by
 		var seq uint64
 		if p.Owns(part) {
 			data, seq, err = p.st.ExecEntry(ctx, e)
+		} else if owner := p.ownerOf(ctx, part, attempt > 0); owner == "" || owner == p.n.cfg.Name {
+			err = nats.ErrNoResponders // between owners, or becoming this node
 		} else {
-			data, seq, err = p.request(ctx, part, body)
+			data, seq, err = p.request(ctx, part, owner, body)
 		}
 		if err == nil || !(errors.Is(err, store.ErrNotOwner) || errors.Is(err, nats.ErrNoResponders)) {
 			return data, seq, err
@@ -80,11 +85,31 @@ func (p *Partitions) Forward(ctx context.Context, part int, e store.Entry) ([]by
 // (which it may or may not have logged).
 const forwardPatience = 5 * time.Second
 
-// request sends a command to part's owner and returns its answer.
-func (p *Partitions) request(ctx context.Context, part int, body []byte) ([]byte, uint64, error) {
+// ownerOf returns the node holding part's lease ("" for none): as this
+// node last saw it, or, if look or it has seen none, as the leases
+// bucket says now.
+func (p *Partitions) ownerOf(ctx context.Context, part int, look bool) string {
+	ps := p.state[part]
+	if owner, _ := ps.owner.Load().(string); owner != "" && !look {
+		return owner
+	}
+	c, cancel := context.WithTimeout(ctx, p.opTimeout())
+	defer cancel()
+	e, err := p.leases.Get(c, "p."+strconv.Itoa(part))
+	if err != nil {
+		return ""
+	}
+	var l lease
+	json.Unmarshal(e.Value(), &l)
+	ps.owner.Store(l.Node)
+	return l.Node
+}
+
+// request sends a command to owner, part's owner, and returns its answer.
+func (p *Partitions) request(ctx context.Context, part int, owner string, body []byte) ([]byte, uint64, error) {
 	rctx, cancel := context.WithTimeout(ctx, forwardPatience)
 	defer cancel()
-	m, err := p.n.nc.RequestWithContext(rctx, subjectExec+strconv.Itoa(part), body)
+	m, err := p.n.nc.RequestWithContext(rctx, execSubject(owner, strconv.Itoa(part)), body)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
 		return nil, 0, store.Errorf(store.ErrUnavailable, "The owner of partition %d did not answer in time, so this change may or may not have been made; check, then try again.", part)
 	}

@@ -236,7 +236,7 @@ func (p *Partitions) tend(ctx context.Context, part int, want, others bool) bool
 		rev = e.Revision()
 		json.Unmarshal(e.Value(), &l)
 	}
-	ps.owner = l.Node
+	ps.owner.Store(l.Node)
 	sent := time.Now() // a renewal counts from when it was sent
 	val, _ := json.Marshal(lease{Node: p.n.cfg.Name, At: sent.UnixMilli()})
 	switch {
@@ -370,6 +370,11 @@ func (p *Partitions) Leave() {
 	}
 	p.Handover()
 	p.stop()
+	if p.execs != nil {
+		// Late now: the leases moved when Handover returned, and no node
+		// forwards here any more.
+		p.execs.Drain()
+	}
 	for part := range p.parts {
 		p.stopApplying(part)
 	}

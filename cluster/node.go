@@ -74,7 +74,7 @@ const (
 	objectsMedia = "aperture-media"  // photo files
 	streamPrefix = "AP_P"            // + partition: its log
 	subjectLog   = "aperture.log."   // + partition
-	subjectExec  = "aperture.exec."  // + partition: forwarded commands
+	subjectExec  = "aperture.exec."  // + node (hex) "." partition: forwarded commands
 	clientUser   = "aperture"
 )
 

@@ -2,9 +2,11 @@ package cluster
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +40,7 @@ type Partitions struct {
 	done   sync.WaitGroup     // the lease manager and its watcher
 	hand   context.CancelFunc // ends the lease manager (Handover)
 	leaseN atomic.Int64       // leases taken since start, for status
+	execs  *nats.Subscription // commands forwarded to this node
 
 	peersMu sync.Mutex
 	peers   map[string]peer // the nodes bucket, as watched
@@ -45,18 +48,16 @@ type Partitions struct {
 
 // partState is what the node does for one partition.
 type partState struct {
-	mu          sync.Mutex // held while the replica catches up
-	owner       string     // the lease holder as last seen (by the manager)
+	mu          sync.Mutex   // held while the replica catches up
+	owner       atomic.Value // string: the lease holder as last seen
 	stopApply   context.CancelFunc
 	applyDone   chan struct{}
-	subMu       sync.Mutex         // guards sub
-	sub         *nats.Subscription // the owner's command subscription
-	behind      atomic.Bool        // a publish failed: catch up before taking writes
-	becoming    atomic.Bool        // the lease is this node's; the replica is catching up
-	fenced      atomic.Bool        // an entry of this owner's is in the log: no earlier owner can append
-	rev         atomic.Uint64      // the revision of this node's lease, as last written
-	term        atomic.Uint64      // the lease's revision when this node took it
-	renewed     atomic.Int64       // when the last successful renewal was sent (unix ns)
+	behind      atomic.Bool   // a publish failed: catch up before taking writes
+	becoming    atomic.Bool   // the lease is this node's; the replica is catching up
+	fenced      atomic.Bool   // an entry of this owner's is in the log: no earlier owner can append
+	rev         atomic.Uint64 // the revision of this node's lease, as last written
+	term        atomic.Uint64 // the lease's revision when this node took it
+	renewed     atomic.Int64  // when the last successful renewal was sent (unix ns)
 	streamLast  atomic.Uint64
 	lastApplyAt atomic.Int64
 }
@@ -113,6 +114,19 @@ func (p *Partitions) Attach(st *store.Store) {
 	p.st = st
 	ctx, cancel := context.WithCancel(context.Background())
 	p.ctx, p.stop = ctx, cancel
+	// Commands are forwarded to a node by name, for whichever partition
+	// it owns (see Forward); it answers the others with ErrNotOwner.
+	execs, err := p.n.nc.Subscribe(execSubject(p.n.cfg.Name, "*"), func(m *nats.Msg) {
+		part, err := strconv.Atoi(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:])
+		if err != nil || part < 0 || part >= p.parts {
+			return
+		}
+		p.serve(part, m)
+	})
+	if err != nil {
+		p.n.log.Error("take forwarded commands", "error", err)
+	}
+	p.execs = execs
 	// Catch up with every log before taking part: a node that was away
 	// owns nothing until its replicas are current. Every partition's
 	// apply loop starts at once, and each is awaited up to its log's end
@@ -460,18 +474,8 @@ func (p *Partitions) become(ctx context.Context, part int) {
 		}
 		return
 	}
-	sub, err := p.n.nc.QueueSubscribe(subjectExec+strconv.Itoa(part), "owners", func(m *nats.Msg) { p.serve(part, m) })
-	if err != nil {
-		p.n.log.Error("take commands", "partition", part, "error", err)
-	}
-	ps.subMu.Lock()
-	if p.owned[part].Load() {
-		ps.sub, sub = sub, nil
-	}
-	ps.subMu.Unlock()
-	if sub != nil { // released meanwhile
-		sub.Drain()
-		return
+	if !p.owned[part].Load() {
+		return // released meanwhile
 	}
 	p.leaseN.Add(1)
 	p.n.log.Info("owning partition", "partition", part)
@@ -510,19 +514,18 @@ func (p *Partitions) fence(ctx context.Context, part int) bool {
 // release stops owning part: it takes no more commands and applies the
 // log again.
 func (p *Partitions) release(part int) {
-	ps := p.state[part]
 	if !p.owned[part].CompareAndSwap(true, false) {
 		return
 	}
-	ps.subMu.Lock()
-	sub := ps.sub
-	ps.sub = nil
-	ps.subMu.Unlock()
-	if sub != nil {
-		// Commands already delivered are answered (ErrNotOwner: their
-		// senders ask the new owner) rather than left to time out.
-		sub.Drain()
-	}
+	// Commands forwarded here from now on are answered ErrNotOwner, and
+	// their senders ask the new owner.
 	p.startApply(part)
 	p.n.log.Info("released partition", "partition", part)
+}
+
+// execSubject returns the subject on which node takes forwarded commands
+// for part ("*": every partition). A node's name may hold characters a
+// subject cannot, so it goes in hex.
+func execSubject(node, part string) string {
+	return subjectExec + hex.EncodeToString([]byte(node)) + "." + part
 }

@@ -82,7 +82,8 @@ func writable(t *testing.T, c *nodes, via int, parts []int, tokens map[int]strin
 // owns the most partitions is killed with SIGKILL, restarted, and later
 // stopped with SIGTERM, and checks: every acknowledged write is on every
 // node afterwards; the killed node's partitions take writes again within
-// 10 s, a stopped node's in well under a second; the restarted node
+// 10 s, a stopped node's within a few seconds (its leases move at once;
+// the logs it led elect new leaders); the restarted node
 // catches up and takes leases back; the history of a set of registers
 // (profiles and follow edges, written and read through every node) is
 // linearizable; every replica equals a fresh replay of its partition's
@@ -151,7 +152,11 @@ func TestClusterFailover(t *testing.T) {
 	termed := time.Now()
 	d = writable(t, c, survivor, owned, tokens, termed)
 	t.Logf("stopped node%d with SIGTERM (owner of %d partitions): all took writes %s after the signal", victim, len(owned), d.Round(time.Millisecond))
-	if d > 2*time.Second {
+	// Usually well under a second; a log whose leader was the stopped
+	// node is without one for an election (up to 2.7 s seen on a busy
+	// machine), while a killed node's partitions wait for its leases to
+	// lapse as well.
+	if d > 3500*time.Millisecond {
 		t.Errorf("a stopped node's partitions took writes again only %s after the signal", d)
 	}
 	c.waitExit(victim)
