@@ -115,13 +115,16 @@ func (p *Partitions) Attach(st *store.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.ctx, p.stop = ctx, cancel
 	// Commands are forwarded to a node by name, for whichever partition
-	// it owns (see Forward); it answers the others with ErrNotOwner.
+	// it owns (see Forward); it answers the others with ErrNotOwner. Each
+	// runs on its own goroutine: a subscription delivers its messages one
+	// at a time, and commands waiting for their commit one after another
+	// would never share a group commit.
 	execs, err := p.n.nc.Subscribe(execSubject(p.n.cfg.Name, "*"), func(m *nats.Msg) {
 		part, err := strconv.Atoi(m.Subject[strings.LastIndexByte(m.Subject, '.')+1:])
 		if err != nil || part < 0 || part >= p.parts {
 			return
 		}
-		p.serve(part, m)
+		go p.serve(part, m)
 	})
 	if err != nil {
 		p.n.log.Error("take forwarded commands", "error", err)
