@@ -8,7 +8,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN      := bin/aperture
 
-.PHONY: all build run test vet fmt fmt-check unit race partitions long fuzz bench bench-flows bench-partitions bench-cluster bench-search bench-media bench-ui soak screenshots clean
+.PHONY: all announce build run test vet fmt fmt-check unit race partitions long fuzz bench bench-flows bench-partitions bench-cluster bench-search bench-media bench-ui soak screenshots clean
 
 all: build
 
@@ -18,9 +18,13 @@ build:
 # run serves with ./data; on the first run it seeds a small demo community
 # (40 accounts, 120 posts of generated photos; every password is
 # aperture-demo) so there is something to look at.
-run: build
-	@if [ ! -e ./data/aperture.db ]; then ./$(BIN) seed --data ./data --users 40 --posts 120; fi
+run: announce build
+	@if [ ! -e ./data/aperture.db ]; then echo "seeding a demo community in ./data (once)"; ./$(BIN) seed --data ./data --users 40 --posts 120; fi
 	./$(BIN) serve --data ./data
+
+# announce says why the first `make run` is quiet for a while.
+announce:
+	@if [ ! -x $(BIN) ]; then echo "building aperture: the first build downloads and compiles its modules (a minute or two on 2 cores)"; fi
 
 # test is the whole suite: formatting, vet, unit, integration and
 # end-to-end tests (with the race detector), the memory tests (without it:
