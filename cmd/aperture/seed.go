@@ -210,8 +210,10 @@ func (s *seeder) createUsers(ctx context.Context, hash string) error {
 		if i >= len(firstNames)*len(suffixes) {
 			name = fmt.Sprintf("%s%d", name, i)
 		}
+		// The first account (maya) administers the demo, so that its
+		// admin area can be seen without stopping the server.
 		u, err := store.Exec(ctx, s.st, store.CreateUser{Meta: store.At(base.At.Add(time.Duration(i) * time.Millisecond)), Username: name,
-			PasswordHash: hash, DisplayName: strings.ToUpper(name[:1]) + strings.SplitN(name[1:], ".", 2)[0]})
+			PasswordHash: hash, DisplayName: strings.ToUpper(name[:1]) + strings.SplitN(name[1:], ".", 2)[0], Admin: i == 0})
 		if errors.Is(err, store.ErrConflict) {
 			u, err = s.st.UserByUsername(name)
 		}
