@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,58 +56,151 @@ type Config struct {
 	MetricsAddr     string
 }
 
-// flagSet binds cfg's fields to flags whose defaults come from the
-// environment where set. It returns the set and a check to call after
-// Parse that reports malformed environment values.
+// flagSet binds cfg's fields to the flags of the command name ("aperture
+// serve", "aperture backup", "aperture cluster init"): only the settings
+// that command reads (see commands), each defaulting to its APERTURE_*
+// variable where that is set. It returns the set and a check to call after
+// Parse that reports malformed environment values and settings that cannot
+// work together. -h prints the command's help to out; other parse errors
+// are only returned, for run to report once.
 func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Writer) (*flag.FlagSet, func() error) {
+	c := lookupCommand(name)
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(out)
+	rec := &flagOutput{}
+	fs.SetOutput(rec)
+	fs.Usage = func() {
+		if !rec.wrote { // -h, not an error (the flag package writes those first)
+			c.help(out, fs)
+		}
+	}
+	use := func(setting string) bool { return c.settings == nil || slices.Contains(c.settings, setting) }
+	bad := cfg.bind(fs, use, c.usage, getenv, func(env, v string) string { return fmt.Sprintf("$%s=%q", env, v) })
+	check := func() error {
+		if len(bad) > 0 {
+			return fmt.Errorf("%s", strings.Join(bad, "; "))
+		}
+		return cfg.Cluster.check()
+	}
+	return fs, check
+}
+
+// flagOutput is a flag set's output: it notes that the flag package wrote
+// an error, and drops it (run reports the error).
+type flagOutput struct{ wrote bool }
+
+func (o *flagOutput) Write(p []byte) (int, error) {
+	o.wrote = true
+	return len(p), nil
+}
+
+// bind registers on fs the settings for which use is true, with the
+// usage text usage[name] gives in place of the general one, taking
+// defaults from getenv. It returns a sentence for each malformed value
+// getenv gave, naming it with from(variable, value).
+func (cfg *Config) bind(fs *flag.FlagSet, use func(string) bool, usage map[string]string, getenv func(string) string, from func(env, v string) string) []string {
 	var bad []string
-	str := func(p *string, flagName, env, def, usage string) {
+	describe := func(flagName, text, env string) string {
+		if u, ok := usage[flagName]; ok {
+			text = u
+		}
+		return text + " ($" + env + ")"
+	}
+	str := func(p *string, flagName, env, def, text string) {
+		if !use(flagName) {
+			return
+		}
 		if v := getenv(env); v != "" {
 			def = v
 		}
-		fs.StringVar(p, flagName, def, usage+" ($"+env+")")
+		fs.StringVar(p, flagName, def, describe(flagName, text, env))
 	}
-	num := func(p *int, flagName, env string, def int, usage string) {
+	num := func(p *int, flagName, env string, def int, text string) {
+		if !use(flagName) {
+			return
+		}
 		if v := getenv(env); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				bad = append(bad, fmt.Sprintf("$%s=%q is not a whole number", env, v))
+				bad = append(bad, from(env, v)+" is not a whole number")
 			} else {
 				def = n
 			}
 		}
-		fs.IntVar(p, flagName, def, usage+" ($"+env+")")
+		fs.IntVar(p, flagName, def, describe(flagName, text, env))
 	}
-	boolean := func(p *bool, flagName, env string, def bool, usage string) {
+	boolean := func(p *bool, flagName, env string, def bool, text string) {
+		if !use(flagName) {
+			return
+		}
 		if v := getenv(env); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				bad = append(bad, fmt.Sprintf("$%s=%q is not true or false", env, v))
+				bad = append(bad, from(env, v)+" is not true or false")
 			} else {
 				def = b
 			}
 		}
-		fs.BoolVar(p, flagName, def, usage+" ($"+env+")")
+		fs.BoolVar(p, flagName, def, describe(flagName, text, env))
 	}
-	dur := func(p *time.Duration, flagName, env string, def time.Duration, usage string) {
+	dur := func(p *time.Duration, flagName, env string, def time.Duration, text string) {
+		if !use(flagName) {
+			return
+		}
 		if v := getenv(env); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
-				bad = append(bad, fmt.Sprintf("$%s=%q is not a duration like 15s", env, v))
+				bad = append(bad, from(env, v)+" is not a duration like 15s")
 			} else {
 				def = d
 			}
 		}
-		fs.DurationVar(p, flagName, def, usage+" ($"+env+")")
+		fs.DurationVar(p, flagName, def, describe(flagName, text, env))
+	}
+	// checked is a string setting with a rule: valid says what is wrong.
+	checked := func(p *string, flagName, env, def, text string, valid func(string) error) {
+		if !use(flagName) {
+			return
+		}
+		if v := getenv(env); v != "" {
+			if err := valid(v); err != nil {
+				bad = append(bad, from(env, v)+" "+err.Error())
+			} else {
+				def = v
+			}
+		}
+		*p = def
+		if def != "" {
+			text += " (default " + def + ")"
+		}
+		fs.Func(flagName, describe(flagName, text, env), func(v string) error {
+			*p = v
+			return valid(v)
+		})
+	}
+	rate := func(p *web.Rate, flagName, env, def, text string) {
+		if !use(flagName) {
+			return
+		}
+		if v := getenv(env); v != "" {
+			if _, err := web.ParseRate(v); err != nil {
+				bad = append(bad, from(env, v)+" "+err.Error())
+			} else {
+				def = v
+			}
+		}
+		*p, _ = web.ParseRate(def)
+		fs.Func(flagName, describe(flagName, text+", like 100/1h, or off (default "+def+")", env), func(v string) error {
+			r, err := web.ParseRate(v)
+			*p = r
+			return err
+		})
 	}
 	var configFile string
-	fs.StringVar(&configFile, "config", "", "a TOML file of settings named like these flags (flags and environment win) ($APERTURE_CONFIG)")
+	fs.StringVar(&configFile, "config", "", "a TOML file of settings named like the server's flags (flags and environment win) ($APERTURE_CONFIG)")
 	str(&cfg.Addr, "addr", "APERTURE_ADDR", "127.0.0.1:8080", "address to listen on")
 	str(&cfg.Data, "data", "APERTURE_DATA", "./data", "data directory (database, keys, media)")
-	str(&cfg.LogLevel, "log-level", "APERTURE_LOG_LEVEL", "info", "log level: debug, info, warn, error")
-	str(&cfg.LogFormat, "log-format", "APERTURE_LOG_FORMAT", "text", "log format: text or json")
+	checked(&cfg.LogLevel, "log-level", "APERTURE_LOG_LEVEL", "info", "log level: debug, info, warn, error", validLevel)
+	checked(&cfg.LogFormat, "log-format", "APERTURE_LOG_FORMAT", "text", "log format: text or json", validLogFormat)
 	dur(&cfg.ShutdownTimeout, "shutdown-timeout", "APERTURE_SHUTDOWN_TIMEOUT", 15*time.Second, "how long to drain requests on SIGINT/SIGTERM")
 	num(&cfg.AuthPerIP, "auth-rate-ip", "APERTURE_AUTH_RATE_IP", 20, "sign-up/log-in/refresh attempts per IP per minute")
 	num(&cfg.AuthPerUser, "auth-rate-user", "APERTURE_AUTH_RATE_USER", 10, "log-in/sign-up attempts per username per minute")
@@ -117,21 +212,6 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	num(&cfg.FanoutBatch, "fanout-batch", "APERTURE_FANOUT_BATCH", 1000, "followers whose feeds one fan-out transaction fills")
 	num(&cfg.Partitions, "partitions", "APERTURE_PARTITIONS", 0, "partitions (database files, each with its own committer) of a new data directory; 0 means 1 (an existing directory keeps its own)")
 	num(&cfg.CelebrityAt, "celebrity-followers", "APERTURE_CELEBRITY_FOLLOWERS", 10000, "followers from which an author's posts are merged into feeds at read time instead of fanned out")
-	rate := func(p *web.Rate, flagName, env, def, usage string) {
-		if v := getenv(env); v != "" {
-			def = v
-		}
-		r, err := web.ParseRate(def)
-		if err != nil {
-			bad = append(bad, fmt.Sprintf("$%s: %v", env, err))
-		}
-		*p = r
-		fs.Func(flagName, usage+", like 100/1h, or off (default "+def+") ($"+env+")", func(v string) error {
-			r, err := web.ParseRate(v)
-			*p = r
-			return err
-		})
-	}
 	rate(&cfg.Limits.Posts, "rate-posts", "APERTURE_RATE_POSTS", "100/1h", "posts per account")
 	rate(&cfg.Limits.Comments, "rate-comments", "APERTURE_RATE_COMMENTS", "300/1h", "comments per account")
 	rate(&cfg.Limits.Likes, "rate-likes", "APERTURE_RATE_LIKES", "1000/1h", "likes and unlikes per account")
@@ -154,30 +234,44 @@ func (cfg *Config) flagSet(name string, getenv func(string) string, out io.Write
 	str(&cfg.MapTiles, "map-tiles", "APERTURE_MAP_TILES", "", "raster tile URL template with {z}, {x}, {y} for the photo map (empty: the built-in offline map)")
 	str(&cfg.MapAttribution, "map-attribution", "APERTURE_MAP_ATTRIBUTION", "", "credit line shown under map tiles")
 	boolean(&cfg.HTTPS, "https", "APERTURE_HTTPS", false, "people reach aperture over HTTPS (e.g. behind a TLS proxy): cookies are Secure and HSTS is sent")
-	str(&cfg.TrustedProxies, "trusted-proxies", "APERTURE_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR ranges of reverse proxies whose --proxy-header names the client (empty: none; the socket's address counts)")
-	str(&cfg.ProxyHeader, "proxy-header", "APERTURE_PROXY_HEADER", "X-Forwarded-For", "the header the trusted proxies add the client to: X-Forwarded-For or Forwarded")
+	checked(&cfg.TrustedProxies, "trusted-proxies", "APERTURE_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR ranges of reverse proxies whose --proxy-header names the client (empty: none; the socket's address counts)", validProxies)
+	checked(&cfg.ProxyHeader, "proxy-header", "APERTURE_PROXY_HEADER", "X-Forwarded-For", "the header the trusted proxies add the client to: X-Forwarded-For or Forwarded", validProxyHeader)
 	str(&cfg.MetricsToken, "metrics-token", "APERTURE_METRICS_TOKEN", "", "a bearer token that /metrics requires (empty: none)")
 	str(&cfg.MetricsAddr, "metrics-addr", "APERTURE_METRICS_ADDR", "", "serve /metrics on this address of its own instead of the main one (empty: the main address)")
 	cfg.Cluster.flags(str, boolean)
-	check := func() error {
-		if len(bad) > 0 {
-			return fmt.Errorf("%s", strings.Join(bad, "; "))
-		}
-		if _, err := cfg.level(); err != nil {
-			return err
-		}
-		if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
-			return fmt.Errorf("--log-format must be text or json, not %q", cfg.LogFormat)
-		}
-		if _, err := parseTrustedProxies(cfg.TrustedProxies); err != nil {
-			return err
-		}
-		if err := cfg.Cluster.check(); err != nil {
-			return err
-		}
-		return checkProxyHeader(cfg.ProxyHeader)
+	return bad
+}
+
+// The rules of the checked settings; each error completes a sentence
+// that names the value and where it came from.
+
+func validLevel(v string) error {
+	var l slog.Level
+	if l.UnmarshalText([]byte(v)) != nil {
+		return errors.New("must be debug, info, warn or error")
 	}
-	return fs, check
+	return nil
+}
+
+func validLogFormat(v string) error {
+	if v != "text" && v != "json" {
+		return errors.New("must be text or json")
+	}
+	return nil
+}
+
+func validProxies(v string) error {
+	if _, err := parseTrustedProxies(v); err != nil {
+		return errors.New("must be addresses or CIDR ranges separated by commas")
+	}
+	return nil
+}
+
+func validProxyHeader(v string) error {
+	if checkProxyHeader(v) != nil {
+		return errors.New("must be X-Forwarded-For or Forwarded (RFC 7239)")
+	}
+	return nil
 }
 
 func (cfg *Config) level() (slog.Level, error) {

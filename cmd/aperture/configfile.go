@@ -1,8 +1,9 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -48,13 +49,31 @@ func withConfigFile(args []string, getenv func(string) string) (func(string) str
 		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	var probe Config
-	fs, _ := probe.flagSet("config", func(string) string { return "" }, io.Discard)
+	fs := flag.NewFlagSet("config", flag.ContinueOnError)
+	probe.bind(fs, func(string) bool { return true }, nil, func(string) string { return "" }, func(string, string) string { return "" })
 	values := map[string]string{}
+	shown := map[string]string{} // env variable → key = value, as in the file
 	for k, v := range raw {
 		if fs.Lookup(k) == nil || k == "config" {
-			return nil, fmt.Errorf("config file %s: %q is not a setting (settings are named like the flags of aperture serve --help)", path, k)
+			return nil, fmt.Errorf("%s: %q is not a setting (settings are named like the flags of aperture serve --help)", fileLine(path, b, k), k)
 		}
-		values["APERTURE_"+strings.ToUpper(strings.ReplaceAll(k, "-", "_"))] = fmt.Sprint(v)
+		env := "APERTURE_" + strings.ToUpper(strings.ReplaceAll(k, "-", "_"))
+		values[env] = fmt.Sprint(v)
+		if s, ok := v.(string); ok {
+			shown[env] = fmt.Sprintf("%s = %q", k, s)
+		} else {
+			shown[env] = fmt.Sprintf("%s = %v", k, v)
+		}
+	}
+	// Malformed values are refused here, where the file and line can be
+	// named; the commands then see only good ones from the file.
+	bad := probe.bind(flag.NewFlagSet("config", flag.ContinueOnError), func(string) bool { return true }, nil,
+		func(env string) string { return values[env] },
+		func(env, _ string) string {
+			return fileLine(path, b, strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(env, "APERTURE_"), "_", "-"))) + ": " + shown[env]
+		})
+	if len(bad) > 0 {
+		return nil, errors.New(strings.Join(bad, "; "))
 	}
 	return func(key string) string {
 		if v := getenv(key); v != "" {
@@ -62,4 +81,16 @@ func withConfigFile(args []string, getenv func(string) string) (func(string) str
 		}
 		return values[key]
 	}, nil
+}
+
+// fileLine returns "path:line" for the line of the config file text b
+// that sets key, or path alone if none is found.
+func fileLine(path string, b []byte, key string) string {
+	for i, line := range strings.Split(string(b), "\n") {
+		k, _, ok := strings.Cut(line, "=")
+		if ok && strings.Trim(strings.TrimSpace(k), `"'`) == key {
+			return fmt.Sprintf("%s:%d", path, i+1)
+		}
+	}
+	return path
 }

@@ -7,7 +7,9 @@
 //	aperture check [--repair]        verify (and repair) the invariants
 //	aperture version                 print build information
 //
-// Every flag has an APERTURE_* environment equivalent; see --help.
+// The commands are listed in commands.go; "aperture --help" lists them,
+// "aperture COMMAND --help" shows a command's flags. Every flag has an
+// APERTURE_* environment equivalent.
 package main
 
 import (
@@ -18,6 +20,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -27,53 +31,49 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run dispatches to a subcommand and returns the process exit code.
+// run dispatches to a command and returns the process exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
+	name := "serve"
+	switch {
+	case len(args) > 0 && isHelp(args[0]):
+		name, args = "help", args[1:]
+	case len(args) > 0 && args[0] != "" && args[0][0] != '-':
+		name, args = args[0], args[1:]
+	}
+	if name == "help" {
+		if len(args) == 0 {
+			usage(stdout)
+			return 0
+		}
+		name, args = args[0], append(args[1:len(args):len(args)], "--help")
+	}
+	c, ok := findCommand(name)
+	if !ok {
+		fmt.Fprintf(stderr, "aperture: unknown command %q\n\n", name)
+		usage(stderr)
+		return 2
+	}
+	if len(c.subcommands) > 0 && len(args) > 0 && isHelp(args[0]) {
+		args = append([]string{c.subcommands[0]}, args...) // the subcommands share their flags
 	}
 	getenv, err := withConfigFile(args, getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "aperture: %v\n", err)
 		return 2
 	}
-	switch cmd {
-	case "serve":
-		m := NewMain(stdout, stderr)
-		if err = m.ParseFlags(args, getenv); err == nil {
-			err = m.Serve(ctx)
-		}
-	case "user":
-		err = userCommand(ctx, args, getenv, stdin, stdout, stderr)
-	case "backup":
-		err = backupCommand(ctx, args, getenv, stdout, stderr)
-	case "restore":
-		err = restoreCommand(ctx, args, getenv, stdout, stderr)
-	case "check":
-		err = checkCommand(ctx, args, getenv, stdout, stderr)
-	case "health":
-		err = healthCommand(ctx, args, getenv, stdout, stderr)
-	case "reindex":
-		err = reindexCommand(ctx, args, getenv, stdout, stderr)
-	case "seed":
-		err = seedCommand(ctx, args, getenv, stdout, stderr)
-	case "cluster":
-		err = clusterCommand(ctx, args, getenv, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, versionString())
-	case "help", "-h", "--help":
-		usage(stdout)
-	default:
-		fmt.Fprintf(stderr, "aperture: unknown command %q\n\n", cmd)
-		usage(stderr)
-		return 2
-	}
+	err = c.run(ctx, args, getenv, stdin, stdout, stderr)
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case isFlagError(err):
+		full := "aperture " + name
+		if len(args) > 0 && slices.Contains(c.subcommands, args[0]) {
+			full += " " + args[0]
+		}
+		fmt.Fprintf(stderr, "%s: %v\nrun \"%s --help\" for its flags\n", full, err, full)
+		return 2
 	case errors.Is(err, errUsage):
 		if err != errUsage { // a bare errUsage was explained already
 			fmt.Fprintf(stderr, "aperture: %v\n", err)
@@ -87,29 +87,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 var errUsage = errors.New("usage")
 
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
+
+// isFlagError reports whether err is the flag package's complaint about
+// the command line (an unknown flag, a missing or malformed value).
+func isFlagError(err error) bool {
+	for _, prefix := range []string{"flag provided but not defined", "bad flag syntax", "flag needs an argument",
+		"invalid value ", "invalid boolean value ", "invalid boolean flag "} {
+		if strings.HasPrefix(err.Error(), prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// usage prints the commands, one line each.
 func usage(w io.Writer) {
-	fmt.Fprint(w, `aperture — a self-hosted photo-sharing service
-
-Usage:
-  aperture [serve] [flags]                serve the web UI and API (default)
-  aperture user create --username NAME [--admin] [--email E]
-                                          create an account (asks for the password,
-                                          or reads it from APERTURE_PASSWORD or stdin)
-  aperture seed [--users 50] [--posts N] [--no-images]
-                                          fill the data directory with a demo community
-                                          (or, with --no-images, a benchmark dataset)
-  aperture reindex [--data DIR]           rebuild the search index from the database
-  aperture backup --out FILE [--data DIR] a consistent backup, taken while the server runs
-  aperture restore FILE --data DIR [--force]
-                                          verify a backup and restore it (and its index)
-  aperture check [--repair] [--data DIR]  verify the invariants; --repair fixes what it can
-  aperture health [--addr A]              exit 0 if the server at A answers /healthz
-  aperture cluster init --partitions 64 [--data DIR]
-                                          once, on a fresh cluster (through this host's node)
-  aperture cluster status [--json] [--data DIR]
-                                          nodes, partitions, owners, leases and lag
-  aperture version                        print build information and library versions
-
-Run "aperture serve --help" for the server's flags.
+	fmt.Fprint(w, "aperture — a self-hosted photo-sharing service\n\nUsage:\n")
+	for _, c := range commands() {
+		line := strings.TrimSpace("aperture " + c.name + " " + c.synopsis)
+		if len(line) > 38 {
+			fmt.Fprintf(w, "  %s\n  %-38s  %s\n", line, "", c.purpose)
+		} else {
+			fmt.Fprintf(w, "  %-38s  %s\n", line, c.purpose)
+		}
+	}
+	fmt.Fprint(w, `
+Run "aperture COMMAND --help" for a command's flags; "aperture serve --help"
+shows the server's flags. Every flag has an APERTURE_* environment variable,
+and the server's settings can live in a TOML file named by --config.
 `)
 }
