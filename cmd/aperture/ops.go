@@ -125,7 +125,7 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 		if c := dialControl(cfg.Data); c != nil {
 			return backupFromServer(ctx, c, w)
 		}
-		st, err := store.Open(cfg.Data, store.Options{})
+		st, err := openStore(cfg.Data, store.Options{})
 		if err != nil {
 			return backupStats{}, err
 		}
@@ -243,7 +243,7 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	fmt.Fprintf(stdout, "restored %s (%d files, %d photos) from a backup of %s, verified against its manifest\n",
 		mb(stats.Bytes), stats.Files, stats.Photos, man.Created.Format(time.RFC3339))
-	st, err := store.Open(target, store.Options{})
+	st, err := openStore(target, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -295,7 +295,7 @@ func checkCommand(ctx context.Context, args []string, getenv func(string) string
 			return err
 		}
 	} else {
-		st, err := store.Open(cfg.Data, store.Options{})
+		st, err := openStore(cfg.Data, store.Options{})
 		if err != nil {
 			return err
 		}

@@ -25,7 +25,7 @@ func reindexCommand(ctx context.Context, args []string, getenv func(string) stri
 	if err := check(); err != nil {
 		return err
 	}
-	st, err := store.Open(cfg.Data, store.Options{})
+	st, err := openStore(cfg.Data, store.Options{})
 	if err != nil {
 		return err
 	}

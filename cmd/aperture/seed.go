@@ -55,7 +55,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	if o.users < 2 || o.users > 1_000_000 {
 		return errors.New("--users must be between 2 and 1,000,000")
 	}
-	st, err := store.Open(cfg.Data, store.Options{Partitions: cfg.Partitions})
+	st, err := openStore(cfg.Data, store.Options{Partitions: cfg.Partitions})
 	if err != nil {
 		return err
 	}

@@ -112,8 +112,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	// Warming comes first: opening walks every page of the file (to
 	// rebuild bbolt's free-page list), faster once it is read in order.
-	if m.Config.Warm {
-		for _, db := range store.DataFiles(m.Config.Data) {
+	// Not when another process holds the files: Open then fails at once,
+	// saying so, and reading them would only delay that.
+	files := store.DataFiles(m.Config.Data)
+	if m.Config.Warm && len(files) > 0 && !lockedByAnother(files[0]) {
+		for _, db := range files {
 			n, took, err := warm(db)
 			if err != nil {
 				return err
@@ -125,7 +128,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if m.st, err = store.Open(m.Config.Data, opt); err != nil {
+	if m.st, err = openStore(m.Config.Data, opt); err != nil {
 		return err
 	}
 	jwtKeys, err := m.keyStore(ctx, "jwt", "jwt.json")

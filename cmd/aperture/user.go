@@ -41,7 +41,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(cfg.Data, store.Options{Partitions: cfg.Partitions})
+	st, err := openStore(cfg.Data, store.Options{Partitions: cfg.Partitions})
 	if err != nil {
 		return err
 	}
