@@ -19,8 +19,8 @@ type Suggestion struct {
 // How far Suggestions looks: the accounts viewer follows most recently,
 // and the accounts each of them follows most recently.
 const (
-	suggestFrom = 200
-	suggestEach = 100
+	suggestFrom = 100
+	suggestEach = 50
 )
 
 // Suggestions returns up to limit accounts viewer might follow: first

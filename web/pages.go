@@ -165,32 +165,18 @@ func (s *Server) homePage(c *fiber.Ctx, ctx context.Context) error {
 		return err
 	}
 	data := map[string]any{"Posts": out.Body.Items, "Next": nextCursor("/", out.Body.Next)}
-	if len(out.Body.Items) == 0 && c.Query("before") == "" {
-		data["Suggested"], err = s.suggestions(ctx)
-		if err != nil {
+	// People to follow: on an empty feed, and beside the first page of a
+	// full one (a sidebar on wide screens).
+	if c.Query("before") == "" {
+		n := 5
+		if len(out.Body.Items) == 0 {
+			n = 8
+		}
+		if data["Suggested"], err = s.suggestions(ctx, n); err != nil {
 			return err
 		}
 	}
 	return s.page(c, http.StatusOK, "home", &view{Nav: "home", Data: data})
-}
-
-// suggestions are the authors of popular posts, for an empty feed.
-func (s *Server) suggestions(ctx context.Context) ([]AuthorView, error) {
-	out, err := s.explorePosts(ctx, &exploreInput{Limit: 60})
-	if err != nil {
-		return nil, err
-	}
-	cl, _ := viewer(ctx)
-	var users []AuthorView
-	for _, p := range out.Body.Items {
-		if p.Author.ID != cl.UserID && !slices.ContainsFunc(users, func(u AuthorView) bool { return u.ID == p.Author.ID }) {
-			users = append(users, p.Author)
-		}
-		if len(users) == 8 {
-			break
-		}
-	}
-	return users, nil
 }
 
 type authData struct {

@@ -234,6 +234,7 @@ func New(cfg Config, d Deps) *Server {
 	s.registerMedia(s.api)
 	s.registerPosts(s.api)
 	s.registerGraph(s.api)
+	s.registerSuggestions(s.api)
 	s.registerFeeds(s.api)
 	s.registerSearch(s.api)
 	s.registerPreview(s.api)

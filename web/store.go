@@ -22,6 +22,7 @@ type Store interface {
 	Session(id store.ID) (*store.Session, error)
 	Followers(viewer, u store.ID, p store.Page) (store.UserPage, error)
 	Following(viewer, u store.ID, p store.Page) (store.UserPage, error)
+	Suggestions(viewer store.ID, popular []store.ID, limit int) ([]store.Suggestion, error)
 	FollowRequests(u store.ID, p store.Page) (store.UserPage, error)
 	Usage(user store.ID) (int64, error)
 

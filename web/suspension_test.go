@@ -144,6 +144,7 @@ func TestSuspendedAccountVanishes(t *testing.T) {
 				{route: "/api/v1/me/preferences", path: "/api/v1/me/preferences"},
 				{route: "/api/v1/subscriptions", path: "/api/v1/subscriptions"},
 				{route: "/api/v1/explore", path: "/api/v1/explore"},
+				{route: "/api/v1/suggestions", path: "/api/v1/suggestions?limit=30"},
 				{route: "/api/v1/tags/:tag/posts", path: "/api/v1/tags/quokkatag/posts"},
 				{route: "/api/v1/search", path: "/api/v1/search?q=mall"},
 				{route: "/api/v1/search", path: "/api/v1/search?q=%23quokka"},
