@@ -1,0 +1,63 @@
+package web_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserFinishedDetails: small things a newcomer reads as unfinished,
+// on a phone and on a laptop.
+func TestBrowserFinishedDetails(t *testing.T) {
+	ts, base := site(t)
+	bs := browsers(t, base, 2)
+	boss, cara := bs[0], bs[1]
+	ts.admin("boss")
+	ana, _ := ts.signup("ana")
+	post := ts.shareAt(ana, "Evening light over the river #sunset", "Lisboa", 38.72, -9.14)
+	path := "/p/" + post.ID.String()
+	ts.drain()
+	boss.loginAs("boss", "correct horse")
+	cara.signup("cara")
+
+	for _, w := range widths {
+		boss.resize(w)
+		boss.visit(path)
+		// The post's time shows once (the caption does not repeat it).
+		if n := boss.count(`.postpage time`); n != 1 {
+			t.Errorf("at %d px the post page shows %d times for a post without comments", w, n)
+		}
+		// Phones read header, photo, actions; laptops put the header
+		// beside the photo.
+		if w < 736 {
+			if !boss.is(`document.querySelector('.postpage .who').getBoundingClientRect().bottom <= document.querySelector('.postpage .media').getBoundingClientRect().top + 1`) {
+				t.Errorf("at %d px the post's author header is not above the photo", w)
+			}
+		} else if !boss.is(`document.querySelector('.postpage .who').getBoundingClientRect().left >= document.querySelector('.postpage .media').getBoundingClientRect().right - 1`) {
+			t.Errorf("at %d px the post's author header is not beside the photo", w)
+		} else if !boss.is(`document.querySelector('.postpage .who').getBoundingClientRect().width === document.querySelector('.postside').getBoundingClientRect().width`) {
+			t.Errorf("at %d px the comments column is narrower than the header above it", w)
+		}
+	}
+	calm(t, bs)
+}
+
+func (b *browser) count(sel string) int {
+	b.t.Helper()
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return n
+}
+
+// visible returns the text of an element as rendered (hidden parts left out).
+func (b *browser) visible(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q)?.innerText.trim().replace(/\s+/g, ' ') ?? ""`, sel)))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return s
+}
