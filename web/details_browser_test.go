@@ -39,6 +39,24 @@ func TestBrowserFinishedDetails(t *testing.T) {
 		} else if !boss.is(`document.querySelector('.postpage .who').getBoundingClientRect().width === document.querySelector('.postside').getBoundingClientRect().width`) {
 			t.Errorf("at %d px the comments column is narrower than the header above it", w)
 		}
+		// Nobody has liked it yet: an invitation, not "0 likes".
+		if got := boss.visible(`.postpage .likes`); got != "Be the first to like this" {
+			t.Errorf("at %d px a post without likes says %q", w, got)
+		}
+	}
+	boss.do(chromedp.Click(chromedp.CSS(`.postpage form[data-like] button`)))
+	boss.waitFor(`document.querySelector('.postpage [data-like-count]').textContent === '1'`)
+	if got := boss.visible(`.postpage .likes`); got != "1 like" {
+		t.Errorf("after a like the post says %q", got)
+	}
+	boss.visit(path)
+	if got := boss.visible(`.postpage .likes`); got != "1 like" {
+		t.Errorf("the page of a post with one like says %q", got)
+	}
+	boss.do(chromedp.Click(chromedp.CSS(`.postpage form[data-like] button`)))
+	boss.waitFor(`document.querySelector('.postpage [data-like-count]').textContent === '0'`)
+	if got := boss.visible(`.postpage .likes`); got != "Be the first to like this" {
+		t.Errorf("after taking the like back the post says %q", got)
 	}
 	calm(t, bs)
 }

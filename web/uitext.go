@@ -24,6 +24,7 @@ func (s *Server) uiFuncs() template.FuncMap {
 		"blurPreview": blurPreview,
 		"count":       compactCount,
 		"plural":      plural,
+		"firstLike":   func() string { return firstLike },
 		"placeID":     func(l *LocationView) string { return placeIDOf(l) },
 		"lower":       strings.ToLower,
 		"isoTime":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
@@ -170,6 +171,9 @@ func compactCount(v any) string {
 	}
 	return strconv.FormatInt(n, 10)
 }
+
+// firstLike stands in for the like count of a post nobody has liked yet.
+const firstLike = "Be the first to like this"
 
 func plural(n any, one, many string) string {
 	if fmt.Sprint(n) == "1" {

@@ -103,6 +103,8 @@ async function like(form, only) {
     const scope = form.closest('article');
     const n = scope.querySelector('[data-like-count]'); if (n) n.textContent = r.like_count.toLocaleString('en');
     const w = scope.querySelector('[data-like-word]'); if (w) w.textContent = r.like_count === 1 ? 'like' : 'likes';
+    const some = scope.querySelector('[data-likes-some]'); if (some) some.hidden = r.like_count === 0;
+    const none = scope.querySelector('[data-likes-none]'); if (none) none.hidden = r.like_count !== 0;
     showError(form, null);
   } catch (e) { showError(form, e); }
 }
