@@ -39,6 +39,10 @@ func TestBrowserFinishedDetails(t *testing.T) {
 		} else if !boss.is(`document.querySelector('.postpage .who').getBoundingClientRect().width === document.querySelector('.postside').getBoundingClientRect().width`) {
 			t.Errorf("at %d px the comments column is narrower than the header above it", w)
 		}
+		// Relative times never break across lines.
+		if !boss.is(`[...document.querySelectorAll('time')].every(el => getComputedStyle(el).whiteSpace === 'nowrap' && el.getClientRects().length === 1)`) {
+			t.Errorf("at %d px a time may wrap", w)
+		}
 		// Nobody has liked it yet: an invitation, not "0 likes".
 		if got := boss.visible(`.postpage .likes`); got != "Be the first to like this" {
 			t.Errorf("at %d px a post without likes says %q", w, got)
@@ -57,6 +61,18 @@ func TestBrowserFinishedDetails(t *testing.T) {
 	boss.waitFor(`document.querySelector('.postpage [data-like-count]').textContent === '0'`)
 	if got := boss.visible(`.postpage .likes`); got != "Be the first to like this" {
 		t.Errorf("after taking the like back the post says %q", got)
+	}
+
+	// On a phone explore's search field shows its whole placeholder.
+	boss.resize(390)
+	boss.visit("/explore")
+	if !boss.is(`(() => {
+		const i = document.querySelector('.search.mobile input'), cs = getComputedStyle(i);
+		const c = document.createElement('canvas').getContext('2d');
+		c.font = cs.fontWeight + ' ' + cs.fontSize + ' ' + cs.fontFamily;
+		return i.offsetParent !== null && c.measureText(i.placeholder).width <= i.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+	})()`) {
+		t.Error("explore's search placeholder is cut at 390 px")
 	}
 	calm(t, bs)
 }
