@@ -101,7 +101,9 @@ func TestCrashDuringFanout(t *testing.T) {
 		t.Fatalf("login: %d %v", code, m)
 	}
 	token := m["access_token"].(string)
-	waitOutbox(t, p, 60*time.Second) // the follows' backfill jobs
+	// The follows' backfill jobs (and, on several partitions, their
+	// syncs): 60,000 jobs, slow on a busy machine.
+	waitOutbox(t, p, 180*time.Second)
 	mediaID := uploadPhoto(t, p, token)
 	code, m = call(t, p, "POST", "/api/v1/posts", token, map[string]any{"caption": "to all", "media_ids": []string{mediaID}})
 	if code != 201 {
@@ -124,7 +126,7 @@ func TestCrashDuringFanout(t *testing.T) {
 	}
 
 	p2 := start(t, dir, "--celebrity-followers", "100000")
-	waitOutbox(t, p2, 60*time.Second)
+	waitOutbox(t, p2, 120*time.Second)
 	p2.stop(t)
 	st, err = storetest.Open(dir, store.Options{})
 	if err != nil {
