@@ -74,6 +74,23 @@ func TestBrowserFinishedDetails(t *testing.T) {
 	})()`) {
 		t.Error("explore's search placeholder is cut at 390 px")
 	}
+
+	// On a phone the admin tabs all show, and an administrator can reach
+	// them from the profile.
+	boss.resize(390)
+	boss.visit("/admin")
+	if !boss.is(`[...document.querySelectorAll('.adminnav a')].every(a => { const r = a.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && r.right <= document.documentElement.clientWidth; })`) {
+		t.Error("an admin tab is cut at 390 px")
+	}
+	boss.visit("/u/boss")
+	if !boss.is(`(() => { const a = document.querySelector('main a[href="/admin"]'); return !!a && a.offsetParent !== null; })()`) {
+		t.Error("an administrator's profile has no way into admin on a phone")
+	}
+	cara.resize(390)
+	cara.visit("/u/cara")
+	if cara.is(`!!document.querySelector('a[href="/admin"]')`) {
+		t.Error("a profile offers admin to someone who is not an administrator")
+	}
 	calm(t, bs)
 }
 
