@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -107,7 +108,12 @@ func (s *Server) adminDashboard(c *fiber.Ctx, ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.adminPage(c, "Admin", "dashboard", map[string]any{"Charts": dashboardCharts(out.Body.Samples),
+	level := Sample{At: time.Now(), Queue: float64(ob.Depth)}
+	if s.disk != nil {
+		d := s.disk()
+		level.DBBytes, level.IndexBytes, level.MediaBytes = float64(d.DB), float64(d.Index), float64(d.Media)
+	}
+	return s.adminPage(c, "Admin", "dashboard", map[string]any{"Charts": dashboardCharts(out.Body.Samples, level),
 		"Active": out.Body.ActiveUsers, "Minutes": len(out.Body.Samples), "Queue": ob.Depth, "Dead": ob.DeadLetter, "Reports": len(open)})
 }
 

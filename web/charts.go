@@ -75,17 +75,21 @@ func human(v float64, unit string) string {
 	return fmt.Sprintf("%.1f %s", v, unit)
 }
 
-// dashboardCharts are the admin dashboard's charts.
-func dashboardCharts(samples []Sample) []template.HTML {
+// dashboardCharts are the admin dashboard's charts. The rates come from
+// the closed minutes only; the levels (queue depth and bytes on disk) end
+// with now, a reading taken for the page, so they are right before the
+// first minute closes.
+func dashboardCharts(samples []Sample, now Sample) []template.HTML {
+	levels := append(samples[:len(samples):len(samples)], now)
 	return []template.HTML{
 		chart("Requests", "/s", samples, func(s Sample) float64 { return s.Requests }),
 		chart("p99 latency", "ms", samples, func(s Sample) float64 { return s.P99ms }),
 		chart("Errors (5xx)", "/min", samples, func(s Sample) float64 { return s.Errors }),
 		chart("Sign-ups", "/min", samples, func(s Sample) float64 { return s.Signups }),
 		chart("Posts", "/min", samples, func(s Sample) float64 { return s.Posts }),
-		chart("Background queue", "jobs", samples, func(s Sample) float64 { return s.Queue }),
-		chart("Database", "bytes", samples, func(s Sample) float64 { return s.DBBytes }),
-		chart("Search index", "bytes", samples, func(s Sample) float64 { return s.IndexBytes }),
-		chart("Photos", "bytes", samples, func(s Sample) float64 { return s.MediaBytes }),
+		chart("Background queue", "jobs", levels, func(s Sample) float64 { return s.Queue }),
+		chart("Database", "bytes", levels, func(s Sample) float64 { return s.DBBytes }),
+		chart("Search index", "bytes", levels, func(s Sample) float64 { return s.IndexBytes }),
+		chart("Photos", "bytes", levels, func(s Sample) float64 { return s.MediaBytes }),
 	}
 }
