@@ -109,6 +109,7 @@ func Decode(data []byte) (*Land, error) {
 		if len(r.Points) < 3 {
 			return nil
 		}
+		unwrap(&r)
 		r.MinLon, r.MinLat, r.MaxLon, r.MaxLat = 180, 90, -180, -90
 		for _, p := range r.Points {
 			r.MinLon, r.MaxLon = math.Min(r.MinLon, p[0]), math.Max(r.MaxLon, p[0])
@@ -144,6 +145,53 @@ func Decode(data []byte) (*Land, error) {
 	return land, nil
 }
 
+// unwrap makes a ring that crosses the antimeridian continuous: Natural
+// Earth's outlines jump from 180° to -180° there, and drawn flat such a
+// jump is a line across the whole map (Chukotka's at 65-71° N, Fiji's at
+// 16° S). Its longitudes continue past 180° instead (Path draws every ring
+// at its copies 360° apart too). A ring that goes once round the globe
+// (Antarctica) is closed along its pole.
+func unwrap(r *Ring) {
+	off := 0.0
+	prev := r.Points[0][0]
+	for i := 1; i < len(r.Points); i++ {
+		lon := r.Points[i][0]
+		switch d := lon - prev; {
+		case d > 180:
+			off -= 360
+		case d < -180:
+			off += 360
+		}
+		prev = lon
+		r.Points[i][0] = lon + off
+	}
+	if off != 0 {
+		pole := -90.0
+		if r.Points[0][1] > 0 {
+			pole = 90
+		}
+		first, last := r.Points[0][0], r.Points[len(r.Points)-1][0]
+		r.Points = append(r.Points, [2]float64{last, pole}, [2]float64{first, pole})
+	}
+	// Keep the middle of the ring on the globe's usual side.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, p := range r.Points {
+		lo, hi = math.Min(lo, p[0]), math.Max(hi, p[0])
+	}
+	shift := 0.0
+	switch mid := (lo + hi) / 2; {
+	case mid < -180:
+		shift = 360
+	case mid > 180:
+		shift = -360
+	}
+	if shift != 0 {
+		for i := range r.Points {
+			r.Points[i][0] += shift
+		}
+	}
+}
+
 // Path returns SVG path data of the rings that meet the box (degrees,
 // minLon may be below -180 or maxLon above 180 for views across the
 // antimeridian), each point passed through project and points closer
@@ -153,9 +201,6 @@ func (l *Land) Path(minLon, minLat, maxLon, maxLat float64, project func(lon, la
 	var b []byte
 	for _, shift := range []float64{-360, 0, 360} {
 		lo, hi := minLon-shift, maxLon-shift
-		if hi < -180 || lo > 180 {
-			continue
-		}
 		for _, r := range l.Rings {
 			if r.MaxLon < lo || r.MinLon > hi || r.MaxLat < minLat || r.MinLat > maxLat {
 				continue

@@ -1,6 +1,7 @@
 package basemap
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -10,10 +11,19 @@ func TestLandDecodes(t *testing.T) {
 		if len(l.Rings) < 100 {
 			t.Fatalf("%s: %d rings", name, len(l.Rings))
 		}
-		// Every outline stays on the globe.
-		for _, r := range l.Rings {
-			if r.MinLon < -180.001 || r.MaxLon > 180.001 || r.MinLat < -90.001 || r.MaxLat > 90.001 {
-				t.Fatalf("%s: ring out of range: %+v", name, r.MinLon)
+		// Every outline stays on the globe, but for those that cross the
+		// antimeridian: they run on past 180° rather than jump across the
+		// map, and no step of any outline is wider than a few degrees
+		// (but along a pole, which closes Antarctica).
+		for i, r := range l.Rings {
+			if mid := (r.MinLon + r.MaxLon) / 2; mid < -180 || mid > 180 || r.MaxLon-r.MinLon > 360.001 || r.MinLat < -90.001 || r.MaxLat > 90.001 {
+				t.Fatalf("%s: ring %d out of range: %v…%v", name, i, r.MinLon, r.MaxLon)
+			}
+			for j := 1; j < len(r.Points); j++ {
+				atPole := math.Abs(r.Points[j][1]) > 89.9 && math.Abs(r.Points[j-1][1]) > 89.9
+				if d := r.Points[j][0] - r.Points[j-1][0]; (d > 10 || d < -10) && !atPole {
+					t.Fatalf("%s: ring %d jumps %.1f° at %v", name, i, d, r.Points[j])
+				}
 			}
 		}
 	}
