@@ -222,6 +222,15 @@ func (n *Node) Name() string { return n.cfg.Name }
 // Conn returns the node's connection to the cluster.
 func (n *Node) Conn() *nats.Conn { return n.nc }
 
+// Quorum reports whether JetStream's meta group has a leader as this node
+// sees it: false once most of the cluster's nodes are gone, when writes
+// wait and then fail. A follower notices when its election timer fires
+// (4–9 s), a leader when it steps down for want of a majority (10–20 s).
+func (n *Node) Quorum() bool {
+	info, err := n.srv.Jsz(&server.JSzOptions{})
+	return err == nil && info.Meta != nil && info.Meta.Leader != ""
+}
+
 // WaitReady waits until JetStream answers (its meta leader is elected,
 // which needs a majority of the cluster's nodes), or ctx ends.
 func (n *Node) WaitReady(ctx context.Context) error {

@@ -9,7 +9,7 @@ import (
 
 type healthOutput struct {
 	Body struct {
-		Status  string `json:"status" enum:"ok,starting,unavailable"`
+		Status  string `json:"status" enum:"ok,degraded,starting,unavailable"`
 		Version string `json:"version,omitempty"`
 		Detail  string `json:"detail,omitempty"`
 	}
@@ -26,7 +26,7 @@ func (s *Server) registerHealth(api huma.API) {
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: []string{"operations"},
-		Summary: "Storage and workers are ready to serve", Errors: []int{503},
+		Summary: "Storage and workers are ready to serve (\"degraded\": serving, but not everything works)", Errors: []int{503},
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
 		if err := s.st.Ping(ctx); err != nil {
 			return nil, err
@@ -36,6 +36,11 @@ func (s *Server) registerHealth(api huma.API) {
 		}
 		out := &healthOutput{}
 		out.Body.Status, out.Body.Version = "ok", s.cfg.Version
+		if s.degraded != nil {
+			if d := s.degraded(); d != "" {
+				out.Body.Status, out.Body.Detail = "degraded", d
+			}
+		}
 		return out, nil
 	})
 }

@@ -93,6 +93,10 @@ type Deps struct {
 	Metrics  *Metrics // NewMetrics(Store) if nil
 	// Ready reports whether storage and workers are ready; nil means ready.
 	Ready func() error
+	// Degraded, if set, says in a sentence what works only in part on a
+	// ready server (a cluster node cut off from most of its cluster reads
+	// but cannot write); "" when everything works.
+	Degraded func() string
 	// Wake tells the background workers that jobs were written (optional).
 	Wake func()
 	// Explore ranks recent posts for GET /api/v1/explore (optional).
@@ -125,6 +129,7 @@ type Server struct {
 	urls      *mediaURLs
 	metrics   *Metrics
 	ready     func() error
+	degraded  func() string
 	wake      func()
 	explore   Explorer
 	search    *search.Index
@@ -162,7 +167,7 @@ func New(cfg Config, d Deps) *Server {
 		cfg.MaxBodyBytes = need
 	}
 	s := &Server{cfg: cfg, st: d.Store, auth: d.Auth, media: d.Media, urls: &mediaURLs{key: d.MediaKey},
-		metrics: d.Metrics, ready: d.Ready, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger,
+		metrics: d.Metrics, ready: d.Ready, degraded: d.Degraded, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger,
 		fragments: newFragments[fragKey, []byte](50_000), cards: newFragments[cardKey, *cardHTML](20_000), cookies: newCookies(d.MediaKey, cfg.TLS)}
 	s.stats, s.disk, s.hub, s.webhooks, s.push, s.closing = s.metrics.Stats, d.Disk, d.Hub, d.Webhooks, d.Push, make(chan struct{})
 	if d.Disk != nil {

@@ -208,7 +208,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		MetricsToken: m.Config.MetricsToken, MetricsElsewhere: m.Config.MetricsAddr != "",
 	}
 	deps := web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
-		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub, Webhooks: webhooks, Push: pusher}
+		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Degraded: m.degraded, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub, Webhooks: webhooks, Push: pusher}
 	m.clusterWeb(wcfg, &deps)
 	m.srv = web.New(wcfg, deps)
 
@@ -261,6 +261,16 @@ func (m *Main) ready() error {
 		return store.Errorf(store.ErrUnavailable, "The search index is being rebuilt; search results are incomplete until it is done.")
 	}
 	return nil
+}
+
+// degraded says what works only in part: on a node of a cluster cut off
+// from most of the others, writes (it still serves reads, so it stays
+// ready: were it taken out of a load balancer, nothing would be left).
+func (m *Main) degraded() string {
+	if m.node != nil && !m.node.n.Quorum() {
+		return "This node has lost touch with most of its cluster: it answers reads, but writes fail until enough nodes are back."
+	}
+	return ""
 }
 
 // Addr returns the address the server listens on (useful with port 0).
