@@ -15,12 +15,12 @@ import (
 // sentence: the directory, the reason and what to do. Unwrap returns the
 // error it replaces.
 type dataDirError struct {
-	dir, reason, todo string
+	dir, reason, remedy string
 	err               error
 }
 
 func (e *dataDirError) Error() string {
-	return fmt.Sprintf("cannot use %s as the data directory: %s; choose another --data directory or %s", e.dir, e.reason, e.todo)
+	return fmt.Sprintf("cannot use %s as the data directory: %s; choose another --data directory or %s", e.dir, e.reason, e.remedy)
 }
 
 func (e *dataDirError) Unwrap() error { return e.err }
@@ -38,24 +38,24 @@ func explainDataDir(dir string, err error) error {
 	if !within(p, d) && !within(d, p) {
 		return err
 	}
-	reason, todo := "", "fix its permissions"
+	reason, remedy := "", "fix its permissions"
 	switch {
 	case errors.Is(pe.Err, fs.ErrPermission):
 		reason = fmt.Sprintf("this user may not write to %s", p)
-		todo = "let this user write to it (chown or chmod)"
+		remedy = "let this user write to it (chown or chmod)"
 	case errors.Is(pe.Err, syscall.EROFS):
 		reason = fmt.Sprintf("%s is on a read-only file system", p)
-		todo = "mount it writable"
+		remedy = "mount it writable"
 	case errors.Is(pe.Err, syscall.ENOTDIR):
 		reason = fmt.Sprintf("%s is a file, not a directory", p)
-		todo = "move that file away"
+		remedy = "move that file away"
 	case errors.Is(pe.Err, syscall.ENOSPC):
 		reason = "its disk is full"
-		todo = "free some space"
+		remedy = "free some space"
 	default:
 		reason = fmt.Sprintf("%s of %s failed (%v)", pe.Op, p, pe.Err)
 	}
-	return &dataDirError{dir: dir, reason: reason, todo: todo, err: err}
+	return &dataDirError{dir: dir, reason: reason, remedy: remedy, err: err}
 }
 
 // within reports whether path p is dir or inside it.
