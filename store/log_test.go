@@ -33,17 +33,25 @@ func (l *memLog) Append(part int, seq uint64, entry []byte) error {
 	return nil
 }
 
-// A log recorded while commands run concurrently (group commits with
-// failures among them) replays into a fresh database with byte-identical
-// contents and the same lastApplied; replaying an entry twice changes
-// nothing, and an entry after a gap is refused.
-func TestLogReplaysToTheSameState(t *testing.T) {
+// loggingStore opens a store in a temporary directory whose log entries
+// are recorded in memory; it is closed when the test ends.
+func loggingStore(t *testing.T) (*Store, *memLog) {
+	t.Helper()
 	log := &memLog{}
 	s, err := Open(t.TempDir(), testOptions(Options{NoSync: true, Log: log}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return s, log
+}
+
+// A log recorded while commands run concurrently (group commits with
+// failures among them) replays into a fresh database with byte-identical
+// contents and the same lastApplied; replaying an entry twice changes
+// nothing, and an entry after a gap is refused.
+func TestLogReplaysToTheSameState(t *testing.T) {
+	s, log := loggingStore(t)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for i := range 60 {

@@ -35,12 +35,7 @@ func init() { register[writesThenFails, ID]("test.writesThenFails", 1) }
 // command that failed after it wrote; entries already applied in a call
 // change nothing, and a call with a gap applies none of its entries.
 func TestReplayAppliesManyEntriesAtOnce(t *testing.T) {
-	log := &memLog{}
-	s, err := Open(t.TempDir(), testOptions(Options{NoSync: true, Log: log}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, log := loggingStore(t)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for i := range 90 {
