@@ -16,7 +16,7 @@ import (
 // error it replaces.
 type dataDirError struct {
 	dir, reason, remedy string
-	err               error
+	err                 error
 }
 
 func (e *dataDirError) Error() string {
