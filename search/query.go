@@ -91,21 +91,6 @@ func (x *Index) Posts(q string, limit int) ([]store.ID, error) {
 	return x.ids(req, "p:")
 }
 
-// Places returns up to limit place IDs whose name matches q (typeahead).
-func (x *Index) Places(q string, limit int) ([]store.ID, error) {
-	q, err := CleanQuery(q)
-	if err != nil {
-		return nil, err
-	}
-	pre := bleve.NewPrefixQuery(lower(q))
-	pre.SetField("name_kw")
-	pre.SetBoost(2)
-	name := bleve.NewMatchQuery(q)
-	name.SetField("name")
-	req := bleve.NewSearchRequestOptions(typed("place", bleve.NewDisjunctionQuery(pre, name)), limit, 0, false)
-	return x.ids(req, "l:")
-}
-
 // CheckPoint returns an ErrInvalid error unless lat and lon are degrees on
 // Earth.
 func CheckPoint(lat, lon float64) error {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -85,6 +86,28 @@ func (s *Server) registerActions() {
 	}))
 }
 
+// namedPlace is the location of a post whose form gave a place's name
+// alone (as it does without JavaScript): the place of that name, the one
+// nearest the photo when the photo knows where it was taken; else, a new
+// place of that name where the photo was taken. With neither, it returns
+// an ErrInvalid error that says what to do.
+func (s *Server) namedPlace(name string, gps *LatLonView) (*LocationView, error) {
+	var at LatLonView
+	if gps != nil {
+		at = *gps
+	}
+	pl, err := s.search.PlaceNamed(name, at.Lat, at.Lon, gps != nil)
+	switch {
+	case err == nil:
+		return &LocationView{Name: pl.Name, Lat: pl.Lat, Lon: pl.Lon}, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	case gps != nil:
+		return &LocationView{Name: name, Lat: gps.Lat, Lon: gps.Lon}, nil
+	}
+	return nil, store.Invalid("place", "No place called “%s” has photos here yet, and this photo does not say where it was taken. Choose a place that others have used, or leave the location empty.", name)
+}
+
 // aspects are the crops the new-post form offers.
 var aspects = map[string]float64{"square": 1, "portrait": 0.8}
 
@@ -120,13 +143,15 @@ func (s *Server) shareForm(c *fiber.Ctx, ctx context.Context) (store.ID, error) 
 	}
 	in := &createPostInput{}
 	in.Body.Caption = strings.Clone(c.FormValue("caption"))
-	if place := strings.TrimSpace(c.FormValue("place")); place != "" {
-		lat, err1 := strconv.ParseFloat(strings.TrimSpace(c.FormValue("lat")), 64)
-		lon, err2 := strconv.ParseFloat(strings.TrimSpace(c.FormValue("lon")), 64)
+	place := strings.Clone(strings.TrimSpace(c.FormValue("place")))
+	lat, lon := strings.TrimSpace(c.FormValue("lat")), strings.TrimSpace(c.FormValue("lon"))
+	if place != "" && (lat != "" || lon != "") {
+		la, err1 := strconv.ParseFloat(lat, 64)
+		lo, err2 := strconv.ParseFloat(lon, 64)
 		if err1 != nil || err2 != nil {
-			return 0, store.Invalid("location", "Give the place's latitude and longitude as numbers, or pick it from the suggestions.")
+			return 0, store.Invalid("location", "Pick the place from the suggestions, or leave the location empty.")
 		}
-		in.Body.Location = &LocationView{Name: strings.Clone(place), Lat: lat, Lon: lon}
+		in.Body.Location = &LocationView{Name: place, Lat: la, Lon: lo}
 	}
 	edit := media.Edit{Filter: strings.Clone(c.FormValue("filter")), Aspect: aspects[c.FormValue("aspect")]}
 	alt := strings.Clone(c.FormValue("alt"))
@@ -137,6 +162,7 @@ func (s *Server) shareForm(c *fiber.Ctx, ctx context.Context) (store.ID, error) 
 	if err := s.checkInput("create-post", in); err != nil {
 		return 0, err
 	}
+	var gps *LatLonView // where the first photo that knows it was taken
 	for _, fh := range files {
 		data, err := readFormFile(fh, s.uploadLimit())
 		if err != nil {
@@ -147,6 +173,14 @@ func (s *Server) shareForm(c *fiber.Ctx, ctx context.Context) (store.ID, error) 
 			return 0, err
 		}
 		in.Body.MediaIDs = append(in.Body.MediaIDs, v.ID)
+		if gps == nil {
+			gps = v.LocationSuggestion
+		}
+	}
+	if place != "" && in.Body.Location == nil {
+		if in.Body.Location, err = s.namedPlace(place, gps); err != nil {
+			return 0, err
+		}
 	}
 	out, err := asAPI(s, ctx, "create-post", s.createPost, in)
 	if err != nil {

@@ -214,7 +214,8 @@ func TestBrowserCoreLoop(t *testing.T) {
 	ana.signup("ana")
 
 	// Ana shares a photo: pick → crop → the Moon filter from the strip of
-	// server-rendered previews → caption and place → share.
+	// server-rendered previews → caption, and the photo's own location
+	// named → share.
 	file := filepath.Join(t.TempDir(), "beach.jpg")
 	if err := os.WriteFile(file, photo(t, true), 0o644); err != nil {
 		t.Fatal(err)
@@ -235,9 +236,8 @@ func TestBrowserCoreLoop(t *testing.T) {
 	ana.do(chromedp.Click(chromedp.CSS(`label.filter:has(input[value=moon])`)), chromedp.Click(chromedp.CSS(`[data-next]`)))
 	ana.waitFor(q(`[data-step=details].on`))
 	ana.do(chromedp.SendKeys(chromedp.CSS(`textarea[name=caption]`), "#sunset with @ben"),
-		chromedp.SetValue(chromedp.CSS(`input[name=place]`), "Lisbon"),
-		chromedp.SetValue(chromedp.CSS(`input[name=lat]`), "38.7223"),
-		chromedp.SetValue(chromedp.CSS(`input[name=lon]`), "-9.1393"),
+		chromedp.Click(chromedp.CSS(`[data-place-chips] button.gps`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=place]`), "Lisbon"),
 		chromedp.Click(chromedp.CSS(`[data-share]`)))
 	ana.waitFor(`/\/p\/\d+$/.test(location.pathname)`)
 	postPath := strings.TrimPrefix(ana.location(), base)

@@ -37,10 +37,16 @@ func (v *visitor) refusal(t *testing.T, r resp) string {
 // postMultipart submits a multipart form with one photo, like /new.
 func (v *visitor) postMultipart(t *testing.T, path string, fields map[string]string) resp {
 	t.Helper()
+	return v.postPhoto(t, path, photo(t, false), fields)
+}
+
+// postPhoto submits a multipart form with the photo given.
+func (v *visitor) postPhoto(t *testing.T, path string, file []byte, fields map[string]string) resp {
+	t.Helper()
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
 	fw, _ := w.CreateFormFile("file", "photo.jpg")
-	fw.Write(photo(t, false))
+	fw.Write(file)
 	w.WriteField("csrf", v.csrf)
 	for k, val := range fields {
 		w.WriteField(k, val)

@@ -34,6 +34,8 @@ type PlaceView struct {
 	Lat   float64  `json:"lat" doc:"The centroid of its public posts"`
 	Lon   float64  `json:"lon"`
 	Posts int64    `json:"posts" doc:"Its public posts; on the page of a place without any, the posts there that you may see"`
+	// DistanceKm is set when the places were asked for near a point.
+	DistanceKm *float64 `json:"distance_km,omitempty" doc:"From the point given as near, when one was"`
 }
 
 type nearbyInput struct {
@@ -64,7 +66,8 @@ func (n NearbyView) MarshalJSON() ([]byte, error) {
 type nearbyOutput struct{ Body List[NearbyView] }
 
 type placeSearchInput struct {
-	Q     string `query:"q" maxLength:"10240"`
+	Q     string `query:"q" maxLength:"10240" doc:"The name, or part of it; may be empty when near is given"`
+	Near  string `query:"near" maxLength:"64" doc:"A point as lat,lon: places nearest it first, each with distance_km; with q empty, the places within 50 km"`
 	Limit int    `query:"limit" minimum:"1" maximum:"50" default:"10"`
 }
 
@@ -321,15 +324,44 @@ func (s *Server) placePosts(ctx context.Context, in *placePostsInput) (*placePos
 
 // placeSearch answers GET /api/v1/places/search and the search page's places.
 func (s *Server) placeSearch(ctx context.Context, in *placeSearchInput) (*placesOutput, error) {
-	ids, err := s.search.Places(in.Q, in.Limit)
+	var ids []store.ID
+	var err error
+	lat, lon, near := 0.0, 0.0, in.Near != ""
+	if near {
+		if lat, lon, err = parseNear(in.Near); err != nil {
+			return nil, err
+		}
+		ids, err = s.search.PlacesNear(strings.TrimSpace(in.Q), lat, lon, in.Limit)
+	} else {
+		ids, err = s.search.Places(in.Q, in.Limit)
+	}
 	if err != nil {
 		return nil, err
 	}
 	out := &placesOutput{Body: List[PlaceView]{Items: []PlaceView{}}}
 	for _, id := range ids {
-		if pl, err := s.st.PublicPlace(id); err == nil {
-			out.Body.Items = append(out.Body.Items, placeView(pl))
+		pl, err := s.st.PublicPlace(id)
+		if err != nil {
+			continue
 		}
+		v := placeView(pl)
+		if near {
+			d := math.Round(search.DistanceKm(lat, lon, pl.Lat, pl.Lon)*100) / 100
+			v.DistanceKm = &d
+		}
+		out.Body.Items = append(out.Body.Items, v)
 	}
 	return out, nil
+}
+
+// parseNear reads a point given as "lat,lon". It returns an ErrInvalid
+// error for anything else or a point off the Earth.
+func parseNear(s string) (lat, lon float64, err error) {
+	a, b, ok := strings.Cut(s, ",")
+	lat, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	lon, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, store.Invalid("near", "Give the point as latitude,longitude in degrees, like 38.72,-9.14.")
+	}
+	return lat, lon, search.CheckPoint(lat, lon)
 }

@@ -38,6 +38,17 @@ export function el(tag, attrs = {}, ...kids) {
   return e;
 }
 
+// icon returns an icon of the page's sprite, like the templates' icon.
+const sprite = document.querySelector('svg.i use')?.getAttribute('href')?.split('#')[0] ?? '/assets/icons.svg';
+export function icon(name) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg'), use = document.createElementNS(NS, 'use');
+  svg.setAttribute('class', 'i'); svg.setAttribute('aria-hidden', 'true');
+  use.setAttribute('href', `${sprite}#${name}`);
+  svg.append(use);
+  return svg;
+}
+
 // rich turns a caption or comment into text nodes and links, like the
 // server's rendering: #tags, @mentions and web addresses only.
 export function rich(text) {
@@ -215,7 +226,7 @@ export async function suggest(q) {
   return [
     ...(users.users ?? []).map((u) => ({ href: `/u/${u.username}`, label: u.username, sub: u.display_name, insert: '@' + u.username, icon: avatar(u) })),
     ...(tags.tags ?? []).map((t) => ({ href: `/tags/${encodeURIComponent(t.tag)}`, label: '#' + t.tag, sub: `${t.posts} posts`, insert: '#' + t.tag, icon: el('span', { class: 'av none' }, '#') })),
-    ...places.items.map((p) => ({ href: `/places/${p.id}`, label: p.name, sub: `${p.posts} posts`, icon: el('span', { class: 'av none' }, '⌖'), place: p })),
+    ...places.items.map((p) => ({ href: `/places/${p.id}`, label: p.name, sub: `${p.posts} posts`, icon: el('span', { class: 'av none' }, icon('pin')), place: p })),
   ];
 }
 
@@ -293,5 +304,5 @@ if (me && 'EventSource' in window) {
 
 // Pages with more to do load their module.
 for (const m of document.querySelectorAll('[data-module]')) {
-  import(m.dataset.module).then((mod) => mod.default?.({ send, csrf, el, attachList, suggest, rich }));
+  import(m.dataset.module).then((mod) => mod.default?.({ send, csrf, el, attachList, suggest, rich, icon }));
 }

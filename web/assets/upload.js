@@ -1,7 +1,7 @@
 // The new-post flow: pick → crop → filter → details → share, one screen
 // per step. Previews come from the server, rendered by the same pipeline
 // as the stored photo; the upload shows its progress.
-export default function start({ send, csrf, el, attachList, suggest }) {
+export default function start({ send, csrf, el, attachList, icon }) {
 
   const root = document.querySelector('[data-newpost]');
   const form = root.querySelector('form');
@@ -74,8 +74,7 @@ export default function start({ send, csrf, el, attachList, suggest }) {
       return b;
     }));
     thumbs.hidden = photos.length < 2;
-    const gps = photos.find((p) => p.gps)?.gps;
-    if (gps) offerGPS(gps);
+    photosChanged();
     show(1);
   }
 
@@ -131,22 +130,93 @@ export default function start({ send, csrf, el, attachList, suggest }) {
     radios.forEach((r, i) => slots[i].replaceChildren(el('img', { src: by[r.value], alt: '' })));
   }
 
-  // Details: location from the photo's GPS, or a place search.
+  // Details: the photo as it will look, caption, alt text, location.
   const final = $('[data-final]');
   function showFinal() {
     const p = photos[0];
     if (p) { final.src = p.samples?.find((f) => f.name === p.filter)?.image ?? p.base.url; }
   }
-  const lat = $('[data-lat]'), lon = $('[data-lon]'), place = $('[data-place-search]');
-  function offerGPS(g) {
-    const box = $('[data-gps]');
-    const use = el('button', { type: 'button', class: 'btn link' }, 'Use it');
-    use.addEventListener('click', () => { lat.value = g.lat.toFixed(5); lon.value = g.lon.toFixed(5); place.focus(); box.hidden = true; });
-    box.replaceChildren(`This photo was taken near ${g.lat.toFixed(3)}, ${g.lon.toFixed(3)}.`, use);
-    box.hidden = false;
+  // Location: a place others have used (by name, nearest the photo first
+  // when it says where it was taken), the photo's own location in one tap,
+  // or a point picked on the map; never numbers to type.
+  const place = $('[data-place-search]'), chips = $('[data-place-chips]'), chosen = $('[data-chosen]');
+  let gps = null; // where the photo was taken, when it says
+  let loc = null; // the chosen {lat, lon}, and for a point to name, its origin
+  let nearby = [];
+  const near = () => (loc?.origin ? loc : gps);
+  const km = (d) => (d < 1 ? `${Math.round(d * 1000)} m` : `${d < 10 ? d.toFixed(1) : Math.round(d).toLocaleString()} km`);
+  async function places(q) {
+    const at = near();
+    if (!q && !at) return [];
+    const qs = new URLSearchParams({ limit: '10' });
+    if (q) qs.set('q', q);
+    if (at) qs.set('near', `${at.lat.toFixed(5)},${at.lon.toFixed(5)}`);
+    const items = (await send(`/api/v1/places/search?${qs}`).catch(() => ({ items: [] }))).items;
+    // Namesakes a kilometre apart are separate places; offer the nearest.
+    const seen = new Set();
+    return items.filter((p) => !seen.has(p.name.toLowerCase()) && seen.add(p.name.toLowerCase()));
   }
-  attachList(place, $('[data-place-results]'), async () => (await suggest(place.value)).filter((it) => it.place), (it) => {
-    place.value = it.place.name; lat.value = it.place.lat; lon.value = it.place.lon;
+  function describe() {
+    const name = place.value.trim();
+    if (!loc) return;
+    const origin = { photo: 'Where this photo was taken', map: 'The point picked on the map' }[loc.origin];
+    $('[data-chosen-text]').textContent = origin ? (name ? `${name} · ${origin.toLowerCase()}` : `${origin}: give it a name`) : name;
+  }
+  function choose(next, name) {
+    loc = next;
+    $('[data-lat]').value = loc ? loc.lat.toFixed(5) : '';
+    $('[data-lon]').value = loc ? loc.lon.toFixed(5) : '';
+    if (name !== undefined) place.value = name;
+    place.placeholder = loc?.origin ? 'Name this place' : 'Add a location';
+    chosen.hidden = !loc;
+    describe();
+    renderChips();
+  }
+  function chip(label, onClick, cls = '') {
+    const b = el('button', { type: 'button', class: cls }, ...[label].flat().map((k) => (typeof k === 'string' ? el('span', {}, k) : k)));
+    b.addEventListener('click', onClick);
+    return b;
+  }
+  function renderChips() {
+    const items = [];
+    if (gps && loc?.origin !== 'photo') items.push(chip([icon('pin'), 'Where this photo was taken'], () => { choose({ ...gps, origin: 'photo' }); place.focus(); loadChips(); }, 'gps'));
+    if (!loc || loc.origin) for (const p of nearby.slice(0, 5)) items.push(chip(`${p.name} · ${km(p.distance_km)}`, () => choose({ lat: p.lat, lon: p.lon }, p.name)));
+    chips.replaceChildren(...items);
+    chips.hidden = items.length === 0;
+  }
+  async function loadChips() { nearby = await places(''); renderChips(); }
+  function photosChanged() { gps = photos.find((p) => p.gps)?.gps ?? null; choose(null, ''); loadChips(); }
+  place.addEventListener('input', () => { if (loc && !loc.origin) choose(null); else describe(); });
+  $('[data-unchoose]').addEventListener('click', () => { choose(null, ''); place.focus(); });
+  attachList(place, $('[data-place-results]'), async () => {
+    const q = place.value.trim();
+    return q ? (await places(q)).map((p) => ({
+      href: `/places/${p.id}`, label: p.name, place: p, icon: el('span', { class: 'av none' }, icon('pin')),
+      sub: [p.distance_km !== undefined ? km(p.distance_km) : '', `${p.posts.toLocaleString()} ${p.posts === 1 ? 'post' : 'posts'}`].filter(Boolean).join(' · '),
+    })) : [];
+  }, (it) => choose({ lat: it.place.lat, lon: it.place.lon }, it.place.name));
+
+  // The map picker: the map moves under a pin at its centre.
+  const picker = $('[data-picker]'), openPicker = $('[data-pick-open]');
+  let map = null;
+  openPicker.addEventListener('click', async () => {
+    picker.hidden = false; openPicker.hidden = true; fail(null);
+    const at = loc ?? gps;
+    try {
+      const { mountMap } = await import(openPicker.dataset.mapModule);
+      map ??= mountMap($('[data-picker-map]'), { pick: true, onError: fail });
+      await map.go(at ? `/map?lat=${at.lat.toFixed(5)}&lon=${at.lon.toFixed(5)}&z=12` : '/map?lat=20&lon=0&z=2');
+    } catch (e) { fail(e); }
+  });
+  const closePicker = () => { picker.hidden = true; openPicker.hidden = false; };
+  $('[data-pick-cancel]').addEventListener('click', closePicker);
+  $('[data-pick-use]').addEventListener('click', () => {
+    const c = map?.center();
+    if (!c) return;
+    choose({ ...c, origin: 'map' }, loc?.origin ? place.value : '');
+    closePicker();
+    place.focus();
+    loadChips();
   });
 
   // Share: upload each photo with its crop and filter (with progress), then post.
@@ -175,17 +245,16 @@ export default function start({ send, csrf, el, attachList, suggest }) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (!photos.length) { fail(new Error('Choose at least one photo to share.')); show(0); return; }
+    const name = place.value.trim();
+    if (name && !loc) { fail(new Error('Choose the place from the list, use where the photo was taken, or pick a point on the map.')); place.focus(); return; }
+    if (loc && !name) { fail(new Error('Give the place a name.')); place.focus(); return; }
     const bar = $('[data-progress]'), btn = $('[data-share]');
     bar.hidden = false; btn.disabled = true; fail(null);
     try {
       const ids = [];
       for (const [i, p] of photos.entries()) ids.push((await upload(p, i, photos.length, bar)).id);
       const body = { caption: form.elements.caption.value, media_ids: ids };
-      if (place.value.trim()) {
-        const la = parseFloat(lat.value), lo = parseFloat(lon.value);
-        if (Number.isNaN(la) || Number.isNaN(lo)) throw new Error('Pick the place from the suggestions, or give its latitude and longitude.');
-        body.location = { name: place.value.trim(), lat: la, lon: lo };
-      }
+      if (loc) body.location = { name, lat: loc.lat, lon: loc.lon };
       const post = await send('/api/v1/posts', { method: 'POST', json: body });
       bar.value = 100;
       location.href = `/p/${post.id}`;
