@@ -1,5 +1,5 @@
-// Command screenshots saves full-page screenshots of aperture's main pages
-// at a phone's and a desktop's width, driving headless Chromium against a
+// Command screenshots saves full-page screenshots of aperture's main pages,
+// and of each step of sharing a photo, at a phone's and a desktop's width, driving headless Chromium against a
 // running (seeded) instance on loopback. `make screenshots` runs it.
 //
 // With -paint N it instead loads the home feed N times (signed in, cold
@@ -120,12 +120,7 @@ func capture(alloc context.Context, base, out, user, password, dev string, w, h 
 	defer cancel()
 	ctx, stop := context.WithTimeout(ctx, 3*time.Minute)
 	defer stop()
-	shot := func(name, path string) error {
-		err := chromedp.Do(ctx, chromedp.Navigate(base+path), chromedp.WaitReady("body"),
-			chromedp.Sleep(700*time.Millisecond)) // photos fade in
-		if err != nil {
-			return err
-		}
+	snap := func(name string) error {
 		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
 		if err != nil {
 			return err
@@ -133,6 +128,14 @@ func capture(alloc context.Context, base, out, user, password, dev string, w, h 
 		file := filepath.Join(out, fmt.Sprintf("%s-%s.jpg", name, dev))
 		fmt.Println(file)
 		return os.WriteFile(file, buf, 0o644)
+	}
+	shot := func(name, path string) error {
+		err := chromedp.Do(ctx, chromedp.Navigate(base+path), chromedp.WaitReady("body"),
+			chromedp.Sleep(700*time.Millisecond)) // photos fade in
+		if err != nil {
+			return err
+		}
+		return snap(name)
 	}
 	mobile := func(p *emulation.SetDeviceMetricsOverrideParams, t *emulation.SetTouchEmulationEnabledParams) {
 		p.Mobile, t.Enabled = phone, phone
@@ -148,12 +151,12 @@ func capture(alloc context.Context, base, out, user, password, dev string, w, h 
 	}
 	for _, p := range [][2]string{{"feed", "/"}, {"explore", "/explore"}, {"profile", "/u/" + user},
 		{"post", "/p/" + firstPost(ctx, base)}, {"tag", "/tags/sunset"}, {"map", "/map"},
-		{"search", "/search?q=ma"}, {"activity", "/activity"}, {"new", "/new"}} {
+		{"search", "/search?q=ma"}, {"activity", "/activity"}} {
 		if err := shot(p[0], p[1]); err != nil {
 			return err
 		}
 	}
-	return nil
+	return newPost(ctx, base, snap)
 }
 
 // firstPost finds a post on the explore page to show.
