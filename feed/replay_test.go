@@ -184,6 +184,13 @@ func TestReplayEveryCommand(t *testing.T) {
 	}
 	_ = cm
 
+	// A post brought from Instagram, dated in its past, and again.
+	old := exec(w, store.CreateMedia{Meta: w.at(), OwnerID: a.ID, Hash: fmt.Sprintf("%064x", 998), Width: 10, Height: 10})
+	for range 2 {
+		exec(w, store.ImportPost{Meta: w.at(), AuthorID: a.ID, Source: store.SourceInstagram, Key: "posts_1.json#0",
+			TakenAt: time.Date(2014, 5, 1, 9, 0, 0, 0, time.UTC), Caption: "Back then #sunrise", MediaIDs: []store.ID{old.ID}})
+	}
+
 	// Sweeps, rebuilds, repairs.
 	exec(w, store.CreateMedia{Meta: w.at(), OwnerID: b.ID, Hash: fmt.Sprintf("%064x", 999), Width: 10, Height: 10})
 	if _, err := st.ExpireUnattached(ctx, w.now.Add(48*time.Hour), w.now.Add(time.Hour)); err != nil {

@@ -30,6 +30,7 @@ func init() {
 	register[ExpireMedia, Expired]("media.expire", 1)
 	register[BlobsCollected, struct{}]("media.blobs_collected", 1)
 	register[CreatePost, *Post]("post.create", 1)
+	register[ImportPost, *Post]("post.import", 1)
 	register[EditCaption, *Post]("post.edit_caption", 1)
 	register[DeletePost, struct{}]("post.delete", 1)
 	register[PurgePost, int]("post.purge", 1)

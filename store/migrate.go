@@ -56,6 +56,7 @@ var (
 	bUserComms   = []byte("usercomms")   // user | comment → nothing: what an account wrote (in the post's partition)
 	bFollowersBy = []byte("followersby") // follower | followee → nothing: whom an account follows (in the followee's partition)
 	bStanding    = []byte("standing")    // user → version (8) | suspended (1): as this partition knows it
+	bImports     = []byte("imports")     // user | source | 0 | key → post ID: posts brought from elsewhere
 )
 
 var keySchema = []byte("schema")
@@ -71,7 +72,7 @@ var idKeyed = map[string]bool{
 	"likes": true, "comments": true, "postcomms": true, "inbox": true, "inboxsize": true,
 	"celebs": true, "outbox": true, "deadletter": true, "activity": true, "reports": true,
 	"usage": true, "pushsubs": true, "pushsubdata": true, "subs": true,
-	"requested": true, "edgever": true, "actsource": true,
+	"requested": true, "edgever": true, "actsource": true, "imports": true,
 }
 
 // migration moves the schema from version to-1 to version to.
@@ -195,6 +196,10 @@ var migrations = []migration{
 			}
 		}
 		return nil
+	}},
+	{to: 11, name: "imported posts", up: func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bImports)
+		return err
 	}},
 }
 

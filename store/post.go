@@ -77,7 +77,11 @@ func (c CreatePost) prepare(_ context.Context, s *Store) (Command[*Post], func(*
 	return c, nil, err
 }
 
-func (c CreatePost) apply(tx *Tx) (*Post, error) {
+func (c CreatePost) apply(tx *Tx) (*Post, error) { return c.create(tx, nil) }
+
+// create makes the post, with a fresh ID at the command's time, or with
+// the ID and time that at gives (an imported post keeps its own).
+func (c CreatePost) create(tx *Tx, at func() (ID, time.Time, error)) (*Post, error) {
 	author, err := tx.user(c.AuthorID)
 	if err != nil {
 		return nil, err
@@ -97,7 +101,13 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := tx.NewID(c.Shard())
+	created := tx.now
+	var id ID
+	if at == nil {
+		id, err = tx.NewID(c.Shard())
+	} else {
+		id, created, err = at()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +131,7 @@ func (c CreatePost) apply(tx *Tx) (*Post, error) {
 		}
 	}
 	p := &Post{ID: id, AuthorID: c.AuthorID, Caption: caption, Tags: tags, Mentions: mentions(names, c.Mentioned),
-		MediaIDs: c.MediaIDs, Location: loc, CreatedAt: tx.now}
+		MediaIDs: c.MediaIDs, Location: loc, CreatedAt: created}
 	if err := tx.put(bPosts, id.key(), p); err != nil {
 		return nil, err
 	}
