@@ -191,6 +191,9 @@ func TestReplayEveryCommand(t *testing.T) {
 			TakenAt: time.Date(2014, 5, 1, 9, 0, 0, 0, time.UTC), Caption: "Back then #sunrise", MediaIDs: []store.ID{old.ID}})
 	}
 
+	run := exec(w, store.StartImport{Meta: w.at(), UserID: a.ID, Source: store.SourceInstagram, File: "a.zip"})
+	exec(w, store.ImportStep{Meta: w.at(), UserID: a.ID, RunID: run.ID, Total: 1, Next: 1, Posts: 1, Photos: 1, Done: true})
+
 	// Sweeps, rebuilds, repairs.
 	exec(w, store.CreateMedia{Meta: w.at(), OwnerID: b.ID, Hash: fmt.Sprintf("%064x", 999), Width: 10, Height: 10})
 	if _, err := st.ExpireUnattached(ctx, w.now.Add(48*time.Hour), w.now.Add(time.Hour)); err != nil {

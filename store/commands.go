@@ -31,6 +31,8 @@ func init() {
 	register[BlobsCollected, struct{}]("media.blobs_collected", 1)
 	register[CreatePost, *Post]("post.create", 1)
 	register[ImportPost, *Post]("post.import", 1)
+	register[StartImport, *ImportRun]("import.start", 1)
+	register[ImportStep, *ImportRun]("import.step", 1)
 	register[EditCaption, *Post]("post.edit_caption", 1)
 	register[DeletePost, struct{}]("post.delete", 1)
 	register[PurgePost, int]("post.purge", 1)

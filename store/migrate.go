@@ -57,6 +57,7 @@ var (
 	bFollowersBy = []byte("followersby") // follower | followee → nothing: whom an account follows (in the followee's partition)
 	bStanding    = []byte("standing")    // user → version (8) | suspended (1): as this partition knows it
 	bImports     = []byte("imports")     // user | source | 0 | key → post ID: posts brought from elsewhere
+	bImportRuns  = []byte("importruns")  // user | run ID → ImportRun
 )
 
 var keySchema = []byte("schema")
@@ -72,7 +73,7 @@ var idKeyed = map[string]bool{
 	"likes": true, "comments": true, "postcomms": true, "inbox": true, "inboxsize": true,
 	"celebs": true, "outbox": true, "deadletter": true, "activity": true, "reports": true,
 	"usage": true, "pushsubs": true, "pushsubdata": true, "subs": true,
-	"requested": true, "edgever": true, "actsource": true, "imports": true,
+	"requested": true, "edgever": true, "actsource": true, "imports": true, "importruns": true,
 }
 
 // migration moves the schema from version to-1 to version to.
@@ -197,9 +198,13 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	{to: 11, name: "imported posts", up: func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bImports)
-		return err
+	{to: 11, name: "imported posts and import runs", up: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bImports, bImportRuns} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	}},
 }
 
