@@ -6,6 +6,7 @@ package feed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -304,10 +305,14 @@ func (p *Pool) run(ctx context.Context, jobs []*store.Job) {
 	if ctx.Err() != nil {
 		return // stopping: the jobs stay and run after restart
 	}
-	if wait, ok := err.(notYet); ok {
+	var wait interface {
+		error
+		RetryAfter() time.Duration
+	}
+	if errors.As(err, &wait) {
 		for _, j := range jobs {
 			if _, err := store.Exec(context.Background(), p.st, store.JobFailed{Meta: store.At(now), JobID: j.ID, Error: wait.Error(),
-				RetryAt: now.Add(wait.after), Deferred: true}); err != nil {
+				RetryAt: now.Add(wait.RetryAfter()), Deferred: true}); err != nil {
 				p.log.Error("job deferred", "kind", kind, "job", j.ID, "error", err)
 			}
 		}
@@ -332,3 +337,7 @@ type notYet struct {
 }
 
 func (n notYet) Error() string { return n.why }
+
+// RetryAfter returns how long the job waits. A handler of another package
+// defers its job the same way: by returning an error with this method.
+func (n notYet) RetryAfter() time.Duration { return n.after }
