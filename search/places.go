@@ -91,3 +91,17 @@ func placeName(q string) query.Query {
 	name.SetField("name")
 	return bleve.NewDisjunctionQuery(pre, name)
 }
+
+// PlaceNear returns the name of the public place nearest a point, if one
+// is within withinKm, or "" (an importer names a bare point with it).
+func (x *Index) PlaceNear(lat, lon, withinKm float64) string {
+	ids, err := x.PlacesNear("", lat, lon, 1)
+	if err != nil || len(ids) == 0 {
+		return ""
+	}
+	pl, err := x.st.PublicPlace(ids[0])
+	if err != nil || DistanceKm(lat, lon, pl.Lat, pl.Lon) > withinKm {
+		return ""
+	}
+	return pl.Name
+}

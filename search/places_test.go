@@ -56,6 +56,13 @@ func TestPlacesNearestFirst(t *testing.T) {
 	if got, want := names(ids), []string{"Café Lua", "Belém Tower", "Sintra Palace", "Café Sol"}; !slices.Equal(got, want) {
 		t.Fatalf("around Lisbon: %q, want %q", got, want)
 	}
+	// The nearest name for a bare point, when one is close enough.
+	if got := e.idx.PlaceNear(38.7290, -9.1400, 1); got != "Café Lua" {
+		t.Fatalf("the place at Café Lua's door is %q", got)
+	}
+	if got := e.idx.PlaceNear(38.80, -9.00, 1); got != "" {
+		t.Fatalf("a point kilometres from any place is named %q", got)
+	}
 	// A point off the Earth is refused in words.
 	if _, err := e.idx.PlacesNear("", 91, 0, 10); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("latitude 91: %v", err)

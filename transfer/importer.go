@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -82,8 +83,19 @@ func (im *Importer) Handle(ctx context.Context, j *store.Job) error {
 	if err != nil {
 		return err
 	}
-	_, err = store.Exec(ctx, im.Store, step)
+	if run, err = store.Exec(ctx, im.Store, step); err == nil {
+		im.finished(run)
+	}
 	return err
+}
+
+// finished removes a run's archive once the run has ended: what it held
+// is in the database now, or was refused.
+func (im *Importer) finished(run *store.ImportRun) {
+	if run.Finished() && run.File == filepath.Base(run.File) {
+		im.forget(run.File)
+		os.Remove(filepath.Join(im.Dir, run.File))
+	}
 }
 
 // Run runs an import to its end in this process (the command line's
@@ -97,6 +109,7 @@ func (im *Importer) Run(ctx context.Context, run *store.ImportRun, progress func
 		if run, err = store.Exec(ctx, im.Store, step); err != nil {
 			return run, err
 		}
+		im.finished(run)
 		if progress != nil {
 			progress(run)
 		}
@@ -142,9 +155,6 @@ func (im *Importer) step(ctx context.Context, run *store.ImportRun) (store.Impor
 		}
 	}
 	out.Done = out.Next >= len(acc.Posts)
-	if out.Done {
-		im.forget(run.File)
-	}
 	return out, nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"aperture/media"
 	"aperture/search"
 	"aperture/store"
+	"aperture/transfer"
 	"aperture/store/storetest"
 	"aperture/web"
 	"aperture/web/auth"
@@ -142,11 +143,14 @@ func newServerDeps(tb testing.TB, cfg web.Config, mc media.Config, edit func(*we
 	webhooks.Register(pool)
 	pusher := &feed.Pusher{St: st, PublicKey: vapidPublic, PrivateKey: vapidPrivate, Subscriber: "mailto:admin@aperture.test", Net: webhooks}
 	pusher.Register(pool)
+	imports := filepath.Join(dir, "imports")
+	importer := &transfer.Importer{Store: st, Media: proc, Dir: imports, Step: 2, PlaceName: func(lat, lon float64) string { return idx.PlaceNear(lat, lon, 1) }}
+	pool.Handle(store.JobImport, importer.Handle)
 	pool.Start()
 	tb.Cleanup(pool.Stop)
 	explore := &feed.Explore{St: st}
 	deps := web.Deps{Store: st, Auth: svc, Media: proc, MediaKey: []byte("0123456789abcdef0123456789abcdef"), Wake: pool.Wake,
-		Explore: explore, Search: idx, Hub: hub, Webhooks: webhooks, Push: pusher}
+		Explore: explore, Search: idx, Hub: hub, Webhooks: webhooks, Push: pusher, Imports: imports}
 	if edit != nil {
 		edit(&deps)
 	}

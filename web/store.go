@@ -46,6 +46,10 @@ type Store interface {
 	PublicPlace(id store.ID) (*store.Place, error)
 	GeoCells(p int, minLat, minLon, maxLat, maxLon float64) ([]store.GeoCell, error)
 
+	// Imports.
+	ImportRuns(user store.ID, limit int) ([]*store.ImportRun, error)
+	ActiveImports(ctx context.Context) ([]*store.ImportRun, error)
+
 	// Notifications.
 	Subscriptions(owner store.ID) ([]*store.Subscription, error)
 	PushSubscriptions(user store.ID) ([]*store.PushSubscription, error)

@@ -20,6 +20,7 @@ import (
 	"aperture/media"
 	"aperture/search"
 	"aperture/store"
+	"aperture/transfer"
 	"aperture/web"
 	"aperture/web/auth"
 )
@@ -180,6 +181,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	pusher.Register(m.pool)
 	m.pool.HandleBatch(store.JobIndexPost, m.index.HandlePosts)
 	m.pool.HandleBatch(store.JobIndexUser, m.index.HandleUsers)
+	imports := filepath.Join(m.Config.Data, "imports")
+	importer := &transfer.Importer{Store: m.st, Media: m.media, Dir: imports, QuotaMB: m.Config.QuotaMB, Step: 10,
+		PlaceName: func(lat, lon float64) string { return m.index.PlaceNear(lat, lon, 1) }}
+	m.pool.Handle(store.JobImport, importer.Handle)
+	if m.node != nil {
+		imports = "" // an archive on one node's disk, a job on another's: not yet
+	}
 	metrics.Registry.MustRegister(m.pool.Collectors()...)
 	metrics.Registry.MustRegister(m.index.Collectors()...)
 	explore := &feed.Explore{St: m.st, Log: m.log}
@@ -208,7 +216,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		MetricsToken: m.Config.MetricsToken, MetricsElsewhere: m.Config.MetricsAddr != "",
 	}
 	deps := web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
-		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Degraded: m.degraded, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub, Webhooks: webhooks, Push: pusher}
+		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Degraded: m.degraded, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub, Webhooks: webhooks, Push: pusher,
+		Imports: imports}
 	m.clusterWeb(wcfg, &deps)
 	m.srv = web.New(wcfg, deps)
 

@@ -1,0 +1,161 @@
+package web_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"aperture/media"
+	"aperture/web"
+)
+
+// instagramZip is a small Instagram download: a photo with a place from
+// 2016 and a two-photo carousel from 2019.
+func instagramZip(t testing.TB) []byte {
+	var buf bytes.Buffer
+	w := zip.NewWriter(&buf)
+	put := func(name string, b []byte) {
+		fw, _ := w.Create(name)
+		fw.Write(b)
+	}
+	posts, _ := json.Marshal([]any{
+		map[string]any{"media": []any{map[string]any{"uri": "media/posts/201608/a.jpg", "creation_timestamp": 1470000000, "title": "Old times #sunset",
+			"media_metadata": map[string]any{"photo_metadata": map[string]any{"exif_data": []any{map[string]any{"latitude": 38.7223, "longitude": -9.1393}}}}}}},
+		map[string]any{"title": "Two at once", "creation_timestamp": 1560000000, "media": []any{
+			map[string]any{"uri": "media/posts/201906/b.jpg"}, map[string]any{"uri": "media/posts/201906/c.jpg"}}},
+	})
+	put("your_instagram_activity/content/posts_1.json", posts)
+	for i, n := range []string{"media/posts/201608/a.jpg", "media/posts/201906/b.jpg", "media/posts/201906/c.jpg"} {
+		put(n, media.Synthetic(60, 40, int64(i)))
+	}
+	put("connections/followers_and_following/following.json", []byte(`{"relationships_following":[{"title":"ben","string_list_data":[{"href":"https://www.instagram.com/ben"}]}]}`))
+	w.Close()
+	return buf.Bytes()
+}
+
+// uploadArchive sends an archive in chunks of n bytes and finishes it.
+func (ts *testServer) uploadArchive(token string, archive []byte, n int) resp {
+	ts.t.Helper()
+	var up web.UploadView
+	r := ts.do("POST", "/api/v1/me/imports/uploads", token, map[string]any{"size": len(archive)})
+	if r.status != http.StatusCreated || json.Unmarshal(r.body, &up) != nil {
+		ts.t.Fatalf("starting an upload: %d %s", r.status, r.body)
+	}
+	for off := 0; off < len(archive); off += n {
+		end := min(off+n, len(archive))
+		req := httptest.NewRequest("PUT", fmt.Sprintf("/api/v1/me/imports/uploads/%s?offset=%d", up.ID, off), bytes.NewReader(archive[off:end]))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		if r := ts.send(req, token); r.status != 200 {
+			ts.t.Fatalf("chunk at %d: %d %s", off, r.status, r.body)
+		}
+	}
+	return ts.do("POST", "/api/v1/me/imports/uploads/"+up.ID+"/finish", token, nil)
+}
+
+// TestImportOverHTTP: an archive sent in chunks is imported in the
+// background, its posts in the account's past and in no follower's feed;
+// sending it again makes nothing twice.
+func TestImportOverHTTP(t *testing.T) {
+	ts := newServer(t, web.Config{})
+	ana, _ := ts.signup("ana")
+	ben, _ := ts.signup("ben")
+	ts.do("POST", "/api/v1/users/ana/follow", ben, nil)
+	admin := ts.admin("chief")
+	archive := instagramZip(t)
+
+	r := ts.uploadArchive(ana, archive, 1000)
+	var run web.ImportView
+	json.Unmarshal(r.body, &run)
+	if r.status != http.StatusAccepted || run.Source != "instagram" || run.State != "queued" {
+		t.Fatalf("finishing the upload: %d %s", r.status, r.body)
+	}
+	var list struct{ Items []web.ImportView }
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		decode(t, ts.do("GET", "/api/v1/me/imports", ana, nil), &list)
+		if len(list.Items) == 1 && list.Items[0].State == "done" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the import did not finish: %+v", list.Items)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := list.Items[0]
+	if got.Total != 2 || got.Posts != 2 || got.Photos != 3 || strings.Join(got.Suggested, ",") != "ben" {
+		t.Fatalf("the finished import: %+v", got)
+	}
+	ts.drain()
+	var grid struct{ Items []web.PostView }
+	decode(t, ts.do("GET", "/api/v1/users/ana/posts", ana, nil), &grid)
+	if len(grid.Items) != 2 || grid.Items[0].Caption != "Two at once" || grid.Items[1].Location == nil ||
+		!grid.Items[1].CreatedAt.Equal(time.Unix(1470000000, 0)) {
+		t.Fatalf("ana's grid: %+v", grid.Items)
+	}
+	var feed struct{ Items []web.PostView }
+	decode(t, ts.do("GET", "/api/v1/feed", ben, nil), &feed)
+	if len(feed.Items) != 0 {
+		t.Fatalf("ben's feed shows ana's past as news: %d posts", len(feed.Items))
+	}
+	if r := ts.do("GET", "/api/v1/admin/imports", admin, nil); r.status != 200 {
+		t.Fatalf("the admin's list: %d", r.status)
+	}
+
+	// Again: nothing twice.
+	if r := ts.uploadArchive(ana, archive, 1<<20); r.status != http.StatusAccepted {
+		t.Fatalf("the second upload: %d %s", r.status, r.body)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		decode(t, ts.do("GET", "/api/v1/me/imports", ana, nil), &list)
+		if list.Items[0].State == "done" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second import did not finish")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if list.Items[0].Posts != 0 || list.Items[0].Skipped["posts imported before"] != 2 {
+		t.Fatalf("the second import: %+v", list.Items[0])
+	}
+}
+
+// TestImportUploadsRefused: uploads out of order, over their size, of
+// another account or of something that is not an archive are refused in
+// words, and nothing is imported.
+func TestImportUploadsRefused(t *testing.T) {
+	ts := newServer(t, web.Config{})
+	ana, _ := ts.signup("ana")
+	ben, _ := ts.signup("ben")
+	var up web.UploadView
+	json.Unmarshal(ts.do("POST", "/api/v1/me/imports/uploads", ana, map[string]any{"size": 100}).body, &up)
+	chunk := func(token, id string, off int, b []byte) resp {
+		req := httptest.NewRequest("PUT", fmt.Sprintf("/api/v1/me/imports/uploads/%s?offset=%d", id, off), bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		return ts.send(req, token)
+	}
+	wantProblem(t, chunk(ana, up.ID, 10, make([]byte, 10)), http.StatusConflict)
+	wantProblem(t, chunk(ana, up.ID, 0, make([]byte, 101)), http.StatusRequestEntityTooLarge)
+	wantProblem(t, chunk(ben, up.ID, 0, make([]byte, 10)), http.StatusNotFound)
+	wantProblem(t, chunk(ana, "../../etc/passwd", 0, make([]byte, 10)), http.StatusNotFound)
+	wantProblem(t, ts.do("POST", "/api/v1/me/imports/uploads/"+up.ID+"/finish", ana, nil), http.StatusConflict)
+	if r := chunk(ana, up.ID, 0, bytes.Repeat([]byte("x"), 100)); r.status != 200 {
+		t.Fatalf("a whole chunk: %d %s", r.status, r.body)
+	}
+	m := wantProblem(t, ts.do("POST", "/api/v1/me/imports/uploads/"+up.ID+"/finish", ana, nil), http.StatusUnprocessableEntity)
+	if !strings.Contains(m["detail"].(string), "not a complete ZIP") {
+		t.Fatalf("a file that is not a ZIP: %s", m["detail"])
+	}
+	wantProblem(t, ts.do("POST", "/api/v1/me/imports/uploads", ana, map[string]any{"size": int64(17) << 30}), http.StatusRequestEntityTooLarge)
+	var list struct{ Items []web.ImportView }
+	decode(t, ts.do("GET", "/api/v1/me/imports", ana, nil), &list)
+	if len(list.Items) != 0 {
+		t.Fatalf("refused uploads started imports: %+v", list.Items)
+	}
+}
