@@ -56,7 +56,7 @@ type opened struct {
 // it again after the pause, without counting a failed attempt.
 type busy struct{}
 
-func (busy) Error() string              { return "other imports are running; this one waits its turn" }
+func (busy) Error() string             { return "other imports are running; this one waits its turn" }
 func (busy) RetryAfter() time.Duration { return 2 * time.Second }
 
 // Handle runs one JobImport job: the next step of its run.

@@ -25,8 +25,8 @@ import (
 	"aperture/media"
 	"aperture/search"
 	"aperture/store"
-	"aperture/transfer"
 	"aperture/store/storetest"
+	"aperture/transfer"
 	"aperture/web"
 	"aperture/web/auth"
 )
