@@ -113,8 +113,13 @@ func (s *Server) adminDashboard(c *fiber.Ctx, ctx context.Context) error {
 		d := s.disk()
 		level.DBBytes, level.IndexBytes, level.MediaBytes = float64(d.DB), float64(d.Index), float64(d.Media)
 	}
+	imports, err := s.activeImports(ctx)
+	if err != nil {
+		return err
+	}
 	return s.adminPage(c, "Admin", "dashboard", map[string]any{"Charts": dashboardCharts(out.Body.Samples, level),
-		"Active": out.Body.ActiveUsers, "Minutes": len(out.Body.Samples), "Queue": ob.Depth, "Dead": ob.DeadLetter, "Reports": len(open)})
+		"Active": out.Body.ActiveUsers, "Minutes": len(out.Body.Samples), "Queue": ob.Depth, "Dead": ob.DeadLetter, "Reports": len(open),
+		"Imports": imports.Body.Items})
 }
 
 func (s *Server) adminUsersPage(c *fiber.Ctx, ctx context.Context) error {

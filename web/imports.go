@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -55,9 +56,7 @@ func importView(r *store.ImportRun) ImportView {
 	if v.Skipped == nil {
 		v.Skipped = map[string]int{}
 	}
-	if v.Suggested == nil {
-		v.Suggested = []string{}
-	}
+	v.Suggested = append([]string{}, v.Suggested...)
 	return v
 }
 
@@ -99,6 +98,20 @@ func (s *Server) registerImports(api huma.API) {
 	huma.Register(api, s.op(huma.Operation{OperationID: "upload-chunk", Method: http.MethodPut, Path: "/api/v1/me/imports/uploads/{id}", Tags: tags,
 		Summary: "Send the next chunk of an archive, at the offset already received", Security: bearer,
 		MaxBodyBytes: importChunk + 1<<10, Errors: []int{401, 404, 409, 413, 422}}), s.uploadChunk)
+	huma.Register(api, s.op(huma.Operation{OperationID: "get-upload", Method: http.MethodGet, Path: "/api/v1/me/imports/uploads/{id}", Tags: tags,
+		Summary: "How much of an archive has arrived: the offset of the next chunk", Security: bearer, Errors: []int{401, 404}}),
+		func(ctx context.Context, in *uploadIDInput) (*uploadOutput, error) {
+			c, _ := viewer(ctx)
+			name, err := s.uploadFile(c.UserID, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			received, size, err := s.uploadState(name)
+			if err != nil {
+				return nil, err
+			}
+			return &uploadOutput{Body: UploadView{ID: in.ID, Received: received, Size: size, Chunk: importChunk}}, nil
+		})
 	huma.Register(api, s.op(huma.Operation{OperationID: "finish-upload", Method: http.MethodPost, Path: "/api/v1/me/imports/uploads/{id}/finish", Tags: tags,
 		Summary:     "Check the uploaded archive and start importing it in the background",
 		Description: "Posts keep their dates and are never pushed into followers' feeds; importing the same archive again creates nothing twice. One import at a time per account.",
@@ -266,7 +279,13 @@ func (s *Server) listImports(user store.ID) (*importsOutput, error) {
 	}
 	out := &importsOutput{Body: List[ImportView]{Items: []ImportView{}}}
 	for _, r := range runs {
-		out.Body.Items = append(out.Body.Items, importView(r))
+		v := importView(r)
+		// Only accounts that are here now: one suspended since is not.
+		v.Suggested = slices.DeleteFunc(v.Suggested, func(name string) bool {
+			u, err := s.st.UserByUsername(name)
+			return err != nil || u.Suspended
+		})
+		out.Body.Items = append(out.Body.Items, v)
 	}
 	return out, nil
 }
@@ -284,6 +303,44 @@ func (s *Server) activeImports(ctx context.Context) (*importsOutput, error) {
 			v.Username = u.Username
 		}
 		out.Body.Items = append(out.Body.Items, v)
+	}
+	return out, nil
+}
+
+// importedFollows returns the accounts here that the user's imports found
+// in the archive's following list and that the user does not follow (or
+// ask to follow) yet, with their reason, at most limit.
+func (s *Server) importedFollows(ctx context.Context, user store.ID, limit int) ([]SuggestionView, error) {
+	runs, err := s.st.ImportRuns(user, 3)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var users []*store.User
+	for _, r := range runs {
+		for _, name := range r.Suggested {
+			if seen[name] || len(users) >= limit {
+				continue
+			}
+			seen[name] = true
+			u, err := s.st.UserByUsername(name)
+			if err != nil || u.ID == user || u.Suspended {
+				continue
+			}
+			rel, err := s.st.Relationship(user, u.ID)
+			if err != nil || rel.Following || rel.Requested || rel.Blocking || rel.BlockedBy {
+				continue
+			}
+			users = append(users, u)
+		}
+	}
+	views, err := s.renderUsers(users, now(ctx))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SuggestionView, len(views))
+	for i, v := range views {
+		out[i] = SuggestionView{AuthorView: v, Reason: "You followed them before"}
 	}
 	return out, nil
 }

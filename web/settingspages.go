@@ -74,8 +74,20 @@ func (s *Server) settingsPage(c *fiber.Ctx, ctx context.Context) error {
 	for _, t := range store.ActivityTypes {
 		types = append(types, typeChoice{Value: t, Label: typeLabels[t], On: slices.Contains(prefs.Body.Push, t)})
 	}
-	return s.page(c, http.StatusOK, "settings", &view{Title: "Settings", Nav: "profile", Data: map[string]any{"Prefs": prefs.Body,
-		"Types": types, "Muted": strings.Join(prefs.Body.Muted, ", "), "Subs": subs.Body.Items}})
+	data := map[string]any{"Prefs": prefs.Body, "Types": types, "Muted": strings.Join(prefs.Body.Muted, ", "), "Subs": subs.Body.Items,
+		"Imports": s.imports != ""}
+	cl, _ := viewer(ctx)
+	if runs, err := s.st.ImportRuns(cl.UserID, 1); err == nil && len(runs) > 0 {
+		v := importView(runs[0])
+		data["Import"] = v
+		data["Skipped"] = skippedLines(v.Skipped)
+		if v.State == store.ImportDone {
+			if data["Follow"], err = s.importedFollows(ctx, cl.UserID, 30); err != nil {
+				return err
+			}
+		}
+	}
+	return s.page(c, http.StatusOK, "settings", &view{Title: "Settings", Nav: "profile", Data: data})
 }
 
 // serviceWorker serves /sw.js from the root, the scope it must have.
@@ -84,4 +96,20 @@ func (s *Server) serviceWorker(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "text/javascript; charset=utf-8")
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	return c.Send(a.body)
+}
+
+// skippedLines lists what an import left out, largest first.
+func skippedLines(skipped map[string]int) []string {
+	var out []string
+	for reason, n := range skipped {
+		if n > 0 {
+			out = append(out, strconv.Itoa(n)+" "+reason)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		na, _ := strconv.Atoi(strings.Fields(a)[0])
+		nb, _ := strconv.Atoi(strings.Fields(b)[0])
+		return nb - na
+	})
+	return out
 }

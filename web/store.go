@@ -48,6 +48,7 @@ type Store interface {
 
 	// Imports.
 	ImportRuns(user store.ID, limit int) ([]*store.ImportRun, error)
+	Relationship(viewer, other store.ID) (store.Relationship, error)
 	ActiveImports(ctx context.Context) ([]*store.ImportRun, error)
 
 	// Notifications.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -13,7 +14,7 @@ import (
 // SuggestionView is an account the viewer might follow, and why.
 type SuggestionView struct {
 	AuthorView
-	Reason string `json:"reason" doc:"Why it is suggested: \"Followed by ana\", \"Followed by ana + 2 more\" or \"Popular on aperture\""`
+	Reason string `json:"reason" doc:"Why it is suggested: \"You followed them before\" (an import's following list), \"Followed by ana\", \"Followed by ana + 2 more\" or \"Popular on aperture\""`
 	// Relationship is the viewer's (none yet), for the follow button.
 	Relationship Relationship `json:"-"`
 }
@@ -42,6 +43,26 @@ func (s *Server) registerSuggestions(api huma.API) {
 // store.Suggestions): friends of friends, then, if they are too few, the
 // authors of explore's posts.
 func (s *Server) suggestions(ctx context.Context, limit int) ([]SuggestionView, error) {
+	cl, _ := viewer(ctx)
+	// First those an import says were followed before.
+	before, err := s.importedFollows(ctx, cl.UserID, limit)
+	if err != nil || len(before) >= limit {
+		return before, err
+	}
+	rest, err := s.networkSuggestions(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range rest {
+		if len(before) < limit && !slices.ContainsFunc(before, func(b SuggestionView) bool { return b.ID == v.ID }) {
+			before = append(before, v)
+		}
+	}
+	return before, nil
+}
+
+// networkSuggestions are friends of friends, then popular accounts.
+func (s *Server) networkSuggestions(ctx context.Context, limit int) ([]SuggestionView, error) {
 	cl, _ := viewer(ctx)
 	found, err := s.st.Suggestions(cl.UserID, nil, limit)
 	if err != nil {

@@ -38,6 +38,8 @@ var notWalked = map[string]string{
 	"/api/v1/admin/users":   "admin area",
 	"/admin/cluster":        "admin area: nodes and partitions, no account data",
 	"/api/v1/admin/cluster": "admin area: nodes and partitions, no account data",
+	"/api/v1/admin/imports": "admin area",
+	"/api/v1/me/imports/uploads/:id": "an upload's byte count, no account data",
 }
 
 // TestSuspendedAccountVanishes suspends an account that has posts (with
@@ -177,6 +179,7 @@ func TestSuspendedAccountVanishes(t *testing.T) {
 				{route: "/requests", path: "/requests", page: true},
 				{route: "/accounts/edit", path: "/accounts/edit", page: true},
 				{route: "/settings", path: "/settings", page: true},
+				{route: "/api/v1/me/imports", path: "/api/v1/me/imports"},
 				{route: "/new", path: "/new", page: true},
 			}
 			// The walk covers every read route of the server.
