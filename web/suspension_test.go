@@ -35,10 +35,10 @@ var notWalked = map[string]string{
 	"/admin": "admin area", "/admin/jobs": "admin area", "/admin/reports": "admin area", "/admin/settings": "admin area",
 	"/admin/users": "admin area", "/api/v1/admin/invites": "admin area", "/api/v1/admin/jobs/dead": "admin area",
 	"/api/v1/admin/reports": "admin area", "/api/v1/admin/settings": "admin area", "/api/v1/admin/stats": "admin area",
-	"/api/v1/admin/users":   "admin area",
-	"/admin/cluster":        "admin area: nodes and partitions, no account data",
-	"/api/v1/admin/cluster": "admin area: nodes and partitions, no account data",
-	"/api/v1/admin/imports": "admin area",
+	"/api/v1/admin/users":            "admin area",
+	"/admin/cluster":                 "admin area: nodes and partitions, no account data",
+	"/api/v1/admin/cluster":          "admin area: nodes and partitions, no account data",
+	"/api/v1/admin/imports":          "admin area",
 	"/api/v1/me/imports/uploads/:id": "an upload's byte count, no account data",
 }
 
