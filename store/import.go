@@ -51,6 +51,7 @@ func importMillis(t time.Time) int64 {
 type ImportPost struct {
 	Meta
 	AuthorID ID        `json:"author_id"`
+	RunID    ID        `json:"run_id,omitempty"` // the import that makes it
 	Source   string    `json:"source"`
 	Key      string    `json:"key"`
 	TakenAt  time.Time `json:"taken_at"`
@@ -67,9 +68,9 @@ func (c ImportPost) apply(tx *Tx) (*Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v := tx.at(bImports, key).Get(key); len(v) == 8 {
+	if v := tx.at(bImports, key).Get(key); len(v) >= 8 {
 		p := new(Post)
-		if tx.get(bPosts, v, p, "The post") != nil {
+		if tx.get(bPosts, v[:8], p, "The post") != nil {
 			return nil, nil
 		}
 		return p, nil
@@ -86,7 +87,7 @@ func (c ImportPost) apply(tx *Tx) (*Post, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p, tx.set(bImports, key, p.ID.key())
+	return p, tx.set(bImports, key, append(p.ID.key(), c.RunID.key()...))
 }
 
 // importID returns a free post ID on shard for a post taken at t: from the
@@ -122,18 +123,23 @@ func importKey(user ID, source, key string) ([]byte, error) {
 	return append(append(append(user.key(), source...), 0), key...), nil
 }
 
-// Imported reports whether an import of key from source has made a post
-// for user (which its author may have deleted since): an importer skips
-// such a post before it processes any photo.
-func (s *Store) Imported(user ID, source, key string) (bool, error) {
+// Imported tells whether an import of key from source has made a post for
+// user (which its author may have deleted since): an importer skips such
+// a post before it processes any photo. It returns the post and the run
+// that made it.
+func (s *Store) Imported(user ID, source, key string) (post, run ID, done bool, err error) {
 	k, err := importKey(user, source, key)
 	if err != nil {
-		return false, err
+		return 0, 0, false, err
 	}
-	var done bool
 	err = s.view(func(tx *Tx) error {
-		done = tx.at(bImports, k).Get(k) != nil
+		if v := tx.at(bImports, k).Get(k); len(v) >= 8 {
+			post, done = idFromKey(v[:8]), true
+			if len(v) >= 16 {
+				run = idFromKey(v[8:16])
+			}
+		}
 		return nil
 	})
-	return done, err
+	return post, run, done, err
 }

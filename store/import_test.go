@@ -120,10 +120,10 @@ func TestImportedPostsKeepTheirTime(t *testing.T) {
 	if p, err := Exec(ctx, s, ImportPost{Meta: At(now), AuthorID: ana.ID, Source: SourceInstagram, Key: key, TakenAt: taken[3], MediaIDs: []ID{photo(51)}}); err != nil || p != nil {
 		t.Fatalf("a deleted import came back: %+v %v", p, err)
 	}
-	if done, err := s.Imported(ana.ID, SourceInstagram, key); !done || err != nil {
-		t.Fatalf("Imported says %v, %v for a key imported and deleted", done, err)
+	if post, _, done, err := s.Imported(ana.ID, SourceInstagram, key); !done || err != nil || post != byKey[key] {
+		t.Fatalf("Imported says %v, %v, %v for a key imported and deleted", post, done, err)
 	}
-	if done, _ := s.Imported(ana.ID, SourceAperture, key); done {
+	if _, _, done, _ := s.Imported(ana.ID, SourceAperture, key); done {
 		t.Fatal("a key of one source counts for another")
 	}
 	// Keys and sources are checked.

@@ -56,7 +56,7 @@ var (
 	bUserComms   = []byte("usercomms")   // user | comment → nothing: what an account wrote (in the post's partition)
 	bFollowersBy = []byte("followersby") // follower | followee → nothing: whom an account follows (in the followee's partition)
 	bStanding    = []byte("standing")    // user → version (8) | suspended (1): as this partition knows it
-	bImports     = []byte("imports")     // user | source | 0 | key → post ID: posts brought from elsewhere
+	bImports     = []byte("imports")     // user | source | 0 | key → post ID | run ID: posts brought from elsewhere
 	bImportRuns  = []byte("importruns")  // user | run ID → ImportRun
 )
 

@@ -3,6 +3,7 @@ package transfer
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -74,11 +75,27 @@ func jsonProblem(err error) string {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		return "a " + te.Value + " where " + te.Type.String() + " was expected at " + te.Field
+		want := map[reflect.Kind]string{reflect.Slice: "a list", reflect.Struct: "an object", reflect.Map: "an object", reflect.String: "text",
+			reflect.Int64: "a number", reflect.Float64: "a number", reflect.Pointer: "a number", reflect.Int: "a number"}[te.Type.Kind()]
+		if want == "" {
+			want = "something else"
+		}
+		where := ""
+		if te.Field != "" {
+			where = " at " + te.Field
+		}
+		return "it has " + article(te.Value) + " where " + want + " was expected" + where
 	case errors.As(err, &se):
 		return "it is not valid JSON"
 	}
 	return "it could not be decoded"
+}
+
+func article(v string) string {
+	if strings.ContainsAny(v[:1], "aeiou") {
+		return "an " + v
+	}
+	return "a " + v
 }
 
 // fixText undoes Instagram's double encoding, which writes each UTF-8

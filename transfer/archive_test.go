@@ -163,7 +163,7 @@ func TestArchivesRefusedInWords(t *testing.T) {
 		{"html download", writeZip(t, file{"your_instagram_activity/content/posts_1.html", []byte("<html>")}), "HTML format"},
 		{"unknown layout", writeZip(t, file{"photos/a.jpg", []byte("x")}), "your_instagram_activity/content/posts_1.json"},
 		{"posts not JSON", writeZip(t, file{"content/posts_1.json", []byte("{not json")}), "not the JSON"},
-		{"posts of the wrong shape", writeZip(t, file{"content/posts_1.json", []byte(`[{"media": 3}]`)}), "not the JSON"},
+		{"posts of the wrong shape", writeZip(t, file{"content/posts_1.json", []byte(`[{"media": 3}]`)}), "it has a number where a list was expected at media"},
 		{"unknown export version", writeZip(t, file{"aperture.json", []byte(`{"format":"aperture-export","version":9}`)}), "version 9"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -226,4 +226,19 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEmptyListsAreLists: an account that followed no one has a following
+// file whose list is null; that is an empty list, not a damaged archive.
+func TestEmptyListsAreLists(t *testing.T) {
+	a, err := Open(writeZip(t, file{"content/posts_1.json", []byte(`{"ig_posts": null}`)},
+		file{"connections/followers_and_following/following.json", []byte(`{"relationships_following": null}`)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	acc, err := Parse(a)
+	if err != nil || len(acc.Posts) != 0 || len(acc.Following) != 0 {
+		t.Fatalf("%+v %v", acc, err)
+	}
 }

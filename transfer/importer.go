@@ -236,11 +236,20 @@ func (im *Importer) post(ctx context.Context, user store.ID, source string, a *A
 		sum := sha256.Sum256([]byte(key))
 		key = "sha256:" + hex.EncodeToString(sum[:])
 	}
-	if done, err := im.Store.Imported(user, source, key); err != nil || done {
-		if done {
-			out.Skipped[SkipAgain]++
-		}
+	post, by, done, err := im.Store.Imported(user, source, key)
+	switch {
+	case err != nil:
 		return err
+	case done && by == out.RunID:
+		// Made by this run, in a step that was cut short: counted now.
+		if p, err := im.Store.ViewPost(user, post); err == nil {
+			out.Posts++
+			out.Photos += len(p.MediaIDs)
+		}
+		return nil
+	case done:
+		out.Skipped[SkipAgain]++
+		return nil
 	}
 	out.Skipped[SkipVideo] += p.Videos
 	photos := p.Photos
@@ -276,12 +285,12 @@ func (im *Importer) post(ctx context.Context, user store.ID, source string, a *A
 		}
 		loc = &store.Location{Name: cut(name, 100), Lat: l.Lat, Lon: l.Lon}
 	}
-	made, err := store.Exec(ctx, im.Store, store.ImportPost{Meta: store.At(time.Now()), AuthorID: user, Source: source, Key: key,
+	made, err := store.Exec(ctx, im.Store, store.ImportPost{Meta: store.At(time.Now()), AuthorID: user, RunID: out.RunID, Source: source, Key: key,
 		TakenAt: p.TakenAt, Caption: cut(p.Caption, store.MaxCaption), MediaIDs: ids, Location: loc})
 	if errors.Is(err, store.ErrInvalid) {
 		// A caption over the limits (more hashtags than allowed): the
 		// photos, without it.
-		made, err = store.Exec(ctx, im.Store, store.ImportPost{Meta: store.At(time.Now()), AuthorID: user, Source: source, Key: key,
+		made, err = store.Exec(ctx, im.Store, store.ImportPost{Meta: store.At(time.Now()), AuthorID: user, RunID: out.RunID, Source: source, Key: key,
 			TakenAt: p.TakenAt, MediaIDs: ids, Location: loc})
 		out.Skipped[SkipCaption]++
 	}

@@ -32,8 +32,8 @@ func newImportEnv(t *testing.T) *importEnv {
 		im: &Importer{Store: st, Media: media.New(media.Config{}, media.FileBlobs{Dir: filepath.Join(dir, "media")}), Dir: imports, Step: 2}}
 }
 
-// run copies an archive into the imports folder and imports it to its end.
-func (e *importEnv) run(t *testing.T, user store.ID, source, archive string) *store.ImportRun {
+// start copies an archive into the imports folder and starts its import.
+func (e *importEnv) start(t *testing.T, user store.ID, source, archive string) *store.ImportRun {
 	t.Helper()
 	b, err := os.ReadFile(archive)
 	if err != nil {
@@ -45,7 +45,15 @@ func (e *importEnv) run(t *testing.T, user store.ID, source, archive string) *st
 	if err != nil {
 		t.Fatal(err)
 	}
+	return run
+}
+
+// run imports an archive to its end.
+func (e *importEnv) run(t *testing.T, user store.ID, source, archive string) *store.ImportRun {
+	t.Helper()
+	run := e.start(t, user, source, archive)
 	steps := 0
+	var err error
 	run, err = e.im.Run(context.Background(), run, func(*store.ImportRun) { steps++ })
 	if err != nil {
 		t.Fatal(err)
@@ -128,5 +136,27 @@ func TestImportSkipsWhatItCannotRead(t *testing.T) {
 	run := e.run(t, ana.ID, store.SourceInstagram, archive)
 	if run.State != store.ImportDone || run.Posts != 1 || run.Photos != 1 || run.Skipped[SkipRefused] != 1 || run.Skipped[SkipMissing] != 1 {
 		t.Fatalf("the run: %+v", run)
+	}
+}
+
+// TestImportStepCutShort: a step whose progress was never recorded (the
+// process died first) runs again; the posts it made count once, as made.
+func TestImportStepCutShort(t *testing.T) {
+	e := newImportEnv(t)
+	ctx := context.Background()
+	ana, _ := store.Exec(ctx, e.st, store.CreateUser{Meta: store.At(time.Now()), Username: "ana", PasswordHash: "h"})
+	run := e.start(t, ana.ID, store.SourceInstagram, instagramArchive(t, "", ""))
+	if _, err := e.im.step(ctx, run); err != nil { // made two posts, recorded nothing
+		t.Fatal(err)
+	}
+	run, err := e.im.Run(ctx, run, nil)
+	if err != nil || run.State != store.ImportDone || run.Posts != 2 || run.Photos != 3 || run.Skipped[SkipAgain] != 0 {
+		t.Fatalf("after a step cut short: %+v %v", run, err)
+	}
+	if u, _ := e.st.User(ana.ID); u.Counts.Posts != 2 {
+		t.Fatalf("ana has %d posts", u.Counts.Posts)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, run.File)); !os.IsNotExist(err) {
+		t.Fatalf("the finished import's archive is still there: %v", err)
 	}
 }

@@ -95,6 +95,7 @@ func decodeList(a *Archive, name string, v any) error {
 		if err := json.Unmarshal(t, &wrap); err != nil {
 			return refuse("The file %q in the archive is not the JSON aperture expects (%s).", name, jsonProblem(err))
 		}
+		b = []byte("[]") // an object with no list in it: an empty list
 		for _, raw := range wrap {
 			if r := bytes.TrimSpace(raw); len(r) > 0 && r[0] == '[' {
 				b = raw

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"aperture/transfer/transfertest"
 )
 
 // TestBrowserImportFromInstagram: settings → upload a download → the
@@ -18,7 +20,7 @@ func TestBrowserImportFromInstagram(t *testing.T) {
 	ts.signup("ben")
 	ana.signup("ana")
 	file := filepath.Join(t.TempDir(), "instagram-ana.zip")
-	if err := os.WriteFile(file, instagramZip(t), 0o644); err != nil {
+	if err := os.WriteFile(file, transfertest.Instagram(2, 2, 60, "ben"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ana.visit("/settings")
@@ -31,7 +33,7 @@ func TestBrowserImportFromInstagram(t *testing.T) {
 			t.Fatalf("the import did not finish: %q", ana.text(`[data-run]`))
 		}
 	}
-	if got := ana.text(`[data-run]`); !strings.Contains(got, "Imported 2 posts with 3 photos from instagram") {
+	if got := ana.text(`[data-run]`); !strings.Contains(got, "Imported 2 posts with 4 photos from instagram") {
 		t.Fatalf("the summary reads %q", got)
 	}
 	ana.do(chromedp.Click(chromedp.CSS(`[data-run] form[action="/u/ben/follow"] button`)))

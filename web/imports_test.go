@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -11,33 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"aperture/media"
+	"aperture/transfer/transfertest"
 	"aperture/web"
 )
-
-// instagramZip is a small Instagram download: a photo with a place from
-// 2016 and a two-photo carousel from 2019.
-func instagramZip(t testing.TB) []byte {
-	var buf bytes.Buffer
-	w := zip.NewWriter(&buf)
-	put := func(name string, b []byte) {
-		fw, _ := w.Create(name)
-		fw.Write(b)
-	}
-	posts, _ := json.Marshal([]any{
-		map[string]any{"media": []any{map[string]any{"uri": "media/posts/201608/a.jpg", "creation_timestamp": 1470000000, "title": "Old times #sunset",
-			"media_metadata": map[string]any{"photo_metadata": map[string]any{"exif_data": []any{map[string]any{"latitude": 38.7223, "longitude": -9.1393}}}}}}},
-		map[string]any{"title": "Two at once", "creation_timestamp": 1560000000, "media": []any{
-			map[string]any{"uri": "media/posts/201906/b.jpg"}, map[string]any{"uri": "media/posts/201906/c.jpg"}}},
-	})
-	put("your_instagram_activity/content/posts_1.json", posts)
-	for i, n := range []string{"media/posts/201608/a.jpg", "media/posts/201906/b.jpg", "media/posts/201906/c.jpg"} {
-		put(n, media.Synthetic(60, 40, int64(i)))
-	}
-	put("connections/followers_and_following/following.json", []byte(`{"relationships_following":[{"title":"ben","string_list_data":[{"href":"https://www.instagram.com/ben"}]}]}`))
-	w.Close()
-	return buf.Bytes()
-}
 
 // uploadArchive sends an archive in chunks of n bytes and finishes it.
 func (ts *testServer) uploadArchive(token string, archive []byte, n int) resp {
@@ -67,7 +42,7 @@ func TestImportOverHTTP(t *testing.T) {
 	ben, _ := ts.signup("ben")
 	ts.do("POST", "/api/v1/users/ana/follow", ben, nil)
 	admin := ts.admin("chief")
-	archive := instagramZip(t)
+	archive := transfertest.Instagram(2, 1, 60, "ben")
 
 	r := ts.uploadArchive(ana, archive, 1000)
 	var run web.ImportView
@@ -88,14 +63,14 @@ func TestImportOverHTTP(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	got := list.Items[0]
-	if got.Total != 2 || got.Posts != 2 || got.Photos != 3 || strings.Join(got.Suggested, ",") != "ben" {
+	if got.Total != 2 || got.Posts != 2 || got.Photos != 2 || strings.Join(got.Suggested, ",") != "ben" {
 		t.Fatalf("the finished import: %+v", got)
 	}
 	ts.drain()
 	var grid struct{ Items []web.PostView }
 	decode(t, ts.do("GET", "/api/v1/users/ana/posts", ana, nil), &grid)
-	if len(grid.Items) != 2 || grid.Items[0].Caption != "Two at once" || grid.Items[1].Location == nil ||
-		!grid.Items[1].CreatedAt.Equal(time.Unix(1470000000, 0)) {
+	if len(grid.Items) != 2 || grid.Items[0].Caption != "Día 2 #sunset" || grid.Items[1].Location == nil ||
+		!grid.Items[1].CreatedAt.Equal(transfertest.First) {
 		t.Fatalf("ana's grid: %+v", grid.Items)
 	}
 	var feed struct{ Items []web.PostView }
