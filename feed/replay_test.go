@@ -193,6 +193,8 @@ func TestReplayEveryCommand(t *testing.T) {
 
 	run := exec(w, store.StartImport{Meta: w.at(), UserID: a.ID, Source: store.SourceInstagram, File: "a.zip"})
 	exec(w, store.ImportStep{Meta: w.at(), UserID: a.ID, RunID: run.ID, Total: 1, Next: 1, Posts: 1, Photos: 1, Done: true})
+	export := exec(w, store.StartExport{Meta: w.at(), UserID: a.ID})
+	exec(w, store.ExportDone{Meta: w.at(), UserID: a.ID, RunID: export.ID, File: "a.zip", Bytes: 1})
 
 	// Sweeps, rebuilds, repairs.
 	exec(w, store.CreateMedia{Meta: w.at(), OwnerID: b.ID, Hash: fmt.Sprintf("%064x", 999), Width: 10, Height: 10})

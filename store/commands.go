@@ -33,6 +33,8 @@ func init() {
 	register[ImportPost, *Post]("post.import", 1)
 	register[StartImport, *ImportRun]("import.start", 1)
 	register[ImportStep, *ImportRun]("import.step", 1)
+	register[StartExport, *ExportRun]("export.start", 1)
+	register[ExportDone, *ExportRun]("export.done", 1)
 	register[EditCaption, *Post]("post.edit_caption", 1)
 	register[DeletePost, struct{}]("post.delete", 1)
 	register[PurgePost, int]("post.purge", 1)

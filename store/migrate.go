@@ -58,6 +58,7 @@ var (
 	bStanding    = []byte("standing")    // user → version (8) | suspended (1): as this partition knows it
 	bImports     = []byte("imports")     // user | source | 0 | key → post ID | run ID: posts brought from elsewhere
 	bImportRuns  = []byte("importruns")  // user | run ID → ImportRun
+	bExportRuns  = []byte("exportruns")  // user | run ID → ExportRun
 )
 
 var keySchema = []byte("schema")
@@ -73,7 +74,7 @@ var idKeyed = map[string]bool{
 	"likes": true, "comments": true, "postcomms": true, "inbox": true, "inboxsize": true,
 	"celebs": true, "outbox": true, "deadletter": true, "activity": true, "reports": true,
 	"usage": true, "pushsubs": true, "pushsubdata": true, "subs": true,
-	"requested": true, "edgever": true, "actsource": true, "imports": true, "importruns": true,
+	"requested": true, "edgever": true, "actsource": true, "imports": true, "importruns": true, "exportruns": true,
 }
 
 // migration moves the schema from version to-1 to version to.
@@ -198,8 +199,8 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	{to: 11, name: "imported posts and import runs", up: func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bImports, bImportRuns} {
+	{to: 11, name: "imported posts, import and export runs", up: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bImports, bImportRuns, bExportRuns} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

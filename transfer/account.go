@@ -28,6 +28,7 @@ type Post struct {
 	Key      string    `json:"key"` // what identifies it in its source, for idempotent imports
 	TakenAt  time.Time `json:"taken_at"`
 	Caption  string    `json:"caption,omitempty"`
+	Tags     []string  `json:"tags,omitempty"` // the caption's hashtags
 	Photos   []Photo   `json:"photos"`
 	Videos   int       `json:"videos,omitempty"` // videos in it, which aperture does not import
 	Location *Place    `json:"location,omitempty"`
