@@ -152,6 +152,7 @@ func (s *Server) registerPages() {
 	s.registerActions()
 	s.registerAdminPages()
 	s.registerSettingsPages()
+	s.registerExportPages()
 	a.Get("/sw.js", s.serviceWorker)
 }
 

@@ -115,6 +115,9 @@ type Deps struct {
 	// Imports is the folder that uploaded archives are kept in while they
 	// are imported (see transfer.Importer.Dir); "" turns imports off.
 	Imports string
+	// Exports is the folder that exports are written to and kept in for a
+	// day (see transfer.Exporter.Dir); "" turns exports off.
+	Exports string
 	// Cluster reads the cluster's status on a node of a cluster; nil on
 	// a single node, which then has no cluster section or metrics.
 	Cluster ClusterStatus
@@ -143,6 +146,7 @@ type Server struct {
 	webhooks  *feed.Webhooks
 	push      *feed.Pusher
 	imports   string        // where uploaded archives wait ("" without imports)
+	exports   string        // where exports are kept ("" without exports)
 	cluster   *clusterCache // nil on a single node
 	closing   chan struct{} // closed by Shutdown: streams end
 	disk      func() DiskUsage
@@ -174,7 +178,7 @@ func New(cfg Config, d Deps) *Server {
 		metrics: d.Metrics, ready: d.Ready, degraded: d.Degraded, wake: d.Wake, explore: d.Explore, search: d.Search, log: cfg.Logger,
 		fragments: newFragments[fragKey, []byte](50_000), cards: newFragments[cardKey, *cardHTML](20_000), cookies: newCookies(d.MediaKey, cfg.TLS)}
 	s.stats, s.disk, s.hub, s.webhooks, s.push, s.closing = s.metrics.Stats, d.Disk, d.Hub, d.Webhooks, d.Push, make(chan struct{})
-	s.imports = d.Imports
+	s.imports, s.exports = d.Imports, d.Exports
 	if d.Disk != nil {
 		for kind, f := range map[string]func(DiskUsage) int64{"db": func(u DiskUsage) int64 { return u.DB },
 			"index": func(u DiskUsage) int64 { return u.Index }, "media": func(u DiskUsage) int64 { return u.Media }} {
@@ -255,6 +259,7 @@ func New(cfg Config, d Deps) *Server {
 	s.registerPush(s.api)
 	s.registerMediaFiles(s.api)
 	s.registerImports(s.api)
+	s.registerExports(s.api)
 	ui, err := newUI(s.uiFuncs())
 	if err != nil {
 		panic("web: embedded templates: " + err.Error()) // a build defect, caught by every test

@@ -146,11 +146,13 @@ func newServerDeps(tb testing.TB, cfg web.Config, mc media.Config, edit func(*we
 	imports := filepath.Join(dir, "imports")
 	importer := &transfer.Importer{Store: st, Media: proc, Dir: imports, Step: 2, PlaceName: func(lat, lon float64) string { return idx.PlaceNear(lat, lon, 1) }}
 	pool.Handle(store.JobImport, importer.Handle)
+	exports := filepath.Join(dir, "exports")
+	pool.Handle(store.JobExport, (&transfer.Exporter{Store: st, Media: proc, Dir: exports, Instance: "https://aperture.test"}).Handle)
 	pool.Start()
 	tb.Cleanup(pool.Stop)
 	explore := &feed.Explore{St: st}
 	deps := web.Deps{Store: st, Auth: svc, Media: proc, MediaKey: []byte("0123456789abcdef0123456789abcdef"), Wake: pool.Wake,
-		Explore: explore, Search: idx, Hub: hub, Webhooks: webhooks, Push: pusher, Imports: imports}
+		Explore: explore, Search: idx, Hub: hub, Webhooks: webhooks, Push: pusher, Imports: imports, Exports: exports}
 	if edit != nil {
 		edit(&deps)
 	}

@@ -87,6 +87,10 @@ func (s *Server) settingsPage(c *fiber.Ctx, ctx context.Context) error {
 			}
 		}
 	}
+	data["Exports"] = s.exports != ""
+	if runs, err := s.st.ExportRuns(cl.UserID, 1); err == nil && len(runs) > 0 {
+		data["Export"] = exportView(runs[0], now(ctx))
+	}
 	return s.page(c, http.StatusOK, "settings", &view{Title: "Settings", Nav: "profile", Data: data})
 }
 

@@ -49,6 +49,7 @@ type Store interface {
 	// Imports.
 	ImportRuns(user store.ID, limit int) ([]*store.ImportRun, error)
 	Relationship(viewer, other store.ID) (store.Relationship, error)
+	ExportRuns(user store.ID, limit int) ([]*store.ExportRun, error)
 	ActiveImports(ctx context.Context) ([]*store.ImportRun, error)
 
 	// Notifications.

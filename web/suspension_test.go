@@ -40,6 +40,7 @@ var notWalked = map[string]string{
 	"/api/v1/admin/cluster":          "admin area: nodes and partitions, no account data",
 	"/api/v1/admin/imports":          "admin area",
 	"/api/v1/me/imports/uploads/:id": "an upload's byte count, no account data",
+	"/settings/exports/:file":        "the account's own export, TestExportOverHTTP",
 }
 
 // TestSuspendedAccountVanishes suspends an account that has posts (with
@@ -180,6 +181,7 @@ func TestSuspendedAccountVanishes(t *testing.T) {
 				{route: "/accounts/edit", path: "/accounts/edit", page: true},
 				{route: "/settings", path: "/settings", page: true},
 				{route: "/api/v1/me/imports", path: "/api/v1/me/imports"},
+				{route: "/api/v1/me/exports", path: "/api/v1/me/exports"},
 				{route: "/new", path: "/new", page: true},
 			}
 			// The walk covers every read route of the server.

@@ -20,6 +20,7 @@ func (s *Server) uiFuncs() template.FuncMap {
 	return template.FuncMap{
 		"rich":        richText,
 		"ago":         ago,
+		"bytes":       byteSize,
 		"srcset":      srcset,
 		"blurPreview": blurPreview,
 		"count":       compactCount,
@@ -203,4 +204,17 @@ func dict(kv ...any) (map[string]any, error) {
 		m[k] = kv[i+1]
 	}
 	return m, nil
+}
+
+// byteSize says how big a file is: "840 KB", "12.3 MB", "1.4 GB".
+func byteSize(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d bytes", n)
+	case n < 1_000_000:
+		return fmt.Sprintf("%.0f KB", float64(n)/1e3)
+	case n < 1_000_000_000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.1f GB", float64(n)/1e9)
 }

@@ -49,6 +49,17 @@ func TestImportCommand(t *testing.T) {
 		t.Fatalf("archives left behind: %v", left)
 	}
 
+	// Moved to another instance: export here, import there.
+	export := filepath.Join(t.TempDir(), "ana.zip")
+	if out, code := runBinary(t, nil, "export", "--user", "ana", "--data", dir, "--out", export); code != 0 || !strings.Contains(out, "wrote "+export+" (3 posts") {
+		t.Fatalf("export: %d %s", code, out)
+	}
+	there := t.TempDir()
+	runBinary(t, []string{"APERTURE_PASSWORD=correct horse battery"}, "user", "create", "--username", "ana", "--data", there)
+	if out, code := runBinary(t, nil, "import", "aperture", "--user", "ana", "--data", there, export); code != 0 || !strings.Contains(out, "imported 3 posts with 6 photos") {
+		t.Fatalf("importing the export: %d %s", code, out)
+	}
+
 	p := start(t, dir)
 	_, login := call(t, p, "POST", "/api/v1/auth/login", "", map[string]string{"username": "ana", "password": "correct horse battery"})
 	token, _ := login["access_token"].(string)

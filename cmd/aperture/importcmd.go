@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"aperture/media"
@@ -142,4 +143,58 @@ func sentenceOf(err error) string {
 		return msg
 	}
 	return err.Error()
+}
+
+// exportCommand runs "aperture export --user NAME [--out FILE]": it writes
+// the account's export (what Settings → Download your data gives) with
+// the server stopped.
+func exportCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs, check := cfg.flagSet("aperture export", getenv, stderr)
+	username := fs.String("user", "", "the account to export")
+	out := fs.String("out", "", "the ZIP to write (default aperture-NAME-DATE.zip here)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := check(); err != nil {
+		return err
+	}
+	if *username == "" {
+		fmt.Fprintln(stderr, "aperture export: give the account with --user")
+		return errUsage
+	}
+	st, err := openStore(cfg.Data, store.Options{Partitions: cfg.Partitions})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.UserByUsername(*username)
+	if err != nil {
+		return fmt.Errorf("there is no account called %q here", *username)
+	}
+	if *out == "" {
+		*out = fmt.Sprintf("aperture-%s-%s.zip", u.Username, time.Now().Format("2006-01-02"))
+	}
+	f, err := os.OpenFile(*out, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	instance := strings.TrimRight(cfg.PublicURL, "/")
+	if instance == "" {
+		instance = "http://" + cfg.Addr
+	}
+	ex := &transfer.Exporter{Store: st, Instance: instance,
+		Media: media.New(media.Config{Wait: time.Hour}, media.FileBlobs{Dir: filepath.Join(cfg.Data, "media")})}
+	start := time.Now()
+	err = ex.Write(ctx, u.ID, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(*out)
+		return err
+	}
+	fi, _ := os.Stat(*out)
+	fmt.Fprintf(stdout, "wrote %s (%d posts, %.1f MB) in %s\n", *out, u.Counts.Posts, float64(fi.Size())/1e6, time.Since(start).Round(100*time.Millisecond))
+	return nil
 }

@@ -185,8 +185,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	importer := &transfer.Importer{Store: m.st, Media: m.media, Dir: imports, QuotaMB: m.Config.QuotaMB, Step: 10,
 		PlaceName: func(lat, lon float64) string { return m.index.PlaceNear(lat, lon, 1) }}
 	m.pool.Handle(store.JobImport, importer.Handle)
+	exports := filepath.Join(m.Config.Data, "exports")
+	instance := m.Config.PublicURL
+	if instance == "" {
+		instance = "http://" + m.ln.Addr().String()
+	}
+	exporter := &transfer.Exporter{Store: m.st, Media: m.media, Dir: exports, Instance: strings.TrimRight(instance, "/")}
+	m.pool.Handle(store.JobExport, exporter.Handle)
 	if m.node != nil {
-		imports = "" // an archive on one node's disk, a job on another's: not yet
+		imports, exports = "", "" // an archive on one node's disk, a job on another's: not yet
 	}
 	metrics.Registry.MustRegister(m.pool.Collectors()...)
 	metrics.Registry.MustRegister(m.index.Collectors()...)
@@ -217,7 +224,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	deps := web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
 		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Degraded: m.degraded, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub, Webhooks: webhooks, Push: pusher,
-		Imports: imports}
+		Imports: imports, Exports: exports}
 	m.clusterWeb(wcfg, &deps)
 	m.srv = web.New(wcfg, deps)
 
