@@ -156,7 +156,13 @@ func capture(alloc context.Context, base, out, user, password, dev string, w, h 
 			return err
 		}
 	}
-	return newPost(ctx, base, snap)
+	if err := newPost(ctx, base, snap); err != nil {
+		return err
+	}
+	if dev != "desktop" {
+		return nil
+	}
+	return importFromInstagram(ctx, base, snap) // once: a second import would find it all imported before
 }
 
 // firstPost finds a post on the explore page to show.

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"aperture/media"
+	"aperture/transfer/transfertest"
 )
 
 // newPost walks the new-post flow with a photo taken in Lisbon (where the
@@ -52,4 +53,29 @@ func newPost(ctx context.Context, base string, snap func(name string) error) err
 		}
 	}
 	return nil
+}
+
+// importFromInstagram uploads a small Instagram download on the settings
+// page and saves the page once the import's summary shows.
+func importFromInstagram(ctx context.Context, base string, snap func(name string) error) error {
+	dir, err := os.MkdirTemp("", "aperture-shots")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "instagram-maya.zip")
+	if err := os.WriteFile(file, transfertest.Instagram(6, 2, 800, "aiko", "diego", "jonas", "greta", "someone.elsewhere"), 0o644); err != nil {
+		return err
+	}
+	wait, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	err = chromedp.Do(wait, chromedp.Navigate(base+"/settings"),
+		chromedp.SetUploadFiles(chromedp.CSS(`[data-import-file]`), []string{file}),
+		chromedp.Click(chromedp.CSS(`[data-import-start]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-run][data-state=done]`)),
+		chromedp.Sleep(500*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	return snap("import")
 }
