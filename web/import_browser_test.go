@@ -20,7 +20,7 @@ func TestBrowserImportFromInstagram(t *testing.T) {
 	ts.signup("ben")
 	ana.signup("ana")
 	file := filepath.Join(t.TempDir(), "instagram-ana.zip")
-	if err := os.WriteFile(file, transfertest.Instagram(2, 2, 60, "ben"), 0o644); err != nil {
+	if err := os.WriteFile(file, transfertest.Instagram(transfertest.Options{Posts: 2, Photos: 2, Size: 60, Following: []string{"ben"}}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ana.visit("/settings")

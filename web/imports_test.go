@@ -1,11 +1,13 @@
 package web_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +44,7 @@ func TestImportOverHTTP(t *testing.T) {
 	ben, _ := ts.signup("ben")
 	ts.do("POST", "/api/v1/users/ana/follow", ben, nil)
 	admin := ts.admin("chief")
-	archive := transfertest.Instagram(2, 1, 60, "ben")
+	archive := transfertest.Instagram(transfertest.Options{Posts: 2, Photos: 1, Size: 60, Following: []string{"ben"}})
 
 	r := ts.uploadArchive(ana, archive, 1000)
 	var run web.ImportView
@@ -128,6 +130,39 @@ func TestImportUploadsRefused(t *testing.T) {
 		t.Fatalf("a file that is not a ZIP: %s", m["detail"])
 	}
 	wantProblem(t, ts.do("POST", "/api/v1/me/imports/uploads", ana, map[string]any{"size": int64(17) << 30}), http.StatusRequestEntityTooLarge)
+
+	// Hostile archives: refused in words, nothing written outside the
+	// imports folder, the server still up.
+	hostile := func(name string, data []byte) []byte {
+		var buf bytes.Buffer
+		w := zip.NewWriter(&buf)
+		fw, _ := w.Create("your_instagram_activity/content/posts_1.json")
+		fw.Write([]byte("[]"))
+		fw, _ = w.Create(name)
+		fw.Write(data)
+		w.Close()
+		return buf.Bytes()
+	}
+	for _, tc := range []struct {
+		name    string
+		archive []byte
+		want    string
+	}{
+		{"zip slip", hostile("../../../../tmp/aperture-zip-slip.txt", []byte("owned")), "points outside it"},
+		{"zip bomb", hostile("media/posts/202001/bomb.jpg", make([]byte, 50<<20)), "ZIP bomb"},
+		{"truncated", transfertest.Instagram(transfertest.Options{Posts: 2, Photos: 1, Size: 60})[:300], "not a complete ZIP"},
+	} {
+		m := wantProblem(t, ts.uploadArchive(ana, tc.archive, 1<<20), http.StatusUnprocessableEntity)
+		if !strings.Contains(m["detail"].(string), tc.want) {
+			t.Errorf("%s: %q", tc.name, m["detail"])
+		}
+	}
+	if _, err := os.Stat("/tmp/aperture-zip-slip.txt"); !os.IsNotExist(err) {
+		t.Fatal("the zip slip wrote outside the imports folder")
+	}
+	if r := ts.do("GET", "/healthz", "", nil); r.status != 200 {
+		t.Fatalf("after hostile archives /healthz answers %d", r.status)
+	}
 	var list struct{ Items []web.ImportView }
 	decode(t, ts.do("GET", "/api/v1/me/imports", ana, nil), &list)
 	if len(list.Items) != 0 {

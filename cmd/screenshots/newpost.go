@@ -64,7 +64,7 @@ func importFromInstagram(ctx context.Context, base string, snap func(name string
 	}
 	defer os.RemoveAll(dir)
 	file := filepath.Join(dir, "instagram-maya.zip")
-	if err := os.WriteFile(file, transfertest.Instagram(6, 2, 800, "aiko", "diego", "jonas", "greta", "someone.elsewhere"), 0o644); err != nil {
+	if err := os.WriteFile(file, transfertest.Instagram(transfertest.Options{Posts: 6, Photos: 2, Size: 800, Following: []string{"aiko", "diego", "jonas", "greta", "someone.elsewhere"}}), 0o644); err != nil {
 		return err
 	}
 	wait, cancel := context.WithTimeout(ctx, 90*time.Second)
