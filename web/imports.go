@@ -31,6 +31,7 @@ const (
 	importChunk   = 8 << 20  // bytes of one chunk at most
 	maxArchive    = 16 << 30 // bytes of one archive at most
 	staleUploadIn = 24 * time.Hour
+	maxUploads    = 2 // unfinished uploads an account may have at once
 )
 
 // ImportView is an import into your account and how far it has come.
@@ -154,7 +155,9 @@ func (s *Server) startUpload(ctx context.Context, in *newUploadInput) (*uploadOu
 	if err := os.MkdirAll(s.imports, 0o700); err != nil {
 		return nil, err
 	}
-	s.sweepUploads(c.UserID)
+	if s.sweepUploads(c.UserID) >= maxUploads {
+		return nil, store.Errorf(store.ErrConflict, "You have %d archives half uploaded; finish one, or wait a day for them to be cleared.", maxUploads)
+	}
 	var b [16]byte
 	rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
@@ -171,15 +174,20 @@ func (s *Server) startUpload(ctx context.Context, in *newUploadInput) (*uploadOu
 	return &uploadOutput{Body: UploadView{ID: id, Size: in.Body.Size, Chunk: importChunk}}, nil
 }
 
-// sweepUploads removes the account's uploads left unfinished for a day.
-func (s *Server) sweepUploads(user store.ID) {
+// sweepUploads removes the account's uploads left unfinished for a day,
+// and returns how many others it has under way.
+func (s *Server) sweepUploads(user store.ID) int {
 	matches, _ := filepath.Glob(filepath.Join(s.imports, fmt.Sprintf("%s-*.part", user)))
+	n := 0
 	for _, m := range matches {
 		if fi, err := os.Stat(m); err == nil && time.Since(fi.ModTime()) > staleUploadIn {
 			os.Remove(m)
 			os.Remove(m + ".size")
+		} else {
+			n++
 		}
 	}
+	return n
 }
 
 func (s *Server) uploadState(name string) (received, size int64, err error) {

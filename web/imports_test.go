@@ -130,6 +130,12 @@ func TestImportUploadsRefused(t *testing.T) {
 		t.Fatalf("a file that is not a ZIP: %s", m["detail"])
 	}
 	wantProblem(t, ts.do("POST", "/api/v1/me/imports/uploads", ana, map[string]any{"size": int64(17) << 30}), http.StatusRequestEntityTooLarge)
+	// Two half-sent archives at most: the disk is not anyone's to fill.
+	for i, want := range []int{http.StatusCreated, http.StatusCreated, http.StatusConflict} {
+		if r := ts.do("POST", "/api/v1/me/imports/uploads", ben, map[string]any{"size": 1000}); r.status != want {
+			t.Fatalf("ben's upload %d: %d, want %d", i+1, r.status, want)
+		}
+	}
 
 	// Hostile archives: refused in words, nothing written outside the
 	// imports folder, the server still up.
