@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -102,12 +103,7 @@ func (s *Server) registerImports(api huma.API) {
 	huma.Register(api, s.op(huma.Operation{OperationID: "get-upload", Method: http.MethodGet, Path: "/api/v1/me/imports/uploads/{id}", Tags: tags,
 		Summary: "How much of an archive has arrived: the offset of the next chunk", Security: bearer, Errors: []int{401, 404}}),
 		func(ctx context.Context, in *uploadIDInput) (*uploadOutput, error) {
-			c, _ := viewer(ctx)
-			name, err := s.uploadFile(c.UserID, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			received, size, err := s.uploadState(name)
+			_, received, size, err := s.myUpload(ctx, in.ID)
 			if err != nil {
 				return nil, err
 			}
@@ -206,12 +202,30 @@ func (s *Server) uploadState(name string) (received, size int64, err error) {
 	return fi.Size(), size, err
 }
 
+// myUpload finds the signed-in account's upload id: its file, the bytes
+// received and the size it was started with.
+func (s *Server) myUpload(ctx context.Context, id string) (name string, received, size int64, err error) {
+	c, _ := viewer(ctx)
+	if name, err = s.uploadFile(c.UserID, id); err != nil {
+		return "", 0, 0, err
+	}
+	received, size, err = s.uploadState(name)
+	return name, received, size, err
+}
+
+// uploadLocks serialises the chunks of one upload: two sent at the same
+// offset at once must not both be appended.
+var uploadLocks sync.Map // file name → *sync.Mutex
+
 func (s *Server) uploadChunk(ctx context.Context, in *chunkInput) (*uploadOutput, error) {
 	c, _ := viewer(ctx)
 	name, err := s.uploadFile(c.UserID, in.ID)
 	if err != nil {
 		return nil, err
 	}
+	mu, _ := uploadLocks.LoadOrStore(name, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	received, size, err := s.uploadState(name)
 	if err != nil {
 		return nil, err
@@ -238,14 +252,11 @@ func (s *Server) uploadChunk(ctx context.Context, in *chunkInput) (*uploadOutput
 
 func (s *Server) finishUpload(ctx context.Context, in *uploadIDInput) (*importOutput, error) {
 	c, _ := viewer(ctx)
-	name, err := s.uploadFile(c.UserID, in.ID)
+	name, received, size, err := s.myUpload(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
-	received, size, err := s.uploadState(name)
-	if err != nil {
-		return nil, err
-	}
+	defer uploadLocks.Delete(name)
 	if received != size {
 		return nil, store.Errorf(store.ErrConflict, "The upload has %d of its %d bytes; send the rest first.", received, size)
 	}

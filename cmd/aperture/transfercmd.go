@@ -56,15 +56,11 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 	if acc.Source != source {
 		return fmt.Errorf("%s is an %s archive; run aperture import %s", file, acc.Source, acc.Source)
 	}
-	st, err := openStore(cfg.Data, store.Options{Partitions: cfg.Partitions})
+	st, u, err := openAccount(cfg, *username)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	u, err := st.UserByUsername(*username)
-	if err != nil {
-		return fmt.Errorf("there is no account called %q here", *username)
-	}
 	dir := filepath.Join(cfg.Data, "imports")
 	name, err := copyArchive(file, dir, u.ID)
 	if err != nil {
@@ -163,15 +159,11 @@ func exportCommand(ctx context.Context, args []string, getenv func(string) strin
 		fmt.Fprintln(stderr, "aperture export: give the account with --user")
 		return errUsage
 	}
-	st, err := openStore(cfg.Data, store.Options{Partitions: cfg.Partitions})
+	st, u, err := openAccount(cfg, *username)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	u, err := st.UserByUsername(*username)
-	if err != nil {
-		return fmt.Errorf("there is no account called %q here", *username)
-	}
 	if *out == "" {
 		*out = fmt.Sprintf("aperture-%s-%s.zip", u.Username, time.Now().Format("2006-01-02"))
 	}
@@ -197,4 +189,19 @@ func exportCommand(ctx context.Context, args []string, getenv func(string) strin
 	fi, _ := os.Stat(*out)
 	fmt.Fprintf(stdout, "wrote %s (%d posts, %.1f MB) in %s\n", *out, u.Counts.Posts, float64(fi.Size())/1e6, time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// openAccount opens the data directory's store (the server must be
+// stopped) and finds the account called name.
+func openAccount(cfg Config, name string) (*store.Store, *store.User, error) {
+	st, err := openStore(cfg.Data, store.Options{Partitions: cfg.Partitions})
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := st.UserByUsername(name)
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("there is no account called %q here", name)
+	}
+	return st, u, nil
 }
