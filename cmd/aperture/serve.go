@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -414,14 +415,28 @@ func healthCommand(ctx context.Context, args []string, getenv func(string) strin
 		scheme = "https"
 		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} // our own certificate, on our own address
 	}
-	req, _ := http.NewRequestWithContext(ctx, "GET", scheme+"://"+cfg.Addr+"/healthz", nil)
-	res, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("/healthz answered %s", res.Status)
+	// Alive (/healthz), then ready (/readyz): the first check that fails
+	// is named, so a cron job or a systemd timer says what is wrong.
+	for _, c := range []struct{ path, name string }{{"/healthz", "alive"}, {"/readyz", "ready"}} {
+		req, _ := http.NewRequestWithContext(ctx, "GET", scheme+"://"+cfg.Addr+c.path, nil)
+		res, err := client.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s: the server at %s does not answer (%v)", c.name, cfg.Addr, err)
+		}
+		var body struct{ Status, Detail string }
+		json.NewDecoder(io.LimitReader(res.Body, 64<<10)).Decode(&body)
+		res.Body.Close()
+		switch {
+		case res.StatusCode != http.StatusOK && body.Detail != "":
+			return fmt.Errorf("%s: %s answered %s: %s", c.name, c.path, res.Status, body.Detail)
+		case res.StatusCode != http.StatusOK:
+			return fmt.Errorf("%s: %s answered %s", c.name, c.path, res.Status)
+		case body.Status == "starting":
+			return fmt.Errorf("%s: the server is still starting", c.name)
+		case body.Status == "degraded":
+			fmt.Fprintf(stdout, "degraded: %s\n", body.Detail)
+			return nil // serving: a health check that failed here would restart a working node
+		}
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil
