@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -126,12 +127,19 @@ func (im *Importer) step(ctx context.Context, run *store.ImportRun) (store.Impor
 	for k, v := range run.Skipped {
 		out.Skipped[k] = v
 	}
+	if u, err := im.Store.User(run.UserID); errors.Is(err, store.ErrNotFound) || (err == nil && (u.Deleted || u.Suspended)) {
+		out.Error = "The account is closed or suspended."
+		return out, nil
+	}
 	a, acc, err := im.archive(run.File)
-	if err != nil {
-		if errors.Is(err, ErrArchive) {
-			out.Error = sentence(err)
-			return out, nil
-		}
+	switch {
+	case errors.Is(err, ErrArchive):
+		out.Error = sentence(err)
+		return out, nil
+	case errors.Is(err, fs.ErrNotExist):
+		out.Error = "The archive is no longer on the server; upload it again."
+		return out, nil
+	case err != nil:
 		return out, err
 	}
 	out.Total = len(acc.Posts)

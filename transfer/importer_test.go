@@ -160,3 +160,23 @@ func TestImportStepCutShort(t *testing.T) {
 		t.Fatalf("the finished import's archive is still there: %v", err)
 	}
 }
+
+// TestImportEndsWithoutItsArchiveOrAccount: a run whose archive is gone,
+// or whose account was closed, ends with the reason instead of retrying.
+func TestImportEndsWithoutItsArchiveOrAccount(t *testing.T) {
+	e := newImportEnv(t)
+	ctx := context.Background()
+	ana, _ := store.Exec(ctx, e.st, store.CreateUser{Meta: store.At(time.Now()), Username: "ana", PasswordHash: "h"})
+	run := e.start(t, ana.ID, store.SourceInstagram, instagramArchive(t, "", ""))
+	os.Remove(filepath.Join(e.dir, run.File))
+	if run, err := e.im.Run(ctx, run, nil); err != nil || run.State != store.ImportFailed || !strings.Contains(run.Error, "no longer on the server") {
+		t.Fatalf("without its archive: %+v %v", run, err)
+	}
+	run = e.start(t, ana.ID, store.SourceInstagram, instagramArchive(t, "", ""))
+	if _, err := store.Exec(ctx, e.st, store.DeleteAccount{Meta: store.At(time.Now()), ActorID: ana.ID, UserID: ana.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if run, err := e.im.Run(ctx, run, nil); err != nil || run.State != store.ImportFailed || !strings.Contains(run.Error, "closed") {
+		t.Fatalf("after the account was closed: %+v %v", run, err)
+	}
+}
