@@ -211,3 +211,9 @@ func (w *Webhooks) client() *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
+
+// Client returns an HTTP client that calls only the addresses this
+// Webhooks allows (see the comment above RefusedError): for other
+// callers of addresses an operator or a person gave, like the alerts'
+// webhook.
+func (w *Webhooks) Client() *http.Client { return w.client() }

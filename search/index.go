@@ -243,6 +243,16 @@ func (x *Index) Rebuild(ctx context.Context, progress func(done int)) (int, erro
 	return n, indexErr
 }
 
+// Lag returns the age of the oldest change not yet in the index (0 when
+// it is up to date), or the store's error.
+func (x *Index) Lag() (time.Duration, error) {
+	t, err := x.st.OldestJob(store.JobIndexPost, store.JobIndexUser)
+	if err != nil || t.IsZero() {
+		return 0, err
+	}
+	return max(0, time.Since(t)), nil
+}
+
 // Collectors returns the index's metrics: documents, and the lag (age of
 // the oldest change not yet indexed).
 func (x *Index) Collectors() []prometheus.Collector {
@@ -250,13 +260,7 @@ func (x *Index) Collectors() []prometheus.Collector {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_search_docs", Help: "Documents in the search index."},
 			func() float64 { n, _ := x.idx.DocCount(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_search_lag_seconds", Help: "Age of the oldest change not yet in the search index."},
-			func() float64 {
-				t, err := x.st.OldestJob(store.JobIndexPost, store.JobIndexUser)
-				if err != nil || t.IsZero() {
-					return 0
-				}
-				return time.Since(t).Seconds()
-			}),
+			func() float64 { d, _ := x.Lag(); return d.Seconds() }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_search_ready", Help: "1 when the index is complete, 0 while it is rebuilt."},
 			func() float64 {
 				if x.Ready() {

@@ -54,6 +54,7 @@ func init() {
 	// Notifications.
 	register[SavePushSubscription, *PushSubscription]("push.save", 1)
 	register[DeletePushSubscription, struct{}]("push.delete", 1)
+	register[PushAlert, int]("push.alert", 1)
 	register[CreateSubscription, *Subscription]("webhook.create", 1)
 	register[SetSubscription, *Subscription]("webhook.set", 1)
 	register[DeleteSubscription, struct{}]("webhook.delete", 1)

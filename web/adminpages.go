@@ -22,6 +22,8 @@ func (s *Server) registerAdminPages() {
 	a.Get("/admin/jobs", s.html(s.adminJobsPage))
 	a.Get("/admin/settings", s.html(s.adminSettingsPage))
 	a.Get("/admin/cluster", s.html(s.adminClusterPage))
+	a.Get("/admin/alerts", s.html(s.adminAlertsPage))
+	a.Post("/admin/alerts/test", s.adminAction(s.adminAlertsTestForm))
 	user := func(c *fiber.Ctx) *UserParam { return &UserParam{Username: strings.Clone(c.Params("username"))} }
 	a.Post("/admin/users/:username/suspend", s.adminAction(func(c *fiber.Ctx, ctx context.Context) error {
 		in := user(c)

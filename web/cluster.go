@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"aperture/alerts"
 	"aperture/store"
 )
 
@@ -159,9 +160,9 @@ func (s *Server) adminClusterPage(c *fiber.Ctx, ctx context.Context) error {
 // many nodes are ready. A scrape reads the status once (or takes the
 // cached read); a failed read exports none of these.
 type clusterCollector struct {
-	cache                 *clusterCache
-	owned, lag, lease, up *prometheus.Desc
-	log                   *slog.Logger
+	cache                                 *clusterCache
+	owned, lag, lease, up, nodes, unowned *prometheus.Desc
+	log                                   *slog.Logger
 }
 
 func newClusterCollector(cache *clusterCache, log *slog.Logger) *clusterCollector {
@@ -171,7 +172,9 @@ func newClusterCollector(cache *clusterCache, log *slog.Logger) *clusterCollecto
 			[]string{"partition"}, nil),
 		lease: prometheus.NewDesc("aperture_cluster_lease_age_seconds", "Seconds since the partition's lease was last taken or renewed.",
 			[]string{"partition"}, nil),
-		up: prometheus.NewDesc("aperture_cluster_nodes_ready", "Nodes that say they are ready and whose heartbeat is younger than a lease.", nil, nil),
+		up:      prometheus.NewDesc("aperture_cluster_nodes_ready", "Nodes that say they are ready and whose heartbeat is younger than a lease.", nil, nil),
+		nodes:   prometheus.NewDesc("aperture_cluster_nodes", "Nodes the cluster knows, ready or not.", nil, nil),
+		unowned: prometheus.NewDesc("aperture_cluster_partitions_unowned", "Partitions whose lease no node holds.", nil, nil),
 	}
 }
 
@@ -181,6 +184,8 @@ func (cc *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- cc.lag
 	ch <- cc.lease
 	ch <- cc.up
+	ch <- cc.nodes
+	ch <- cc.unowned
 }
 
 // Collect sends the cluster's gauges (prometheus.Collector).
@@ -210,4 +215,27 @@ func (cc *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(cc.owned, prometheus.GaugeValue, float64(owned))
 	ch <- prometheus.MustNewConstMetric(cc.up, prometheus.GaugeValue, float64(ready))
+	ch <- prometheus.MustNewConstMetric(cc.nodes, prometheus.GaugeValue, float64(len(v.Nodes)))
+	ch <- prometheus.MustNewConstMetric(cc.unowned, prometheus.GaugeValue, float64(clusterHealth(v).Unowned))
+}
+
+// clusterHealth is what the cluster's alert rules read from a view: the
+// nodes not ready, the partitions without an owner, and the largest lag
+// of any node's replica.
+func clusterHealth(v *ClusterView) alerts.ClusterHealth {
+	var h alerts.ClusterHealth
+	for _, n := range v.Nodes {
+		if !n.Ready {
+			h.Unreachable++
+		}
+	}
+	for _, p := range v.Partitions {
+		if p.Owner == "" {
+			h.Unowned++
+		}
+		for _, lag := range p.Lag {
+			h.MaxLag = max(h.MaxLag, lag)
+		}
+	}
+	return h
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/expfmt"
 
+	"aperture/alerts"
 	"aperture/media"
 	"aperture/store"
 )
@@ -40,7 +42,17 @@ type Metrics struct {
 	mediaBytes    prometheus.Counter
 	mediaRejected *prometheus.CounterVec
 	mediaSwept    prometheus.Counter // what the media sweeper removes (see Swept)
+
+	// pages times the home feed and post pages, for the page-latency
+	// alert; uploadFailures counts uploads that failed in processing, for
+	// the upload-failures alert.
+	pages          alerts.Histogram
+	uploadFailures atomic.Uint64
 }
+
+// alertPages are the routes whose latency the page-latency alert
+// watches: the home feed and a post, as pages and in the API.
+var alertPages = map[string]bool{"/": true, "/p/:id": true, "/api/v1/feed": true, "/api/v1/posts/:id": true, "/api/v1/posts/{id}": true}
 
 // NewMetrics returns a registry with the Go runtime and process
 // collectors, HTTP metrics, account counters, and bbolt gauges for st.
@@ -109,6 +121,9 @@ func (m *Metrics) observe(c *fiber.Ctx) error {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	d := time.Since(ri.start)
 	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+	if method == http.MethodGet && alertPages[route] {
+		m.pages.Observe(d)
+	}
 	user := store.ID(0)
 	if ri.authed {
 		user = ri.claims.UserID
@@ -234,6 +249,7 @@ func (m *Metrics) observeUpload(n int, d time.Duration, err error) {
 		m.mediaRejected.WithLabelValues("invalid").Inc()
 	default:
 		m.mediaRejected.WithLabelValues("error").Inc()
+		m.uploadFailures.Add(1)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"aperture/alerts"
 	"aperture/feed"
 	"aperture/media"
 	"aperture/search"
@@ -121,6 +122,10 @@ type Deps struct {
 	// Cluster reads the cluster's status on a node of a cluster; nil on
 	// a single node, which then has no cluster section or metrics.
 	Cluster ClusterStatus
+	// Alerts builds the alert engine from the web layer's measurements
+	// (optional; nil turns the Alerts tab's rules off). The caller runs
+	// the engine it returns.
+	Alerts func(alerts.Sources) *alerts.Engine
 	// Accounts keeps the per-account rate limits (nil: NewAccountLimiter,
 	// this process's own buckets); see AccountLimiter.
 	Accounts AccountLimiter
@@ -145,10 +150,11 @@ type Server struct {
 	hub       *feed.Hub
 	webhooks  *feed.Webhooks
 	push      *feed.Pusher
-	imports   string        // where uploaded archives wait ("" without imports)
-	exports   string        // where exports are kept ("" without exports)
-	cluster   *clusterCache // nil on a single node
-	closing   chan struct{} // closed by Shutdown: streams end
+	imports   string         // where uploaded archives wait ("" without imports)
+	exports   string         // where exports are kept ("" without exports)
+	cluster   *clusterCache  // nil on a single node
+	alerts    *alerts.Engine // nil when alerts are off
+	closing   chan struct{}  // closed by Shutdown: streams end
 	disk      func() DiskUsage
 	cookies   *cookies
 	secure    headerSet // the headers every response carries
@@ -198,6 +204,10 @@ func New(cfg Config, d Deps) *Server {
 	if d.Cluster != nil {
 		s.cluster = &clusterCache{src: d.Cluster}
 		s.metrics.Registry.MustRegister(newClusterCollector(s.cluster, s.log))
+	}
+	if d.Alerts != nil {
+		s.alerts = d.Alerts(s.alertSources())
+		s.metrics.Registry.MustRegister(s.alerts.Collector())
 	}
 	proxies := make([]string, len(cfg.TrustedProxies))
 	for i, p := range cfg.TrustedProxies {
@@ -254,6 +264,7 @@ func New(cfg Config, d Deps) *Server {
 	s.registerPreview(s.api)
 	s.registerAdmin(s.api)
 	s.registerCluster(s.api)
+	s.registerAlerts(s.api)
 	s.registerStream(s.api)
 	s.registerSubscriptions(s.api)
 	s.registerPush(s.api)

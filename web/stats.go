@@ -62,6 +62,12 @@ func (r *Recorder) observe(d time.Duration, status int, user store.ID) {
 	}
 }
 
+// Requests returns the requests answered since the start, and how many
+// of them were 5xx.
+func (r *Recorder) Requests() (total, failed uint64) {
+	return uint64(r.requests.Load()), uint64(r.errors.Load())
+}
+
 // ActiveUsers returns the accounts seen in the last 24 hours, forgetting
 // older ones.
 func (r *Recorder) ActiveUsers() int {

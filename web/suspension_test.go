@@ -38,6 +38,8 @@ var notWalked = map[string]string{
 	"/api/v1/admin/users":            "admin area",
 	"/admin/cluster":                 "admin area: nodes and partitions, no account data",
 	"/api/v1/admin/cluster":          "admin area: nodes and partitions, no account data",
+	"/admin/alerts":                  "admin area: rules and their readings, no account data",
+	"/api/v1/admin/alerts":           "admin area: rules and their readings, no account data",
 	"/api/v1/admin/imports":          "admin area",
 	"/api/v1/me/imports/uploads/:id": "an upload's byte count, no account data",
 	"/settings/exports/:file":        "the account's own export, TestExportOverHTTP",

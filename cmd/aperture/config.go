@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"aperture/alerts"
 	"aperture/media"
 	"aperture/web"
 )
@@ -54,6 +56,19 @@ type Config struct {
 	ProxyHeader     string
 	MetricsToken    string
 	MetricsAddr     string
+	Alerts          alertConfig
+}
+
+// alertConfig holds the alert settings (see alerting.go).
+type alertConfig struct {
+	On            bool
+	Thresholds    string
+	Webhook       string
+	WebhookFormat string
+	WebhookKey    string
+	SMTPURL       string
+	Email         string
+	Every         time.Duration
 }
 
 // flagSet binds cfg's fields to the flags of the command name ("aperture
@@ -238,6 +253,14 @@ func (cfg *Config) bind(fs *flag.FlagSet, use func(string) bool, usage map[strin
 	checked(&cfg.ProxyHeader, "proxy-header", "APERTURE_PROXY_HEADER", "X-Forwarded-For", "the header the trusted proxies add the client to: X-Forwarded-For or Forwarded", validProxyHeader)
 	str(&cfg.MetricsToken, "metrics-token", "APERTURE_METRICS_TOKEN", "", "a bearer token that /metrics requires (empty: none)")
 	str(&cfg.MetricsAddr, "metrics-addr", "APERTURE_METRICS_ADDR", "", "serve /metrics on this address of its own instead of the main one (empty: the main address)")
+	boolean(&cfg.Alerts.On, "alerts", "APERTURE_ALERTS", true, "watch the instance with the built-in alert rules and tell the admins when one fires")
+	dur(&cfg.Alerts.Every, "alert-every", "APERTURE_ALERT_EVERY", alerts.Every, "how often the alert rules are read")
+	checked(&cfg.Alerts.Thresholds, "alert-thresholds", "APERTURE_ALERT_THRESHOLDS", "", "alert thresholds by commas: rule=value, rule=value/for or rule=off (the README's Alerts section lists the rules)", alerts.Check)
+	checked(&cfg.Alerts.Webhook, "alert-webhook", "APERTURE_ALERT_WEBHOOK", "", "also send alerts to this http(s) URL", validWebhookURL)
+	checked(&cfg.Alerts.WebhookFormat, "alert-webhook-format", "APERTURE_ALERT_WEBHOOK_FORMAT", "json", "the alert webhook's body: json (signed with --alert-webhook-key) or pagerduty (Events v2)", validWebhookFormat)
+	str(&cfg.Alerts.WebhookKey, "alert-webhook-key", "APERTURE_ALERT_WEBHOOK_KEY", "", "the json alert webhook's signing secret, or the PagerDuty routing key")
+	str(&cfg.Alerts.SMTPURL, "smtp-url", "APERTURE_SMTP_URL", "", "send alert e-mail through this server: smtp://user:password@host:587 (STARTTLS when offered) or smtps://")
+	str(&cfg.Alerts.Email, "alert-email", "APERTURE_ALERT_EMAIL", "", "comma-separated addresses alert e-mail goes to (with --smtp-url)")
 	cfg.Cluster.flags(str, boolean)
 	return bad
 }
@@ -249,6 +272,20 @@ func validLevel(v string) error {
 	var l slog.Level
 	if l.UnmarshalText([]byte(v)) != nil {
 		return errors.New("must be debug, info, warn or error")
+	}
+	return nil
+}
+
+func validWebhookURL(v string) error {
+	if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		return errors.New("must be an http:// or https:// URL")
+	}
+	return nil
+}
+
+func validWebhookFormat(v string) error {
+	if v != "json" && v != "pagerduty" {
+		return errors.New("must be json or pagerduty")
 	}
 	return nil
 }

@@ -351,6 +351,9 @@ func (m *Main) scheduledBackups(ctx context.Context) {
 			if err == nil {
 				err = pruneBackups(m.Config.BackupDir, m.Config.BackupKeep)
 			}
+			if m.backups != nil {
+				m.backups.done(now, err)
+			}
 			if err != nil {
 				m.log.Error("scheduled backup failed", "err", err)
 				continue

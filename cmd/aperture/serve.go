@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"aperture/alerts"
 	"aperture/feed"
 	"aperture/media"
 	"aperture/search"
@@ -55,6 +56,9 @@ type Main struct {
 	metricsSrv *http.Server
 
 	node *node // in a cluster
+
+	alerts  *alerts.Engine // nil with --alerts=false
+	backups *backupState   // nil without --backup-dir
 }
 
 // NewMain returns a Main that logs to stderr.
@@ -226,6 +230,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	deps := web.Deps{Store: m.st, Auth: m.auth, Media: m.media, MediaKey: mediaKey, Metrics: metrics,
 		Wake: m.pool.Wake, Explore: explore, Search: m.index, Ready: m.ready, Degraded: m.degraded, Disk: (&diskUsage{data: m.Config.Data}).get, Hub: hub, Webhooks: webhooks, Push: pusher,
 		Imports: imports, Exports: exports}
+	if m.Config.BackupDir != "" {
+		m.backups = newBackupState(m.Config.BackupEvery, time.Now())
+	}
+	if deps.Alerts, err = m.alertDeps(webhooks, metrics.Registry, m.backups); err != nil {
+		return err
+	}
 	m.clusterWeb(wcfg, &deps)
 	m.srv = web.New(wcfg, deps)
 
@@ -248,7 +258,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.scheduledBackups(bgCtx)
 		}()
 	}
-	m.bg.Add(4)
+	m.bg.Add(5)
+	go func() {
+		defer m.bg.Done()
+		m.runAlerts(bgCtx)
+	}()
 	go m.rotateKeys(bgCtx)
 	go func() {
 		defer m.bg.Done()

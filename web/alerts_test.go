@@ -1,0 +1,247 @@
+package web_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"aperture/alerts"
+	"aperture/media"
+	"aperture/web"
+)
+
+// hookSink is a local alert webhook: it verifies each body's signature
+// and keeps the events.
+type hookSink struct {
+	t      *testing.T
+	mu     sync.Mutex
+	events []alerts.WebhookBody
+}
+
+func (h *hookSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	m := hmac.New(sha256.New, []byte("hook-secret"))
+	m.Write(b)
+	if r.Header.Get("X-Aperture-Signature") != "sha256="+hex.EncodeToString(m.Sum(nil)) {
+		h.t.Errorf("a delivery whose signature does not verify: %s", b)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	var e alerts.WebhookBody
+	json.Unmarshal(b, &e)
+	h.mu.Lock()
+	h.events = append(h.events, e)
+	h.mu.Unlock()
+}
+
+// of returns the kinds of the events about rule, in order.
+func (h *hookSink) of(rule string) []alerts.EventKind {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []alerts.EventKind
+	for _, e := range h.events {
+		if e.Rule == rule {
+			out = append(out, e.Kind)
+		}
+	}
+	return out
+}
+
+// alertServer is a server whose alert engine reads the web layer's real
+// measurements, an injected disk, and tells a local webhook.
+type alertServer struct {
+	*testServer
+	engine *alerts.Engine
+	hook   *hookSink
+	free   atomic.Uint64 // percent of the disk free
+}
+
+func newAlertServer(t *testing.T, thresholds string) *alertServer {
+	as := &alertServer{hook: &hookSink{t: t}}
+	as.free.Store(50)
+	hook := httptest.NewServer(as.hook)
+	t.Cleanup(hook.Close)
+	as.testServer = newServerDeps(t, web.Config{}, media.Config{}, func(d *web.Deps) {
+		webhooks := d.Webhooks
+		st := d.Store
+		d.Alerts = func(src alerts.Sources) *alerts.Engine {
+			src.Disk = func() (uint64, uint64, error) { return as.free.Load(), 100, nil }
+			rules, err := alerts.Configure(alerts.Rules(src), thresholds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			as.engine = alerts.New(rules, []alerts.Channel{alerts.Push{St: st.(alerts.AdminStore)},
+				&alerts.Webhook{URL: hook.URL + "/alerts", Key: "hook-secret", Client: webhooks.Client(), Pause: time.Millisecond}},
+				"https://aperture.test", nil, time.Now())
+			return as.engine
+		}
+	})
+	return as
+}
+
+// evaluate reads the rules at now and waits for the notifications.
+func (as *alertServer) evaluate(now time.Time) {
+	as.engine.Evaluate(context.Background(), now)
+	as.engine.Wait()
+}
+
+func (as *alertServer) state(rule string) string {
+	for _, s := range as.engine.Statuses() {
+		if s.Name == rule {
+			return string(s.State)
+		}
+	}
+	as.t.Fatalf("no rule %s", rule)
+	return ""
+}
+
+// A handler made to fail fires http-errors, and the signed webhook is
+// told once when it fires and once when it resolves; the API and the
+// Alerts tab show it; non-administrators see neither.
+func TestAlertsFireOnRealFaults(t *testing.T) {
+	as := newAlertServer(t, "http-errors=5/0s")
+	adm := as.admin("boss")
+	plain, _ := as.signup("plain")
+	var failing atomic.Bool
+	as.srv.App().Get("/test/flaky", func(c *fiber.Ctx) error {
+		if failing.Load() {
+			return fiber.NewError(fiber.StatusServiceUnavailable, "down")
+		}
+		return c.SendString("ok")
+	})
+	now := time.Now()
+	as.evaluate(now) // the windows start here
+	failing.Store(true)
+	for range 30 {
+		as.do("GET", "/test/flaky", "", nil)
+	}
+	now = now.Add(15 * time.Second)
+	as.evaluate(now)
+	if as.state("http-errors") != "firing" {
+		t.Fatalf("30 of 30 requests failed: http-errors is %s", as.state("http-errors"))
+	}
+	failing.Store(false)
+	for range 8 {
+		for range 30 {
+			as.do("GET", "/test/flaky", "", nil)
+		}
+		now = now.Add(time.Minute)
+		as.evaluate(now)
+	}
+	if k := as.hook.of("http-errors"); len(k) != 2 || k[0] != alerts.Firing || k[1] != alerts.Resolved {
+		t.Fatalf("the webhook was told %v, want firing then resolved", k)
+	}
+
+	// An outbox worker held back: the oldest job ages.
+	as.pool.Stop()
+	as.share(plain, "a post whose jobs wait")
+	as.evaluate(now.Add(11 * time.Minute))
+	as.evaluate(now.Add(17 * time.Minute))
+	if as.state("outbox-oldest") != "firing" {
+		t.Fatalf("jobs held back 17 minutes: outbox-oldest is %s", as.state("outbox-oldest"))
+	}
+
+	wantProblem(t, as.do("GET", "/api/v1/admin/alerts", plain, nil), http.StatusForbidden)
+	r := as.do("GET", "/api/v1/admin/alerts", adm, nil)
+	var out struct {
+		Items []struct {
+			Name, State string
+			Value       *float64
+			Threshold   float64
+			Since       time.Time
+		}
+		Changes  []alerts.Change
+		Channels []string
+	}
+	if r.status != 200 || json.Unmarshal(r.body, &out) != nil {
+		t.Fatalf("GET /api/v1/admin/alerts: %d %s", r.status, r.body)
+	}
+	states := map[string]string{}
+	for _, it := range out.Items {
+		states[it.Name] = it.State
+		if it.Name == "outbox-oldest" && (it.Value == nil || *it.Value < 600 || it.Threshold != 600 || it.Since.IsZero()) {
+			t.Fatalf("outbox-oldest %+v", it)
+		}
+	}
+	if states["outbox-oldest"] != "firing" || states["http-errors"] != "resolved" || states["disk-free-warning"] != "ok" || len(out.Changes) < 5 ||
+		strings.Join(out.Channels, ",") != "push,webhook" {
+		t.Fatalf("the API: %s", r.body)
+	}
+
+	v := as.loggedIn("boss")
+	page := v.get("/admin/alerts")
+	for _, want := range []string{">Alerts<", "outbox-oldest", `state-firing`, "Send a test notification", "http-errors", "resolved"} {
+		if page.status != 200 || !strings.Contains(string(page.body), want) {
+			t.Fatalf("the Alerts tab lacks %q: %d %.500s", want, page.status, page.body)
+		}
+	}
+	if r := as.loggedIn("plain").get("/admin/alerts"); r.status != http.StatusForbidden {
+		t.Fatalf("the Alerts tab for a non-admin: %d", r.status)
+	}
+}
+
+// The disk rule reads an injected measurement; the test button reaches
+// the webhook and says that no admin's browser has push on.
+func TestAlertsDiskAndTestButton(t *testing.T) {
+	as := newAlertServer(t, "disk-free-critical=5/0s")
+	adm := as.admin("boss")
+	now := time.Now()
+	as.free.Store(3)
+	as.evaluate(now)
+	if as.state("disk-free-critical") != "firing" || as.state("disk-free-warning") != "pending" {
+		t.Fatalf("3 %% free: critical %s, warning %s", as.state("disk-free-critical"), as.state("disk-free-warning"))
+	}
+	r := as.do("POST", "/api/v1/admin/alerts/test", adm, nil)
+	var out struct{ Items []alerts.ChannelResult }
+	if r.status != 200 || json.Unmarshal(r.body, &out) != nil || len(out.Items) != 2 {
+		t.Fatalf("the test: %d %s", r.status, r.body)
+	}
+	if !out.Items[1].OK || out.Items[0].OK || !strings.Contains(out.Items[0].Error, "turned on push") {
+		t.Fatalf("the test's results: %+v", out.Items)
+	}
+	if k := as.hook.of("test"); len(k) != 1 || k[0] != alerts.Test {
+		t.Fatalf("the webhook got %v for the test", k)
+	}
+	// With push on in the admin's browser, the button's test reaches it
+	// and the webhook.
+	ps := newPushService(t)
+	sub := map[string]any{"endpoint": ps.URL + "/push/boss", "keys": map[string]string{"p256dh": b64(ps.ua.PublicKey().Bytes()), "auth": b64(ps.auth)}}
+	if r := as.do("POST", "/api/v1/push/subscriptions", adm, sub); r.status != 201 {
+		t.Fatalf("subscribe: %d %s", r.status, r.body)
+	}
+	v := as.loggedIn("boss")
+	if msg := v.refusal(t, v.post("/admin/alerts/test", url.Values{}, false)); !strings.Contains(msg, "webhook: delivered") || !strings.Contains(msg, "push: delivered") {
+		t.Fatalf("the test button said %q", msg)
+	}
+	if k := as.hook.of("test"); len(k) != 2 {
+		t.Fatalf("the button's test did not reach the webhook: %v", k)
+	}
+	// The rule that fired is pushed once, when it resolves, with the
+	// disk back.
+	as.free.Store(50)
+	for i := range 6 {
+		as.evaluate(now.Add(time.Duration(i+1) * 15 * time.Second))
+	}
+	got := ps.wait(t, 2)
+	all := strings.Join(got, "\n")
+	if len(got) != 2 || !strings.Contains(all, "Test: aperture can reach you") || !strings.Contains(all, "Resolved: The data volume is nearly full") ||
+		strings.Count(all, `"url":"/admin/alerts"`) != 2 {
+		t.Fatalf("pushed %q", got)
+	}
+	if k := as.hook.of("disk-free-critical"); len(k) != 2 || k[1] != alerts.Resolved {
+		t.Fatalf("the webhook got %v for the disk", k)
+	}
+}
