@@ -1,0 +1,117 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestAlertsBackupFailure: the binary's scheduled backup fails for real
+// (its directory becomes a file, which stops root too), the backup-failed
+// rule fires and the signed webhook is told once; the directory comes
+// back, the next backup succeeds and the webhook is told it resolved,
+// once. /metrics says the same.
+func TestAlertsBackupFailure(t *testing.T) {
+	var mu sync.Mutex
+	var events []struct{ Rule, Kind string }
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		m := hmac.New(sha256.New, []byte("hook-key"))
+		m.Write(b)
+		if r.Header.Get("X-Aperture-Signature") != "sha256="+hex.EncodeToString(m.Sum(nil)) {
+			t.Errorf("unsigned or badly signed: %s", b)
+			return
+		}
+		var e struct{ Rule, Kind string }
+		json.Unmarshal(b, &e)
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	count := func(rule, kind string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, e := range events {
+			if e.Rule == rule && e.Kind == kind {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				mu.Lock()
+				defer mu.Unlock()
+				t.Fatalf("no %s in 20 s; the webhook got %+v", what, events)
+			}
+		}
+	}
+	backups := filepath.Join(t.TempDir(), "backups")
+	p := start(t, t.TempDir(), "--backup-dir", backups, "--backup-every", "300ms", "--alert-every", "100ms",
+		"--alert-thresholds", "backup-stale=off", "--alert-webhook", hook.URL+"/alerts", "--alert-webhook-key", "hook-key", "--webhook-allow", "127.0.0.1")
+	metrics := func() string {
+		res, err := http.Get("http://" + p.addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	waitFor("first backup", func() bool { m, _ := filepath.Glob(filepath.Join(backups, "*.tar")); return len(m) > 0 })
+	if err := os.RemoveAll(backups); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(backups, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("firing backup-failed", func() bool { return count("backup-failed", "firing") > 0 })
+	if m := metrics(); !strings.Contains(m, "aperture_backup_last_failed 1") || !strings.Contains(m, `aperture_alerts_firing{alert="backup-failed"} 1`) {
+		t.Fatalf("/metrics while failing:\n%s", grepLines(m, "backup", "alerts_firing"))
+	}
+	time.Sleep(time.Second) // more failed backups: still one notification
+	if err := os.Remove(backups); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(backups, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("resolved backup-failed", func() bool { return count("backup-failed", "resolved") > 0 })
+	time.Sleep(time.Second)
+	if f, r := count("backup-failed", "firing"), count("backup-failed", "resolved"); f != 1 || r != 1 {
+		t.Fatalf("backup-failed: %d firing and %d resolved notifications, want one each", f, r)
+	}
+	if m := metrics(); !strings.Contains(m, "aperture_backup_last_failed 0") || !strings.Contains(m, `aperture_alerts_firing{alert="backup-failed"} 0`) ||
+		strings.Contains(m, `alert="backup-stale"`) {
+		t.Fatalf("/metrics after the fix:\n%s", grepLines(m, "backup", "alerts_firing"))
+	}
+	p.stop(t)
+}
+
+// grepLines returns the lines of s that contain any of words.
+func grepLines(s string, words ...string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		for _, w := range words {
+			if strings.Contains(l, w) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
