@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"aperture/feed"
 	"aperture/store"
 )
 
@@ -31,6 +32,7 @@ func TestExportThenImport(t *testing.T) {
 	store.Exec(ctx, from.st, store.Follow{Meta: store.At(time.Now()), FollowerID: ana.ID, TargetID: ben.ID})
 	store.Exec(ctx, from.st, store.Like{Meta: store.At(time.Now()), UserID: ana.ID, PostID: posts[0]})
 	store.Exec(ctx, from.st, store.AddComment{Meta: store.At(time.Now()), AuthorID: ana.ID, PostID: posts[0], Text: "Saudades ☕"})
+	settleGraph(t, from.st, ana.ID, ben.ID)
 
 	ex := &Exporter{Store: from.st, Media: from.im.Media, Dir: filepath.Join(t.TempDir(), "exports"), Instance: "https://one.example"}
 	name, size, err := ex.WriteFile(ctx, ana.ID)
@@ -123,4 +125,24 @@ func pixelDistance(t *testing.T, a *importEnv, am store.ID, b *importEnv, bm sto
 		}
 	}
 	return sum / n
+}
+
+// settleGraph runs the background jobs until a and b each count the other
+// as a follower: with several partitions a follow reaches the followed
+// account's side through the outbox.
+func settleGraph(t *testing.T, st *store.Store, a, b store.ID) {
+	t.Helper()
+	pool := feed.NewPool(st, feed.Config{Poll: 5 * time.Millisecond}, nil)
+	pool.Start()
+	defer pool.Stop()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		ua, _ := st.User(a)
+		ub, _ := st.User(b)
+		if ua != nil && ub != nil && ua.Counts.Followers == 1 && ub.Counts.Followers == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the follows did not reach both sides in 10 s")
+		}
+	}
 }
