@@ -29,10 +29,19 @@ announce:
 # test is the whole suite: formatting, vet, unit, integration and
 # end-to-end tests (with the race detector), the memory tests (without it:
 # it multiplies memory), and a short fuzz of every parser of untrusted bytes.
-test: fmt-check vet race partitions long fuzz
+test: fmt-check vet promtool race partitions long fuzz
 
 vet:
 	$(GO) vet ./...
+
+# promtool checks the Prometheus alerting rules in deploy/prometheus and
+# runs their unit tests (alerts_test.yml). promtool comes with Debian's
+# prometheus package; without it this target fails rather than skip.
+.PHONY: promtool
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { echo "promtool is not installed: install Debian's prometheus package (apt-get install prometheus), which ships it"; exit 1; }
+	promtool check rules deploy/prometheus/alerts.yml
+	cd deploy/prometheus && promtool test rules alerts_test.yml
 
 fmt:
 	gofmt -w .
