@@ -206,6 +206,9 @@ func (e *Engine) Run(ctx context.Context) {
 	}
 }
 
+// Interval returns how often Run reads the rules.
+func (e *Engine) Interval() time.Duration { return e.every() }
+
 func (e *Engine) every() time.Duration {
 	if e.Every > 0 {
 		return e.Every

@@ -26,7 +26,7 @@ import (
 // hookSink is a local alert webhook: it verifies each body's signature
 // and keeps the events.
 type hookSink struct {
-	t      *testing.T
+	t      testing.TB
 	mu     sync.Mutex
 	events []alerts.WebhookBody
 }
@@ -69,7 +69,7 @@ type alertServer struct {
 	free   atomic.Uint64 // percent of the disk free
 }
 
-func newAlertServer(t *testing.T, thresholds string) *alertServer {
+func newAlertServer(t testing.TB, thresholds string) *alertServer {
 	as := &alertServer{hook: &hookSink{t: t}}
 	as.free.Store(50)
 	hook := httptest.NewServer(as.hook)

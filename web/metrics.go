@@ -52,7 +52,7 @@ type Metrics struct {
 
 // alertPages are the routes whose latency the page-latency alert
 // watches: the home feed and a post, as pages and in the API.
-var alertPages = map[string]bool{"/": true, "/p/:id": true, "/api/v1/feed": true, "/api/v1/posts/:id": true, "/api/v1/posts/{id}": true}
+var alertPages = map[string]bool{"/": true, "/p/:id": true, "/api/v1/feed": true, "/api/v1/posts/:id": true}
 
 // NewMetrics returns a registry with the Go runtime and process
 // collectors, HTTP metrics, account counters, and bbolt gauges for st.
@@ -84,6 +84,9 @@ func NewMetrics(st *store.Store) *Metrics {
 	m.mediaRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "aperture_media_rejections_total", Help: "Uploads refused, by reason.",
 	}, []string{"reason"})
+	for _, reason := range []string{"unsupported", "too_large", "busy", "invalid", "error"} {
+		m.mediaRejected.WithLabelValues(reason) // at 0 from the start, so that a rate over the first failures sees them rise
+	}
 	m.mediaSwept = prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_media_swept_total", Help: "Unattached photos removed after 24 hours."})
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.latency, m.signups, m.logins, m.mediaSeconds, m.mediaBytes, m.mediaRejected, m.mediaSwept,

@@ -512,12 +512,12 @@ func TestDeployRulesMatchBuiltIn(t *testing.T) {
 }
 
 // TestDeployDashboardPromQL: the dashboard's expressions are PromQL that
-// promtool accepts (with Grafana's variables filled in), when promtool is
-// installed; make promtool requires it.
+// promtool accepts (with Grafana's variables filled in). promtool comes
+// with Debian's prometheus package, which .ci/run installs.
 func TestDeployDashboardPromQL(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
-		t.Skip("promtool is not installed (Debian's prometheus package); make promtool requires it")
+		t.Fatal("promtool is not installed: install Debian's prometheus package (apt-get install prometheus), which ships it; make test and CI need it")
 	}
 	_, panels := loadDashboard(t)
 	vars := strings.NewReplacer("$__rate_interval", "5m", "$__interval", "1m", "$__range", "1h", "$instance", ".*")

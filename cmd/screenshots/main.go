@@ -162,6 +162,9 @@ func capture(alloc context.Context, base, out, user, password, dev string, w, h 
 	if dev != "desktop" {
 		return nil
 	}
+	if err := shot("admin-alerts", "/admin/alerts"); err != nil { // the demo's first account administers it
+		return err
+	}
 	return importFromInstagram(ctx, base, snap) // once: a second import would find it all imported before
 }
 
