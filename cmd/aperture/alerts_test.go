@@ -115,3 +115,50 @@ func grepLines(s string, words ...string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// BenchmarkAlertFault times, through the binary at the default reading
+// interval (15 s), a scheduled backup failing (backups every second) until
+// the webhook is told it fires, and the backup directory coming back
+// until it is told it resolved. One op is one fault and its fix.
+//
+//	go test ./cmd/aperture -run '^$' -bench AlertFault -benchtime 3x -timeout 30m
+func BenchmarkAlertFault(b *testing.B) {
+	got := make(chan string, 16)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var e struct{ Rule, Kind string }
+		json.NewDecoder(r.Body).Decode(&e)
+		if e.Rule == "backup-failed" {
+			got <- e.Kind
+		}
+	}))
+	defer hook.Close()
+	backups := filepath.Join(b.TempDir(), "backups")
+	p := start(b, b.TempDir(), "--backup-dir", backups, "--backup-every", "1s", "--alert-thresholds", "backup-stale=off",
+		"--alert-webhook", hook.URL, "--webhook-allow", "127.0.0.1")
+	wait := func(kind string) time.Duration {
+		t0 := time.Now()
+		select {
+		case k := <-got:
+			if k != kind {
+				b.Fatalf("the webhook was told %s, want %s", k, kind)
+			}
+		case <-time.After(5 * time.Minute):
+			b.Fatalf("no %s in 5 minutes", kind)
+		}
+		return time.Since(t0)
+	}
+	var fire, resolve time.Duration
+	b.ResetTimer()
+	for range b.N {
+		os.RemoveAll(backups)
+		os.WriteFile(backups, nil, 0o600)
+		fire += wait("firing")
+		os.Remove(backups)
+		os.Mkdir(backups, 0o700)
+		resolve += wait("resolved")
+	}
+	b.StopTimer()
+	b.ReportMetric(fire.Seconds()/float64(b.N), "s_to_firing")
+	b.ReportMetric(resolve.Seconds()/float64(b.N), "s_to_resolved")
+	p.cmd.Process.Kill()
+}
