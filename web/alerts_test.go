@@ -19,7 +19,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"aperture/alerts"
+	"aperture/feed"
 	"aperture/media"
+	"aperture/store"
 	"aperture/web"
 )
 
@@ -64,18 +66,21 @@ func (h *hookSink) of(rule string) []alerts.EventKind {
 // measurements, an injected disk, and tells a local webhook.
 type alertServer struct {
 	*testServer
-	engine *alerts.Engine
+	webhooks *feed.Webhooks
+	engine   *alerts.Engine
 	hook   *hookSink
 	free   atomic.Uint64 // percent of the disk free
 }
 
 func newAlertServer(t testing.TB, thresholds string) *alertServer {
 	as := &alertServer{hook: &hookSink{t: t}}
+	t.Cleanup(web.SetAlertOutboxFresh(0)) // the tests' readings are moments apart, not 15 s
 	as.free.Store(50)
 	hook := httptest.NewServer(as.hook)
 	t.Cleanup(hook.Close)
 	as.testServer = newServerDeps(t, web.Config{}, media.Config{}, func(d *web.Deps) {
 		webhooks := d.Webhooks
+		as.webhooks = webhooks
 		st := d.Store
 		d.Alerts = func(src alerts.Sources) *alerts.Engine {
 			src.Disk = func() (uint64, uint64, error) { return as.free.Load(), 100, nil }
@@ -243,5 +248,62 @@ func TestAlertsDiskAndTestButton(t *testing.T) {
 	}
 	if k := as.hook.of("disk-free-critical"); len(k) != 2 || k[1] != alerts.Resolved {
 		t.Fatalf("the webhook got %v for the disk", k)
+	}
+}
+
+// A subscription's callback that answers 500 until its deliveries are
+// dead letters fires dead-letters; an hour without new ones resolves it.
+func TestAlertsDeadLettersFromAFailingWebhook(t *testing.T) {
+	as := newAlertServer(t, "")
+	watcher, _ := as.signup("watcher")
+	ana, _ := as.signup("ana")
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			io.WriteString(w, r.URL.Query().Get("hub.challenge"))
+			return
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+	if r := as.do("POST", "/api/v1/subscriptions", watcher, map[string]any{"object": "tag", "tag": "sunset", "callback_url": failing.URL + "/hook"}); r.status != 201 {
+		t.Fatalf("subscribe: %d %s", r.status, r.body)
+	}
+	now := time.Now()
+	as.evaluate(now)
+	// A pool that gives up after two attempts, 10 ms apart; the rest of
+	// the background work succeeds at once.
+	as.pool.Stop()
+	as.share(ana, "the river at dusk #sunset")
+	pool := feed.NewPool(as.st, feed.Config{Poll: 5 * time.Millisecond, MaxAttempts: 2, BaseBackoff: 10 * time.Millisecond}, nil)
+	as.webhooks.Register(pool)
+	for _, kind := range []string{store.JobFanout, store.JobIndexPost, store.JobIndexUser, store.JobActivity, store.JobPush, store.JobBackfill,
+		store.JobFollowSync, store.JobStanding} {
+		pool.Handle(kind, func(context.Context, *store.Job) error { return nil })
+	}
+	pool.Start()
+	defer pool.Stop()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if ob, _ := as.st.OutboxStats(); ob.DeadLetter > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no dead letter in 10 s")
+		}
+	}
+	dead, _ := as.st.DeadJobs(10)
+	for _, j := range dead {
+		if j.Kind != store.JobWebhookDeliver {
+			t.Fatalf("a dead letter of kind %s, want only the failing deliveries", j.Kind)
+		}
+	}
+	as.evaluate(now.Add(15 * time.Second))
+	if as.state("dead-letters") != "firing" {
+		t.Fatalf("with %d dead letters: dead-letters is %s", len(dead), as.state("dead-letters"))
+	}
+	for i := range 6 {
+		as.evaluate(now.Add(61*time.Minute + time.Duration(i)*15*time.Second))
+	}
+	if k := as.hook.of("dead-letters"); len(k) != 2 || k[0] != alerts.Firing || k[1] != alerts.Resolved {
+		t.Fatalf("the webhook was told %v about dead letters, want firing then resolved", k)
 	}
 }
