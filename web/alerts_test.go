@@ -68,8 +68,8 @@ type alertServer struct {
 	*testServer
 	webhooks *feed.Webhooks
 	engine   *alerts.Engine
-	hook   *hookSink
-	free   atomic.Uint64 // percent of the disk free
+	hook     *hookSink
+	free     atomic.Uint64 // percent of the disk free
 }
 
 func newAlertServer(t testing.TB, thresholds string) *alertServer {
