@@ -100,17 +100,20 @@ type WebhookBody struct {
 
 // pagerDutyEvent is PagerDuty's Events API v2 request.
 type pagerDutyEvent struct {
-	RoutingKey  string `json:"routing_key"`
-	EventAction string `json:"event_action"`
-	DedupKey    string `json:"dedup_key"`
-	Payload     *struct {
-		Summary       string         `json:"summary"`
-		Source        string         `json:"source"`
-		Severity      string         `json:"severity"`
-		Timestamp     string         `json:"timestamp"`
-		Component     string         `json:"component"`
-		CustomDetails map[string]any `json:"custom_details"`
-	} `json:"payload,omitempty"`
+	RoutingKey  string            `json:"routing_key"`
+	EventAction string            `json:"event_action"`
+	DedupKey    string            `json:"dedup_key"`
+	Payload     *pagerDutyPayload `json:"payload,omitempty"`
+}
+
+// pagerDutyPayload is what a trigger says.
+type pagerDutyPayload struct {
+	Summary       string         `json:"summary"`
+	Source        string         `json:"source"`
+	Severity      string         `json:"severity"`
+	Timestamp     string         `json:"timestamp"`
+	Component     string         `json:"component"`
+	CustomDetails map[string]any `json:"custom_details"`
 }
 
 func (w *Webhook) body(e Event) []byte {
@@ -133,14 +136,7 @@ func (w *Webhook) body(e Event) []byte {
 	if e.Kind == Test {
 		severity, ev.DedupKey = "info", ev.DedupKey+"/"+e.At.UTC().Format(time.RFC3339)
 	}
-	ev.Payload = &struct {
-		Summary       string         `json:"summary"`
-		Source        string         `json:"source"`
-		Severity      string         `json:"severity"`
-		Timestamp     string         `json:"timestamp"`
-		Component     string         `json:"component"`
-		CustomDetails map[string]any `json:"custom_details"`
-	}{Summary: truncate(e.Title()+" — "+e.Text(), 1024), Source: source, Severity: severity, Timestamp: e.At.UTC().Format(time.RFC3339),
+	ev.Payload = &pagerDutyPayload{Summary: truncate(e.Title()+" — "+e.Text(), 1024), Source: source, Severity: severity, Timestamp: e.At.UTC().Format(time.RFC3339),
 		Component: "aperture", CustomDetails: map[string]any{"rule": e.Rule, "value": e.Value, "threshold": e.Threshold, "unit": e.Unit, "kind": e.Kind}}
 	b, _ := json.Marshal(ev)
 	return b
