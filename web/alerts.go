@@ -52,10 +52,27 @@ func (s *Server) alertSources() alerts.Sources {
 			if err != nil {
 				return alerts.ClusterHealth{}, err
 			}
+			if !clusterReporter(v) {
+				return alerts.ClusterHealth{}, alerts.ErrNoReading
+			}
 			return clusterHealth(v), nil
 		}
 	}
 	return src
+}
+
+// clusterReporter reports whether this node is the one that reads the
+// cluster's rules: the first ready node by name. Every node watches its
+// own disk and memory, but a partition without an owner is one fault, and
+// it pages once, not once per node.
+func clusterReporter(v *ClusterView) bool {
+	first := ""
+	for _, n := range v.Nodes {
+		if n.Ready && (first == "" || n.Name < first) {
+			first = n.Name
+		}
+	}
+	return first == v.Node
 }
 
 type alertsOutput struct {

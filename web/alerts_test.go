@@ -72,13 +72,16 @@ type alertServer struct {
 	free     atomic.Uint64 // percent of the disk free
 }
 
-func newAlertServer(t testing.TB, thresholds string) *alertServer {
+func newAlertServer(t testing.TB, thresholds string, extra ...func(*web.Deps)) *alertServer {
 	as := &alertServer{hook: &hookSink{t: t}}
 	t.Cleanup(web.SetAlertOutboxFresh(0)) // the tests' readings are moments apart, not 15 s
 	as.free.Store(50)
 	hook := httptest.NewServer(as.hook)
 	t.Cleanup(hook.Close)
 	as.testServer = newServerDeps(t, web.Config{}, media.Config{}, func(d *web.Deps) {
+		for _, f := range extra {
+			f(d)
+		}
 		webhooks := d.Webhooks
 		as.webhooks = webhooks
 		st := d.Store
@@ -305,5 +308,25 @@ func TestAlertsDeadLettersFromAFailingWebhook(t *testing.T) {
 	}
 	if k := as.hook.of("dead-letters"); len(k) != 2 || k[0] != alerts.Firing || k[1] != alerts.Resolved {
 		t.Fatalf("the webhook was told %v about dead letters, want firing then resolved", k)
+	}
+}
+
+// On a node of a cluster the cluster's rules are read by the first ready
+// node only, so that one fault pages once: node1 sees node3 down and
+// partition 3 without an owner; node2, reading the same cluster, leaves it
+// to node1.
+func TestAlertsClusterRulesPageOnce(t *testing.T) {
+	spec := "cluster-node-unreachable=0/0s, cluster-partition-unowned=0/0s, cluster-replica-lag=5/0s"
+	for _, node := range []string{"node1", "node2"} {
+		view := threeNodes()
+		view.Node = node
+		as := newAlertServer(t, spec, func(d *web.Deps) { d.Cluster = &fakeCluster{view: view} })
+		as.evaluate(time.Now())
+		want := map[string]string{"node1": "firing", "node2": "ok"}[node]
+		for _, rule := range []string{"cluster-node-unreachable", "cluster-partition-unowned", "cluster-replica-lag"} {
+			if got := as.state(rule); got != want {
+				t.Errorf("%s on %s: %s, want %s", rule, node, got, want)
+			}
+		}
 	}
 }
