@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"aperture/alerts/alertstest"
 )
 
 // TestAlertsBackupFailure: the binary's scheduled backup fails for real
@@ -95,6 +98,40 @@ func TestAlertsBackupFailure(t *testing.T) {
 	if m := metrics(); !strings.Contains(m, "aperture_backup_last_failed 0") || !strings.Contains(m, `aperture_alerts_firing{alert="backup-failed"} 0`) ||
 		strings.Contains(m, `alert="backup-stale"`) {
 		t.Fatalf("/metrics after the fix:\n%s", grepLines(m, "backup", "alerts_firing"))
+	}
+	p.stop(t)
+}
+
+// TestAlertsTestReachesEmail: the binary's --smtp-url and --alert-email
+// wire the e-mail channel, and the admin's test reaches a local mail
+// server, from the instance's own address; without a browser with push
+// on, the push channel says so.
+func TestAlertsTestReachesEmail(t *testing.T) {
+	sink := alertstest.NewSMTPSink(t, false)
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "user", "create", "--username", "boss", "--admin", "--data", dir)
+	cmd.Env = append(os.Environ(), "APERTURE_PASSWORD=admin password 1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("user create: %v\n%s", err, out)
+	}
+	p := start(t, dir, "--smtp-url", "smtp://"+sink.Addr(), "--alert-email", "ops@photos.example, me@photos.example",
+		"--public-url", "https://photos.example")
+	_, m := call(t, p, "POST", "/api/v1/auth/login", "", map[string]string{"username": "boss", "password": "admin password 1"})
+	token, _ := m["access_token"].(string)
+	code, res := call(t, p, "POST", "/api/v1/admin/alerts/test", token, nil)
+	items, _ := res["items"].([]any)
+	if code != 200 || len(items) != 2 {
+		t.Fatalf("the test: %d %v", code, res)
+	}
+	push, email := items[0].(map[string]any), items[1].(map[string]any)
+	if push["channel"] != "push" || push["ok"] != false || email["channel"] != "email" || email["ok"] != true {
+		t.Fatalf("the test's results: %v", items)
+	}
+	msgs := sink.Messages()
+	if len(msgs) != 1 || len(msgs[0].To) != 2 || msgs[0].From != "MAIL FROM:<alerts@photos.example>" ||
+		!strings.Contains(msgs[0].Data, "Subject: [aperture] Test: aperture can reach you") ||
+		!strings.Contains(msgs[0].Data, "https://photos.example/admin/alerts") {
+		t.Fatalf("the mail server took %+v", msgs)
 	}
 	p.stop(t)
 }
