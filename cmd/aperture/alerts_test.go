@@ -136,6 +136,21 @@ func TestAlertsTestReachesEmail(t *testing.T) {
 	p.stop(t)
 }
 
+// TestAlertThresholdsInConfigFile: a threshold that names no rule stops
+// the server at start, blamed on the file's line, with the rules listed;
+// good ones start it.
+func TestAlertThresholdsInConfigFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "aperture.toml")
+	os.WriteFile(file, []byte("addr = \"127.0.0.1:0\"\nalert-thresholds = \"disk-free=10\"\n"), 0o600)
+	out, code := runBinary(t, nil, "serve", "--config", file, "--data", t.TempDir())
+	if code == 0 || !strings.Contains(out, file+":2:") || !strings.Contains(out, `there is no rule "disk-free"`) || !strings.Contains(out, "disk-free-warning") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	os.WriteFile(file, []byte("alert-thresholds = \"disk-free-warning=20%/10m, upload-failures=off\"\nalert-webhook-format = \"pagerduty\"\n"), 0o600)
+	p := start(t, t.TempDir(), "--config", file)
+	p.stop(t)
+}
+
 // breakBackups puts a file where the backup directory was. The directory
 // is renamed away, not removed: a backup being written into it would make
 // its removal fail.
