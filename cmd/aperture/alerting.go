@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"sync"
@@ -93,7 +94,7 @@ func (m *Main) alertChannels(webhooks *feed.Webhooks) ([]alerts.Channel, error) 
 			}
 		}
 		if cfg.SMTPURL == "" {
-			return nil, errString("--alert-email needs --smtp-url, the mail server to send through")
+			return nil, errors.New("--alert-email needs --smtp-url, the mail server to send through")
 		}
 		mail, err := alerts.NewEmail(cfg.SMTPURL, "aperture <alerts@"+host+">", to)
 		if err != nil {
@@ -103,10 +104,6 @@ func (m *Main) alertChannels(webhooks *feed.Webhooks) ([]alerts.Channel, error) 
 	}
 	return channels, nil
 }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
 
 // alertDeps returns web.Deps.Alerts: it builds the engine over the web
 // layer's measurements and the server's own (data volume, memory,
