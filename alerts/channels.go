@@ -127,6 +127,9 @@ func (w *Webhook) body(e Event) []byte {
 		source = "aperture"
 	}
 	ev := pagerDutyEvent{RoutingKey: w.Key, EventAction: "trigger", DedupKey: "aperture/" + source + "/" + e.Rule}
+	if e.Rule == testRule {
+		ev.DedupKey += "/" + e.At.UTC().Format(time.RFC3339Nano) // each test its own incident, closed at once
+	}
 	if e.Kind == Resolved {
 		ev.EventAction = "resolve"
 		b, _ := json.Marshal(ev)
@@ -134,7 +137,7 @@ func (w *Webhook) body(e Event) []byte {
 	}
 	severity := string(e.Severity)
 	if e.Kind == Test {
-		severity, ev.DedupKey = "info", ev.DedupKey+"/"+e.At.UTC().Format(time.RFC3339)
+		severity = "info"
 	}
 	ev.Payload = &pagerDutyPayload{Summary: truncate(e.Title()+" — "+e.Text(), 1024), Source: source, Severity: severity, Timestamp: e.At.UTC().Format(time.RFC3339),
 		Component: "aperture", CustomDetails: map[string]any{"rule": e.Rule, "value": e.Value, "threshold": e.Threshold, "unit": e.Unit, "kind": e.Kind}}
@@ -145,7 +148,17 @@ func (w *Webhook) body(e Event) []byte {
 // Send posts the event, retrying twice on a failed call or a 5xx or 429
 // answer. Its error is safe to show an administrator.
 func (w *Webhook) Send(ctx context.Context, e Event) error {
-	body := w.body(e)
+	if err := w.send(ctx, w.body(e)); err != nil || !w.PagerDuty || e.Kind != Test {
+		return err
+	}
+	// PagerDuty: a test is an incident; resolve it, so that none is left
+	// open by the button.
+	e.Kind = Resolved
+	return w.send(ctx, w.body(e))
+}
+
+// send posts body, retrying as Send says.
+func (w *Webhook) send(ctx context.Context, body []byte) error {
 	pause := w.Pause
 	if pause == 0 {
 		pause = 2 * time.Second

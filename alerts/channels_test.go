@@ -100,6 +100,16 @@ func TestWebhookPagerDuty(t *testing.T) {
 	if res["event_action"] != "resolve" || res["dedup_key"] != trig["dedup_key"] || rec.sigs[0] != "" {
 		t.Fatalf("resolve %s after %s", rec.bodies[1], rec.bodies[0])
 	}
+	// A test opens an incident of its own and closes it at once.
+	if err := w.Send(context.Background(), Event{Kind: Test, Rule: testRule, At: firing.At}); err != nil {
+		t.Fatal(err)
+	}
+	var tt, tr map[string]any
+	json.Unmarshal(rec.bodies[2], &tt)
+	json.Unmarshal(rec.bodies[3], &tr)
+	if len(rec.bodies) != 4 || tt["event_action"] != "trigger" || tr["event_action"] != "resolve" || tt["dedup_key"] != tr["dedup_key"] || tt["dedup_key"] == trig["dedup_key"] {
+		t.Fatalf("a test sent %q", rec.bodies[2:])
+	}
 }
 
 // An address that is not public is refused, as for subscriptions, and

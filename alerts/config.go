@@ -19,7 +19,8 @@ import (
 // Percentages are numbers (a % sign may follow), times are durations
 // (90s, 10m, 48h), counts are whole numbers. A rule's clear level keeps
 // its ratio to the threshold (a rule whose threshold was 0 clears at the
-// new threshold). It fails naming the first entry that is not a rule, or
+// new threshold); a rule that fires below its threshold keeps the same
+// margin above it instead. It fails naming the first entry that is not a rule, or
 // whose value does not read.
 func Configure(rules []*Rule, spec string) ([]*Rule, error) {
 	byName := map[string]*Rule{}
@@ -55,9 +56,12 @@ func Configure(rules []*Rule, spec string) ([]*Rule, error) {
 			}
 			r.For = d
 		}
-		if r.Threshold == 0 {
+		switch {
+		case r.Below:
+			r.Clear = v + (r.Clear - r.Threshold) // free space: the same margin above, not a ratio (90 % must not clear at 102 %)
+		case r.Threshold == 0:
 			r.Clear = v
-		} else {
+		default:
 			r.Clear *= v / r.Threshold
 		}
 		r.Threshold = v

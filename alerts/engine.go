@@ -24,6 +24,9 @@ const Remind = 4 * time.Hour
 // is ok again.
 const resolvedShown = time.Hour
 
+// testRule is the rule name of a test event.
+const testRule = "test"
+
 // historyKept is how many state changes the engine remembers.
 const historyKept = 50
 
@@ -371,7 +374,7 @@ func (e *Engine) SendTest(ctx context.Context, now time.Time) []ChannelResult {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
-			err := c.Send(ctx, Event{Kind: Test, Rule: "test", Summary: "Test notification", At: now, Instance: e.instance})
+			err := c.Send(ctx, Event{Kind: Test, Rule: testRule, Summary: "Test notification", At: now, Instance: e.instance})
 			out[i] = ChannelResult{Channel: c.Name(), OK: err == nil}
 			if err != nil {
 				out[i].Error = err.Error()

@@ -69,8 +69,11 @@ func Rules(src Sources) []*Rule {
 	if src.Disk != nil {
 		freePct := func(time.Time) (float64, error) {
 			free, total, err := src.Disk()
-			if err != nil || total == 0 {
+			if err != nil {
 				return 0, err
+			}
+			if total == 0 {
+				return 0, ErrNoReading // a volume that reports no size says nothing
 			}
 			return 100 * float64(free) / float64(total), nil
 		}

@@ -144,10 +144,26 @@ func TestErrorShareNeedsEnoughRequests(t *testing.T) {
 	f := &fakeSources{}
 	rules, _ := Configure(Rules(Sources{Requests: f.sources().Requests}), "http-errors=5/0s")
 	c, rec := newClock(t, rules...)
+	c.run(c.e.every()) // the window starts
 	f.do(func(f *fakeSources) { f.requests, f.failed = 3, 2 })
 	c.run(time.Minute)
 	if k := rec.kinds(); len(k) != 0 {
-		t.Fatalf("3 requests fired %v", k)
+		t.Fatalf("2 of 3 requests failing fired %v", k)
+	}
+	f.do(func(f *fakeSources) { f.requests, f.failed = 43, 22 })
+	c.run(c.e.every())
+	if k := rec.kinds(); !equalKinds(k, Firing) {
+		t.Fatalf("22 of 43 requests failing: %v", k)
+	}
+}
+
+// A volume that reports no size is no reading, not 0 % free.
+func TestDiskWithoutSizeIsNoReading(t *testing.T) {
+	rules := Rules(Sources{Disk: func() (uint64, uint64, error) { return 0, 0, nil }})
+	c, rec := newClock(t, rules...)
+	c.run(10 * time.Minute)
+	if k := rec.kinds(); len(k) != 0 || c.e.Statuses()[0].Value != nil {
+		t.Fatalf("a volume of size 0: %v, %+v", k, c.e.Statuses()[0])
 	}
 }
 
@@ -161,8 +177,11 @@ func TestConfigure(t *testing.T) {
 	for _, r := range rules {
 		by[r.Name] = r
 	}
-	if r := by["disk-free-warning"]; r.Threshold != 20 || r.For != 10*time.Minute || r.Clear < 22.6 || r.Clear > 22.7 {
+	if r := by["disk-free-warning"]; r.Threshold != 20 || r.For != 10*time.Minute || r.Clear != 22 {
 		t.Fatalf("disk-free-warning %+v", *r)
+	}
+	if high, _ := Configure(Rules(f.sources()), "disk-free-critical=90"); high[1].Clear != 91 {
+		t.Fatalf("disk-free-critical=90 clears at %v, want 91 (the same margin; a ratio would never clear)", high[1].Clear)
 	}
 	if by["upload-failures"] != nil {
 		t.Fatal("upload-failures=off left the rule on")

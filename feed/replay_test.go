@@ -101,11 +101,14 @@ func TestReplayEveryCommand(t *testing.T) {
 	exec(w, store.RotateRefresh{Meta: w.at(), SessionID: sess.ID, OldHash: []byte("r1"), NewHash: []byte("r2"), TTL: time.Hour})
 	exec(w, store.RevokeSession{Meta: w.at(), SessionID: sess.ID})
 
-	// Push subscriptions: one kept (its pushes fail and are parked), one removed.
+	// Push subscriptions: one kept (its pushes fail and are parked), one
+	// removed; an administrator's, which an alert is pushed to.
 	key := strings.Repeat("k", 87)
 	exec(w, store.SavePushSubscription{Meta: w.at(), Sub: store.PushSubscription{UserID: a.ID, Endpoint: "https://push.example/1", P256dh: key, Auth: "0123456789abcdef"}})
 	gone := exec(w, store.SavePushSubscription{Meta: w.at(), Sub: store.PushSubscription{UserID: a.ID, Endpoint: "https://push.example/2", P256dh: key, Auth: "0123456789abcdef"}})
 	exec(w, store.DeletePushSubscription{Meta: w.at(), UserID: a.ID, SubID: gone.ID})
+	exec(w, store.SavePushSubscription{Meta: w.at(), Sub: store.PushSubscription{UserID: admin.ID, Endpoint: "https://push.example/admin", P256dh: key, Auth: "0123456789abcdef"}})
+	exec(w, store.PushAlert{Meta: w.at(), UserID: admin.ID, Title: "Firing: Free space on the data volume is low", Body: "disk-free-warning is 9 %", URL: "/admin/alerts"})
 
 	// Follows across partitions: a request approved, one denied, a
 	// follow undone, a block lifted.

@@ -53,7 +53,9 @@ func (s *Server) alertSources() alerts.Sources {
 				return alerts.ClusterHealth{}, err
 			}
 			if !clusterReporter(v) {
-				return alerts.ClusterHealth{}, alerts.ErrNoReading
+				// Healthy as far as this node reports: when the reporter
+				// changes, the old one resolves what it had fired.
+				return alerts.ClusterHealth{}, nil
 			}
 			return clusterHealth(v), nil
 		}

@@ -328,5 +328,50 @@ func TestAlertsClusterRulesPageOnce(t *testing.T) {
 				t.Errorf("%s on %s: %s, want %s", rule, node, got, want)
 			}
 		}
+		if n := len(as.hook.of("cluster-partition-unowned")); (node == "node1") != (n == 1) || n > 1 {
+			t.Errorf("%s sent %d notifications about the unowned partition", node, n)
+		}
+	}
+}
+
+// When another node becomes the cluster's reporter (node0 starts, first
+// by name), the old one resolves what it had fired instead of keeping it
+// firing for ever.
+func TestAlertsClusterReporterChanges(t *testing.T) {
+	f := &fakeCluster{view: threeNodes()}
+	f.view.Node = "node1"
+	as := newAlertServer(t, "cluster-partition-unowned=0/0s", func(d *web.Deps) { d.Cluster = f })
+	now := time.Now()
+	as.evaluate(now)
+	if as.state("cluster-partition-unowned") != "firing" {
+		t.Fatalf("node1 as the reporter: %s", as.state("cluster-partition-unowned"))
+	}
+	f.mu.Lock()
+	f.view.Nodes = append(f.view.Nodes, web.ClusterNodeView{Name: "node0", Ready: true})
+	f.mu.Unlock()
+	time.Sleep(2100 * time.Millisecond) // the cluster's status is kept for 2 seconds
+	for i := range 6 {
+		as.evaluate(now.Add(time.Duration(i+1) * 15 * time.Second))
+	}
+	if k := as.hook.of("cluster-partition-unowned"); len(k) != 2 || k[1] != alerts.Resolved {
+		t.Fatalf("node1, no longer the reporter, sent %v", k)
+	}
+}
+
+// A handler that panics is answered 500 further out, and still counted:
+// http-errors fires.
+func TestAlertsCountPanics(t *testing.T) {
+	as := newAlertServer(t, "http-errors=5/0s")
+	as.srv.App().Get("/test/panic", func(*fiber.Ctx) error { panic("kaboom") })
+	now := time.Now()
+	as.evaluate(now)
+	for range 25 {
+		if r := as.do("GET", "/test/panic", "", nil); r.status != http.StatusInternalServerError {
+			t.Fatalf("a panic answered %d", r.status)
+		}
+	}
+	as.evaluate(now.Add(15 * time.Second))
+	if as.state("http-errors") != "firing" {
+		t.Fatalf("25 panics: http-errors is %s", as.state("http-errors"))
 	}
 }

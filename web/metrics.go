@@ -84,7 +84,7 @@ func NewMetrics(st *store.Store) *Metrics {
 	m.mediaRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "aperture_media_rejections_total", Help: "Uploads refused, by reason.",
 	}, []string{"reason"})
-	for _, reason := range []string{"unsupported", "too_large", "busy", "invalid", "error"} {
+	for _, reason := range []string{"unsupported", "too_large", "busy", "invalid", "quota", "cancelled", "error"} {
 		m.mediaRejected.WithLabelValues(reason) // at 0 from the start, so that a rate over the first failures sees them rise
 	}
 	m.mediaSwept = prometheus.NewCounter(prometheus.CounterOpts{Name: "aperture_media_swept_total", Help: "Unattached photos removed after 24 hours."})
@@ -112,10 +112,23 @@ func NewMetrics(st *store.Store) *Metrics {
 // are labelled by their pattern, never the raw path, so the label set
 // stays small.
 func (m *Metrics) observe(c *fiber.Ctx) error {
+	defer func() {
+		// A panic is answered 500 further out (recoverPanics): count it
+		// as one, then let it go on there.
+		if p := recover(); p != nil {
+			m.record(c, http.StatusInternalServerError)
+			panic(p)
+		}
+	}()
 	err := c.Next()
+	m.record(c, c.Response().StatusCode())
+	return err
+}
+
+// record counts and times one answered request.
+func (m *Metrics) record(c *fiber.Ctx, status int) {
 	ri := requestInfo(c)
 	route := c.Route().Path
-	status := c.Response().StatusCode()
 	if status == http.StatusNotFound && (route == "/" || route == "") {
 		route = "unmatched"
 	}
@@ -132,7 +145,6 @@ func (m *Metrics) observe(c *fiber.Ctx) error {
 		user = ri.claims.UserID
 	}
 	m.Stats.observe(d, status, user)
-	return err
 }
 
 type metricsInput struct {
@@ -250,6 +262,10 @@ func (m *Metrics) observeUpload(n int, d time.Duration, err error) {
 		m.mediaRejected.WithLabelValues("busy").Inc()
 	case errors.Is(err, media.ErrInvalid), errors.Is(err, store.ErrInvalid):
 		m.mediaRejected.WithLabelValues("invalid").Inc()
+	case errors.Is(err, store.ErrTooLarge):
+		m.mediaRejected.WithLabelValues("quota").Inc()
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		m.mediaRejected.WithLabelValues("cancelled").Inc()
 	default:
 		m.mediaRejected.WithLabelValues("error").Inc()
 		m.uploadFailures.Add(1)

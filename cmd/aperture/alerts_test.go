@@ -148,7 +148,31 @@ func TestAlertThresholdsInConfigFile(t *testing.T) {
 	}
 	os.WriteFile(file, []byte("alert-thresholds = \"disk-free-warning=20%/10m, upload-failures=off\"\nalert-webhook-format = \"pagerduty\"\n"), 0o600)
 	p := start(t, t.TempDir(), "--config", file)
+	res, err := http.Get("http://" + p.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if m := string(b); strings.Contains(m, `alert="upload-failures"`) || !strings.Contains(m, `alert="disk-free-warning"`) {
+		t.Fatalf("upload-failures=off in the config file, yet:\n%s", grepLines(m, "alerts_firing"))
+	}
 	p.stop(t)
+}
+
+// TestHelpHidesSecrets: a password or key given by the environment is
+// not printed as a flag's default by --help.
+func TestHelpHidesSecrets(t *testing.T) {
+	out, _ := runBinary(t, []string{"APERTURE_SMTP_URL=smtp://alerts:hunter2@mail.example", "APERTURE_ALERT_WEBHOOK_KEY=s3cr3t-key",
+		"APERTURE_METRICS_TOKEN=t0ken-x", "APERTURE_SENTRY_DSN=https://k3y@errors.example/1"}, "serve", "--help")
+	if !strings.Contains(out, "-smtp-url") {
+		t.Fatalf("serve --help:\n%s", out)
+	}
+	for _, secret := range []string{"hunter2", "s3cr3t-key", "t0ken-x", "k3y"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("serve --help shows %q:\n%s", secret, out)
+		}
+	}
 }
 
 // breakBackups puts a file where the backup directory was. The directory

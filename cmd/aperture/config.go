@@ -129,6 +129,15 @@ func (cfg *Config) bind(fs *flag.FlagSet, use func(string) bool, usage map[strin
 		}
 		fs.StringVar(p, flagName, def, describe(flagName, text, env))
 	}
+	// secret is str for a value that must not show in --help as the
+	// default when it comes from the environment or the config file.
+	secret := func(p *string, flagName, env, text string) {
+		if !use(flagName) {
+			return
+		}
+		fs.StringVar(p, flagName, "", describe(flagName, text, env))
+		*p = getenv(env)
+	}
 	num := func(p *int, flagName, env string, def int, text string) {
 		if !use(flagName) {
 			return
@@ -241,7 +250,7 @@ func (cfg *Config) bind(fs *flag.FlagSet, use func(string) bool, usage map[strin
 	str(&cfg.WebhookAllow, "webhook-allow", "APERTURE_WEBHOOK_ALLOW", "", "comma-separated addresses or CIDR ranges that webhook callbacks and push services may reach although not globally reachable")
 	str(&cfg.PublicURL, "public-url", "APERTURE_PUBLIC_URL", "", "the instance's public address (https://photos.example.org), for links in notifications")
 	str(&cfg.PushContact, "push-contact", "APERTURE_PUSH_CONTACT", "", "how push services can reach the admin (mailto: or https:), sent with Web Push; the public URL if empty")
-	str(&cfg.SentryDSN, "sentry-dsn", "APERTURE_SENTRY_DSN", "", "send 5xx errors and panics to this Sentry-compatible DSN (empty: only the log)")
+	secret(&cfg.SentryDSN, "sentry-dsn", "APERTURE_SENTRY_DSN", "send 5xx errors and panics to this Sentry-compatible DSN (empty: only the log)")
 	str(&cfg.Environment, "environment", "APERTURE_ENVIRONMENT", "production", "the environment name errors are reported under")
 	str(&cfg.BackupDir, "backup-dir", "APERTURE_BACKUP_DIR", "", "directory for scheduled backups (empty: none)")
 	dur(&cfg.BackupEvery, "backup-every", "APERTURE_BACKUP_EVERY", 24*time.Hour, "how often to take a scheduled backup")
@@ -251,15 +260,15 @@ func (cfg *Config) bind(fs *flag.FlagSet, use func(string) bool, usage map[strin
 	boolean(&cfg.HTTPS, "https", "APERTURE_HTTPS", false, "people reach aperture over HTTPS (e.g. behind a TLS proxy): cookies are Secure and HSTS is sent")
 	checked(&cfg.TrustedProxies, "trusted-proxies", "APERTURE_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR ranges of reverse proxies whose --proxy-header names the client (empty: none; the socket's address counts)", validProxies)
 	checked(&cfg.ProxyHeader, "proxy-header", "APERTURE_PROXY_HEADER", "X-Forwarded-For", "the header the trusted proxies add the client to: X-Forwarded-For or Forwarded", validProxyHeader)
-	str(&cfg.MetricsToken, "metrics-token", "APERTURE_METRICS_TOKEN", "", "a bearer token that /metrics requires (empty: none)")
+	secret(&cfg.MetricsToken, "metrics-token", "APERTURE_METRICS_TOKEN", "a bearer token that /metrics requires (empty: none)")
 	str(&cfg.MetricsAddr, "metrics-addr", "APERTURE_METRICS_ADDR", "", "serve /metrics on this address of its own instead of the main one (empty: the main address)")
 	boolean(&cfg.Alerts.On, "alerts", "APERTURE_ALERTS", true, "watch the instance with the built-in alert rules and tell the admins when one fires")
 	dur(&cfg.Alerts.Every, "alert-every", "APERTURE_ALERT_EVERY", alerts.Every, "how often the alert rules are read")
 	checked(&cfg.Alerts.Thresholds, "alert-thresholds", "APERTURE_ALERT_THRESHOLDS", "", "alert thresholds by commas: rule=value, rule=value/for or rule=off (the README's Alerts section lists the rules)", alerts.Check)
 	checked(&cfg.Alerts.Webhook, "alert-webhook", "APERTURE_ALERT_WEBHOOK", "", "also send alerts to this http(s) URL", validWebhookURL)
 	checked(&cfg.Alerts.WebhookFormat, "alert-webhook-format", "APERTURE_ALERT_WEBHOOK_FORMAT", "json", "the alert webhook's body: json (signed with --alert-webhook-key) or pagerduty (Events v2)", validWebhookFormat)
-	str(&cfg.Alerts.WebhookKey, "alert-webhook-key", "APERTURE_ALERT_WEBHOOK_KEY", "", "the json alert webhook's signing secret, or the PagerDuty routing key")
-	str(&cfg.Alerts.SMTPURL, "smtp-url", "APERTURE_SMTP_URL", "", "send alert e-mail through this server: smtp://user:password@host:587 (STARTTLS when offered) or smtps://")
+	secret(&cfg.Alerts.WebhookKey, "alert-webhook-key", "APERTURE_ALERT_WEBHOOK_KEY", "the json alert webhook's signing secret, or the PagerDuty routing key")
+	secret(&cfg.Alerts.SMTPURL, "smtp-url", "APERTURE_SMTP_URL", "send alert e-mail through this server: smtp://user:password@host:587 (STARTTLS when offered) or smtps://")
 	str(&cfg.Alerts.Email, "alert-email", "APERTURE_ALERT_EMAIL", "", "comma-separated addresses alert e-mail goes to (with --smtp-url)")
 	cfg.Cluster.flags(str, boolean)
 	return bad
