@@ -232,6 +232,18 @@ func TestSystemMemoryReadsTheCgroup(t *testing.T) {
 	if err != nil || used != 750000000 || limit != 1073741824 {
 		t.Fatalf("cgroup v2: %d of %d (%v)", used, limit, err)
 	}
+	// A systemd unit's own limit, below the root's view.
+	defer func(old string) { procCgroup = old }(procCgroup)
+	procCgroup = filepath.Join(dir, "self-cgroup")
+	write("self-cgroup", "0::/system.slice/aperture.service\n")
+	unit := filepath.Join(dir, "system.slice", "aperture.service")
+	os.MkdirAll(unit, 0o700)
+	os.WriteFile(filepath.Join(unit, "memory.max"), []byte("536870912\n"), 0o600)
+	os.WriteFile(filepath.Join(unit, "memory.current"), []byte("300000000\n"), 0o600)
+	if used, limit, err := SystemMemory(); err != nil || used != 300000000 || limit != 536870912 {
+		t.Fatalf("a unit's limit: %d of %d (%v)", used, limit, err)
+	}
+	os.Remove(filepath.Join(unit, "memory.max"))
 	write("memory.max", "max\n")
 	used, limit, err = SystemMemory()
 	if err != nil || limit == 1073741824 || limit == 0 || used > limit {

@@ -30,8 +30,13 @@ var cgroupRoot = "/sys/fs/cgroup"
 // limit; without a cgroup limit, the machine's memory in use
 // (MemTotal − MemAvailable) against MemTotal.
 func SystemMemory() (used, limit uint64, err error) {
-	if used, limit, ok := cgroupMemory(cgroupRoot+"/memory.current", cgroupRoot+"/memory.max", cgroupRoot+"/memory.stat", "inactive_file"); ok {
-		return used, limit, nil
+	// cgroup v2: the process's own group (a systemd unit's MemoryMax is
+	// on /system.slice/aperture.service), then the root seen from a
+	// container.
+	for _, dir := range []string{cgroupRoot + ownCgroup(), cgroupRoot} {
+		if used, limit, ok := cgroupMemory(dir+"/memory.current", dir+"/memory.max", dir+"/memory.stat", "inactive_file"); ok {
+			return used, limit, nil
+		}
 	}
 	v1 := cgroupRoot + "/memory/"
 	if used, limit, ok := cgroupMemory(v1+"memory.usage_in_bytes", v1+"memory.limit_in_bytes", v1+"memory.stat", "total_inactive_file"); ok {
@@ -55,6 +60,24 @@ func SystemMemory() (used, limit uint64, err error) {
 		return 0, 0, errors.New("/proc/meminfo has no MemTotal")
 	}
 	return total - min(avail, total), total, nil
+}
+
+// procCgroup names the process's cgroups (a variable for tests).
+var procCgroup = "/proc/self/cgroup"
+
+// ownCgroup returns the process's cgroup v2 path ("/system.slice/x"), or
+// "" when there is none.
+func ownCgroup() string {
+	b, err := os.ReadFile(procCgroup)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok && p != "/" && !strings.Contains(p, "..") {
+			return p
+		}
+	}
+	return ""
 }
 
 // cgroupMemory reads a cgroup's usage and limit; ok is false when there

@@ -79,6 +79,12 @@ func (m *Main) alertChannels(webhooks *feed.Webhooks) ([]alerts.Channel, error) 
 	cfg := m.Config.Alerts
 	channels := []alerts.Channel{alerts.Push{St: m.st}}
 	if cfg.Webhook != "" {
+		switch {
+		case cfg.WebhookFormat == "pagerduty" && cfg.WebhookKey == "":
+			return nil, errors.New("--alert-webhook-format pagerduty needs the routing key in --alert-webhook-key")
+		case cfg.WebhookKey == "":
+			m.log.Warn("--alert-webhook has no --alert-webhook-key: its calls are not signed")
+		}
 		channels = append(channels, &alerts.Webhook{URL: cfg.Webhook, PagerDuty: cfg.WebhookFormat == "pagerduty", Key: cfg.WebhookKey,
 			Client: webhooks.Client()})
 	}

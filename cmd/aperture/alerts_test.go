@@ -66,8 +66,10 @@ func TestAlertsBackupFailure(t *testing.T) {
 		}
 	}
 	backups := filepath.Join(t.TempDir(), "backups")
+	mail := alertstest.NewSMTPSink(t, false)
 	p := start(t, t.TempDir(), "--backup-dir", backups, "--backup-every", "300ms", "--alert-every", "100ms",
-		"--alert-thresholds", "backup-stale=off", "--alert-webhook", hook.URL+"/alerts", "--alert-webhook-key", "hook-key", "--webhook-allow", "127.0.0.1")
+		"--alert-thresholds", "backup-stale=off", "--alert-webhook", hook.URL+"/alerts", "--alert-webhook-key", "hook-key", "--webhook-allow", "127.0.0.1",
+		"--smtp-url", "smtp://"+mail.Addr(), "--alert-email", "ops@photos.example")
 	metrics := func() string {
 		res, err := http.Get("http://" + p.addr + "/metrics")
 		if err != nil {
@@ -94,6 +96,18 @@ func TestAlertsBackupFailure(t *testing.T) {
 	time.Sleep(time.Second)
 	if f, r := count("backup-failed", "firing"), count("backup-failed", "resolved"); f != 1 || r != 1 {
 		t.Fatalf("backup-failed: %d firing and %d resolved notifications, want one each", f, r)
+	}
+	var subjects []string
+	for _, m := range mail.Messages() {
+		for _, line := range strings.Split(m.Data, "\r\n") {
+			if strings.HasPrefix(line, "Subject: ") && strings.Contains(line, "backup") {
+				subjects = append(subjects, line)
+			}
+		}
+	}
+	if len(subjects) != 2 || !strings.Contains(subjects[0]+subjects[1], "Firing: The scheduled backup failed") ||
+		!strings.Contains(subjects[0]+subjects[1], "Resolved: The scheduled backup failed") {
+		t.Fatalf("the mail server took %q, want one firing and one resolved", subjects)
 	}
 	if m := metrics(); !strings.Contains(m, "aperture_backup_last_failed 0") || !strings.Contains(m, `aperture_alerts_firing{alert="backup-failed"} 0`) ||
 		strings.Contains(m, `alert="backup-stale"`) {
