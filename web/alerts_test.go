@@ -199,6 +199,30 @@ func TestAlertsFireOnRealFaults(t *testing.T) {
 	if r := as.loggedIn("plain").get("/admin/alerts"); r.status != http.StatusForbidden {
 		t.Fatalf("the Alerts tab for a non-admin: %d", r.status)
 	}
+
+	// The workers come back and drain the outbox: outbox-oldest resolves
+	// once it has stayed clear for its 5 minutes.
+	pool := feed.NewPool(as.st, feed.Config{Poll: 5 * time.Millisecond}, nil)
+	for _, kind := range []string{store.JobFanout, store.JobIndexPost, store.JobIndexUser, store.JobActivity, store.JobPush, store.JobBackfill,
+		store.JobFollowSync, store.JobStanding, store.JobWebhookMatch} {
+		pool.Handle(kind, func(context.Context, *store.Job) error { return nil })
+	}
+	pool.Start()
+	defer pool.Stop()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if ob, _ := as.st.OutboxStats(); ob.Depth == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the outbox did not drain in 10 s")
+		}
+	}
+	for i := range 7 {
+		as.evaluate(now.Add(18*time.Minute + time.Duration(i)*time.Minute))
+	}
+	if k := as.hook.of("outbox-oldest"); len(k) != 2 || k[0] != alerts.Firing || k[1] != alerts.Resolved {
+		t.Fatalf("the webhook was told %v about the outbox, want firing then resolved", k)
+	}
 }
 
 // The disk rule reads an injected measurement; the test button reaches

@@ -102,7 +102,11 @@ func (m *Main) alertChannels(webhooks *feed.Webhooks) ([]alerts.Channel, error) 
 		if cfg.SMTPURL == "" {
 			return nil, errors.New("--alert-email needs --smtp-url, the mail server to send through")
 		}
-		mail, err := alerts.NewEmail(cfg.SMTPURL, "aperture <alerts@"+host+">", to)
+		from := cfg.From
+		if from == "" {
+			from = "aperture <alerts@" + host + ">"
+		}
+		mail, err := alerts.NewEmail(cfg.SMTPURL, from, to)
 		if err != nil {
 			return nil, err
 		}

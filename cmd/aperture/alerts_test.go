@@ -118,7 +118,7 @@ func TestAlertsBackupFailure(t *testing.T) {
 
 // TestAlertsTestReachesEmail: the binary's --smtp-url and --alert-email
 // wire the e-mail channel, and the admin's test reaches a local mail
-// server, from the instance's own address; without a browser with push
+// server, from --alert-email-from; without a browser with push
 // on, the push channel says so.
 func TestAlertsTestReachesEmail(t *testing.T) {
 	sink := alertstest.NewSMTPSink(t, false)
@@ -129,7 +129,7 @@ func TestAlertsTestReachesEmail(t *testing.T) {
 		t.Fatalf("user create: %v\n%s", err, out)
 	}
 	p := start(t, dir, "--smtp-url", "smtp://"+sink.Addr(), "--alert-email", "ops@photos.example, me@photos.example",
-		"--public-url", "https://photos.example")
+		"--public-url", "https://photos.example", "--alert-email-from", "Photos <ops-bot@photos.example>")
 	_, m := call(t, p, "POST", "/api/v1/auth/login", "", map[string]string{"username": "boss", "password": "admin password 1"})
 	token, _ := m["access_token"].(string)
 	code, res := call(t, p, "POST", "/api/v1/admin/alerts/test", token, nil)
@@ -142,7 +142,7 @@ func TestAlertsTestReachesEmail(t *testing.T) {
 		t.Fatalf("the test's results: %v", items)
 	}
 	msgs := sink.Messages()
-	if len(msgs) != 1 || len(msgs[0].To) != 2 || msgs[0].From != "MAIL FROM:<alerts@photos.example>" ||
+	if len(msgs) != 1 || len(msgs[0].To) != 2 || msgs[0].From != "MAIL FROM:<ops-bot@photos.example>" ||
 		!strings.Contains(msgs[0].Data, "Subject: [aperture] Test: aperture can reach you") ||
 		!strings.Contains(msgs[0].Data, "https://photos.example/admin/alerts") {
 		t.Fatalf("the mail server took %+v", msgs)

@@ -68,6 +68,7 @@ type alertConfig struct {
 	WebhookKey    string
 	SMTPURL       string
 	Email         string
+	From          string
 	Every         time.Duration
 }
 
@@ -270,6 +271,7 @@ func (cfg *Config) bind(fs *flag.FlagSet, use func(string) bool, usage map[strin
 	secret(&cfg.Alerts.WebhookKey, "alert-webhook-key", "APERTURE_ALERT_WEBHOOK_KEY", "the json alert webhook's signing secret, or the PagerDuty routing key")
 	secret(&cfg.Alerts.SMTPURL, "smtp-url", "APERTURE_SMTP_URL", "send alert e-mail through this server: smtp://user:password@host:587 (STARTTLS when offered) or smtps://")
 	str(&cfg.Alerts.Email, "alert-email", "APERTURE_ALERT_EMAIL", "", "comma-separated addresses alert e-mail goes to (with --smtp-url)")
+	str(&cfg.Alerts.From, "alert-email-from", "APERTURE_ALERT_EMAIL_FROM", "", "the alert e-mail's sender (empty: aperture <alerts@HOST>, HOST from --public-url)")
 	cfg.Cluster.flags(str, boolean)
 	return bad
 }
