@@ -160,9 +160,6 @@ type Engine struct {
 	// zero). A firing rule resolves after For or clearReadings readings
 	// within its clear level, whichever is longer.
 	Every time.Duration
-	// OnChange, when set, is called after each state change (the metrics'
-	// aperture_alerts_firing reads Statuses instead; tests use it).
-	OnChange func(Change)
 
 	mu      sync.Mutex
 	states  map[string]*ruleState
@@ -303,9 +300,6 @@ func (e *Engine) move(r *Rule, s *ruleState, to State, v float64, now time.Time)
 	e.history = append(e.history, c)
 	if len(e.history) > historyKept {
 		e.history = e.history[len(e.history)-historyKept:]
-	}
-	if e.OnChange != nil {
-		e.OnChange(c)
 	}
 }
 

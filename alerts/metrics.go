@@ -22,39 +22,35 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// SystemCollectors export the data volume's space and the memory in use
-// against its limit (the measurements of the disk and memory rules):
-// aperture_data_volume_free_bytes, aperture_data_volume_size_bytes,
-// aperture_memory_used_bytes, aperture_memory_limit_bytes.
-func SystemCollectors(dataDir string) []prometheus.Collector {
-	disk := func(free bool) func() float64 {
-		return func() float64 {
-			f, t, err := VolumeSpace(dataDir)
-			if err != nil {
-				return 0
-			}
-			if free {
-				return float64(f)
-			}
-			return float64(t)
-		}
+// SystemCollector exports the data volume's space and the memory in use
+// against its limit (the measurements of the disk and memory rules),
+// reading each once per scrape: aperture_data_volume_free_bytes,
+// aperture_data_volume_size_bytes, aperture_memory_used_bytes,
+// aperture_memory_limit_bytes. A measurement that fails is left out.
+func SystemCollector(dataDir string) prometheus.Collector { return systemCollector{dataDir} }
+
+var (
+	volumeFreeDesc = prometheus.NewDesc("aperture_data_volume_free_bytes", "Bytes free to aperture on the data directory's volume.", nil, nil)
+	volumeSizeDesc = prometheus.NewDesc("aperture_data_volume_size_bytes", "Size of the data directory's volume.", nil, nil)
+	memUsedDesc    = prometheus.NewDesc("aperture_memory_used_bytes", "Memory in use: the cgroup's working set (usage less inactive file cache), or the machine's used memory without a cgroup limit.", nil, nil)
+	memLimitDesc   = prometheus.NewDesc("aperture_memory_limit_bytes", "The cgroup's memory limit, or the machine's memory without one.", nil, nil)
+)
+
+type systemCollector struct{ dir string }
+
+func (systemCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{volumeFreeDesc, volumeSizeDesc, memUsedDesc, memLimitDesc} {
+		ch <- d
 	}
-	mem := func(used bool) func() float64 {
-		return func() float64 {
-			u, l, err := SystemMemory()
-			if err != nil {
-				return 0
-			}
-			if used {
-				return float64(u)
-			}
-			return float64(l)
-		}
+}
+
+func (c systemCollector) Collect(ch chan<- prometheus.Metric) {
+	if free, total, err := VolumeSpace(c.dir); err == nil {
+		ch <- prometheus.MustNewConstMetric(volumeFreeDesc, prometheus.GaugeValue, float64(free))
+		ch <- prometheus.MustNewConstMetric(volumeSizeDesc, prometheus.GaugeValue, float64(total))
 	}
-	return []prometheus.Collector{
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_data_volume_free_bytes", Help: "Bytes free to aperture on the data directory's volume."}, disk(true)),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_data_volume_size_bytes", Help: "Size of the data directory's volume."}, disk(false)),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_memory_used_bytes", Help: "Memory in use: the cgroup's working set (usage less inactive file cache), or the machine's used memory without a cgroup limit."}, mem(true)),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "aperture_memory_limit_bytes", Help: "The cgroup's memory limit, or the machine's memory without one."}, mem(false)),
+	if used, limit, err := SystemMemory(); err == nil {
+		ch <- prometheus.MustNewConstMetric(memUsedDesc, prometheus.GaugeValue, float64(used))
+		ch <- prometheus.MustNewConstMetric(memLimitDesc, prometheus.GaugeValue, float64(limit))
 	}
 }

@@ -83,11 +83,11 @@ func Rules(src Sources) []*Rule {
 			Below: true, Threshold: 5, Clear: 6, For: time.Minute, Read: freePct})
 	}
 	if src.Requests != nil {
-		w := &Window{Span: 5 * time.Minute}
+		w := &window{span: 5 * time.Minute}
 		add(&Rule{Name: "http-errors", Summary: "Many requests are failing (5xx answers)", Severity: Critical, Unit: Percent,
 			Threshold: 5, Clear: 2, For: 5 * time.Minute, Read: func(now time.Time) (float64, error) {
 				total, failed := src.Requests()
-				d, _ := w.Delta(now, float64(total), float64(failed))
+				d, _ := w.delta(now, float64(total), float64(failed))
 				if d[0] < minRequests {
 					return 0, nil
 				}
@@ -95,49 +95,50 @@ func Rules(src Sources) []*Rule {
 			}})
 	}
 	if src.Pages != nil {
-		w := &Window{Span: 5 * time.Minute}
+		w := &window{span: 5 * time.Minute}
 		add(&Rule{Name: "page-latency", Summary: "Feed and post pages are slow (99th percentile)", Severity: Warning, Unit: Seconds,
 			Threshold: 1, Clear: 0.75, For: 10 * time.Minute, Read: func(now time.Time) (float64, error) {
-				d, _ := w.Delta(now, src.Pages.counts()...)
+				d, _ := w.delta(now, src.Pages.counts()...)
 				return quantile(d, 0.99), nil
 			}})
 	}
 	if src.Outbox != nil {
-		var rises atomic.Int64
+		outbox := onePerReading(src.Outbox)
+		var rises float64 // dead letters that appeared, summed
 		last := -1
-		w := &Window{Span: time.Hour}
+		w := &window{span: time.Hour}
 		add(&Rule{Name: "outbox-oldest", Summary: "Background jobs are falling behind", Severity: Warning, Unit: Seconds,
 			Threshold: 600, Clear: 300, For: 5 * time.Minute, Read: func(now time.Time) (float64, error) {
-				_, oldest, _, err := src.Outbox()
-				if err != nil || oldest.IsZero() {
+				o, err := outbox(now)
+				if err != nil || o.oldest.IsZero() {
 					return 0, err
 				}
-				return max(0, now.Sub(oldest).Seconds()), nil
+				return max(0, now.Sub(o.oldest).Seconds()), nil
 			}})
 		add(&Rule{Name: "outbox-backlog", Summary: "The background queue is long", Severity: Warning, Unit: Count,
-			Threshold: 10000, Clear: 5000, For: 10 * time.Minute, Read: func(time.Time) (float64, error) {
-				depth, _, _, err := src.Outbox()
-				return float64(depth), err
+			Threshold: 10000, Clear: 5000, For: 10 * time.Minute, Read: func(now time.Time) (float64, error) {
+				o, err := outbox(now)
+				return float64(o.depth), err
 			}})
 		add(&Rule{Name: "dead-letters", Summary: "Background jobs failed for good (dead letters, last hour)", Severity: Warning, Unit: Count,
 			Threshold: 0, Clear: 0, Read: func(now time.Time) (float64, error) {
-				_, _, dead, err := src.Outbox()
+				o, err := outbox(now)
 				if err != nil {
 					return 0, err
 				}
-				if last >= 0 && dead > last {
-					rises.Add(int64(dead - last))
+				if last >= 0 && o.dead > last {
+					rises += float64(o.dead - last)
 				}
-				last = dead
-				d, _ := w.Delta(now, float64(rises.Load()))
+				last = o.dead
+				d, _ := w.delta(now, rises)
 				return d[0], nil
 			}})
 	}
 	if src.UploadFailures != nil {
-		w := &Window{Span: 15 * time.Minute}
+		w := &window{span: 15 * time.Minute}
 		add(&Rule{Name: "upload-failures", Summary: "Photo uploads are failing (last 15 minutes)", Severity: Warning, Unit: Count,
 			Threshold: 2, Clear: 0, Read: func(now time.Time) (float64, error) {
-				d, _ := w.Delta(now, float64(src.UploadFailures()))
+				d, _ := w.delta(now, float64(src.UploadFailures()))
 				return d[0], nil
 			}})
 	}
@@ -191,17 +192,40 @@ func Rules(src Sources) []*Rule {
 	return rules
 }
 
-// LatencyBuckets are the upper bounds, in seconds, of a Histogram's
-// buckets; the last is unbounded.
-var LatencyBuckets = []float64{.025, .05, .1, .25, .5, .75, 1, 1.5, 2, 3, 5, 10, math.Inf(1)}
+// outboxReading is one look at the outbox.
+type outboxReading struct {
+	depth, dead int
+	oldest      time.Time
+}
 
-// Histogram counts latencies in LatencyBuckets, safe for concurrent use.
+// onePerReading returns read wrapped so that the three outbox rules of
+// one evaluation (the same now) share one look: the outbox's buckets are
+// counted page by page.
+func onePerReading(read func() (int, time.Time, int, error)) func(now time.Time) (outboxReading, error) {
+	var at time.Time
+	var last outboxReading
+	var lastErr error
+	return func(now time.Time) (outboxReading, error) {
+		if at.IsZero() || !now.Equal(at) {
+			var o outboxReading
+			o.depth, o.oldest, o.dead, lastErr = read()
+			at, last = now, o
+		}
+		return last, lastErr
+	}
+}
+
+// pageBuckets are the upper bounds, in seconds, of a Histogram's
+// buckets; the last is unbounded.
+var pageBuckets = []float64{.025, .05, .1, .25, .5, .75, 1, 1.5, 2, 3, 5, 10, math.Inf(1)}
+
+// Histogram counts latencies in pageBuckets, safe for concurrent use.
 type Histogram struct{ n [13]atomic.Uint64 }
 
 // Observe counts one latency.
 func (h *Histogram) Observe(d time.Duration) {
 	s := d.Seconds()
-	for i, b := range LatencyBuckets {
+	for i, b := range pageBuckets {
 		if s <= b {
 			h.n[i].Add(1)
 			return
@@ -218,7 +242,7 @@ func (h *Histogram) counts() []float64 {
 }
 
 // quantile returns the upper bound of the bucket holding the q-quantile
-// of counts (per LatencyBuckets), 0 with fewer than minRequests; the
+// of counts (per pageBuckets), 0 with fewer than minRequests; the
 // unbounded bucket reads as the last bounded one.
 func quantile(counts []float64, q float64) float64 {
 	total := 0.0
@@ -232,11 +256,11 @@ func quantile(counts []float64, q float64) float64 {
 	for i, c := range counts {
 		seen += c
 		if seen >= q*total {
-			if math.IsInf(LatencyBuckets[i], 1) {
-				return LatencyBuckets[i-1]
+			if math.IsInf(pageBuckets[i], 1) {
+				return pageBuckets[i-1]
 			}
-			return LatencyBuckets[i]
+			return pageBuckets[i]
 		}
 	}
-	return LatencyBuckets[len(LatencyBuckets)-2]
+	return pageBuckets[len(pageBuckets)-2]
 }

@@ -5,13 +5,13 @@ import (
 	"time"
 )
 
-// Window remembers readings of cumulative counters over a span, so that a
+// window remembers readings of cumulative counters over a span, so that a
 // rule can judge what happened in the last minutes: the 5xx share of the
 // last five, the dead letters of the last hour. Counters are read at each
 // evaluation; the window keeps what is younger than its span, and one
 // reading older, as the start.
-type Window struct {
-	Span time.Duration
+type window struct {
+	span time.Duration
 
 	mu   sync.Mutex
 	seen []windowReading // oldest first
@@ -22,15 +22,15 @@ type windowReading struct {
 	v  []float64
 }
 
-// Delta records the counters v at now and returns how much each grew
-// since the window's start (the reading closest to now−Span, not after
+// delta records the counters v at now and returns how much each grew
+// since the window's start (the reading closest to now−span, not after
 // it; the first reading when the window is younger), and the time that
 // covers. A counter that went down (a restart) counts from zero.
-func (w *Window) Delta(now time.Time, v ...float64) ([]float64, time.Duration) {
+func (w *window) delta(now time.Time, v ...float64) ([]float64, time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.seen = append(w.seen, windowReading{at: now, v: append([]float64(nil), v...)})
-	cut := now.Add(-w.Span)
+	cut := now.Add(-w.span)
 	for len(w.seen) > 2 && !w.seen[1].at.After(cut) {
 		w.seen = w.seen[1:]
 	}

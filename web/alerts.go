@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -16,34 +15,17 @@ import (
 // The Alerts tab and its API: the built-in rules (package alerts) as they
 // stand, their last state changes, and a test through every channel.
 
-// alertOutboxFresh is how long one look at the outbox serves the rules
-// (a variable for the benchmark).
-var alertOutboxFresh = time.Second
-
 // alertSources are the measurements the web layer holds: requests and
 // their failures, the feed and post pages' latency, upload failures, the
 // outbox, and the cluster's health on a node of one.
 func (s *Server) alertSources() alerts.Sources {
-	// Three rules read the outbox; one look (its buckets are counted page
-	// by page) serves an evaluation.
-	var mu sync.Mutex
-	var ob store.OutboxStats
-	var at time.Time
 	src := alerts.Sources{
 		Requests:       s.stats.Requests,
 		Pages:          &s.metrics.pages,
 		UploadFailures: s.metrics.uploadFailures.Load,
 		Outbox: func() (int, time.Time, int, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if time.Since(at) > alertOutboxFresh {
-				var err error
-				if ob, err = s.st.OutboxStats(); err != nil {
-					return 0, time.Time{}, 0, err
-				}
-				at = time.Now()
-			}
-			return ob.Depth, ob.Oldest, ob.DeadLetter, nil
+			ob, err := s.st.OutboxStats()
+			return ob.Depth, ob.Oldest, ob.DeadLetter, err
 		},
 	}
 	if s.cluster != nil {

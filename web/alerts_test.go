@@ -74,7 +74,6 @@ type alertServer struct {
 
 func newAlertServer(t testing.TB, thresholds string, extra ...func(*web.Deps)) *alertServer {
 	as := &alertServer{hook: &hookSink{t: t}}
-	t.Cleanup(web.SetAlertOutboxFresh(0)) // the tests' readings are moments apart, not 15 s
 	as.free.Store(50)
 	hook := httptest.NewServer(as.hook)
 	t.Cleanup(hook.Close)

@@ -120,7 +120,7 @@ func (m *Main) alertChannels(webhooks *feed.Webhooks) ([]alerts.Channel, error) 
 // backups, search index), keeps it in m.alerts for Run, and registers
 // the backup and system metrics. With --alerts=false it returns nil.
 func (m *Main) alertDeps(webhooks *feed.Webhooks, registry *prometheus.Registry, backups *backupState) (func(alerts.Sources) *alerts.Engine, error) {
-	registry.MustRegister(alerts.SystemCollectors(m.Config.Data)...)
+	registry.MustRegister(alerts.SystemCollector(m.Config.Data))
 	if backups != nil {
 		registry.MustRegister(backups.collectors()...)
 	}
