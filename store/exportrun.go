@@ -102,18 +102,7 @@ func (c ExportDone) apply(tx *Tx) (*ExportRun, error) {
 
 // ExportRuns returns an account's exports, newest first (at most limit).
 func (s *Store) ExportRuns(user ID, limit int) ([]*ExportRun, error) {
-	var out []*ExportRun
-	err := s.view(func(tx *Tx) error {
-		tx.walkNewest(bExportRuns, user, 0, func(id ID) bool {
-			r := new(ExportRun)
-			if tx.get(bExportRuns, pair(user, id), r, "The export") == nil {
-				out = append(out, r)
-			}
-			return len(out) < limit
-		})
-		return nil
-	})
-	return out, err
+	return newestRuns[ExportRun](s, bExportRuns, user, limit)
 }
 
 // LikeGiven is a post an account likes, and since when.

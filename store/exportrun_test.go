@@ -10,11 +10,7 @@ import (
 // TestExportRuns: one export at a time and one an hour; what an account
 // wrote and liked is found wherever the posts live.
 func TestExportRuns(t *testing.T) {
-	s, err := Open(t.TempDir(), testOptions(Options{NoSync: true}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openT(t, t.TempDir())
 	ctx := context.Background()
 	now := time.Now()
 	ana, _ := Exec(ctx, s, CreateUser{Meta: At(now), Username: "ana", PasswordHash: "h"})

@@ -138,11 +138,17 @@ func (c ImportStep) apply(tx *Tx) (*ImportRun, error) {
 
 // ImportRuns returns an account's imports, newest first (at most limit).
 func (s *Store) ImportRuns(user ID, limit int) ([]*ImportRun, error) {
-	var out []*ImportRun
+	return newestRuns[ImportRun](s, bImportRuns, user, limit)
+}
+
+// newestRuns returns up to limit of an account's records in b (keyed
+// user | run ID), newest first: its imports or its exports.
+func newestRuns[T any](s *Store, b []byte, user ID, limit int) ([]*T, error) {
+	var out []*T
 	err := s.view(func(tx *Tx) error {
-		tx.walkNewest(bImportRuns, user, 0, func(id ID) bool {
-			r := new(ImportRun)
-			if tx.get(bImportRuns, pair(user, id), r, "The import") == nil {
+		tx.walkNewest(b, user, 0, func(id ID) bool {
+			r := new(T)
+			if tx.get(b, pair(user, id), r, "") == nil {
 				out = append(out, r)
 			}
 			return len(out) < limit

@@ -11,11 +11,7 @@ import (
 // and the next queued until it is done or failed, and a late step for a
 // finished run changes nothing.
 func TestImportRuns(t *testing.T) {
-	s, err := Open(t.TempDir(), testOptions(Options{NoSync: true}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openT(t, t.TempDir())
 	ctx := context.Background()
 	now := time.Now()
 	ana, _ := Exec(ctx, s, CreateUser{Meta: At(now), Username: "ana", PasswordHash: "h"})
