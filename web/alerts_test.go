@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -396,5 +397,41 @@ func TestAlertsCountPanics(t *testing.T) {
 	as.evaluate(now.Add(15 * time.Second))
 	if as.state("http-errors") != "firing" {
 		t.Fatalf("25 panics: http-errors is %s", as.state("http-errors"))
+	}
+}
+
+// Photo uploads that fail in processing — the photo store turned into a
+// file, so nothing can be written — fire upload-failures; a quarter of
+// an hour of good uploads resolves it.
+func TestAlertsUploadFailures(t *testing.T) {
+	as := newAlertServer(t, "")
+	tok, _ := as.signup("ana")
+	dir := as.media.Blobs().(media.FileBlobs).Dir
+	now := time.Now()
+	as.evaluate(now)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if r := as.upload(tok, photo(t, i%2 == 0), nil); r.status < 500 {
+			t.Fatalf("an upload with nowhere to store it: %d %s", r.status, r.body)
+		}
+	}
+	as.evaluate(now.Add(15 * time.Second))
+	if as.state("upload-failures") != "firing" {
+		t.Fatalf("3 uploads failed: upload-failures is %s", as.state("upload-failures"))
+	}
+	os.Remove(dir)
+	if r := as.upload(tok, photo(t, false), nil); r.status != http.StatusCreated {
+		t.Fatalf("an upload with the store back: %d %s", r.status, r.body)
+	}
+	for i := range 6 {
+		as.evaluate(now.Add(16*time.Minute + time.Duration(i)*15*time.Second))
+	}
+	if k := as.hook.of("upload-failures"); len(k) != 2 || k[0] != alerts.Firing || k[1] != alerts.Resolved {
+		t.Fatalf("the webhook was told %v about uploads, want firing then resolved", k)
 	}
 }
